@@ -1,0 +1,265 @@
+// Functions and operators of the vector type: distances (through the CPU's kernels),
+// element-wise arithmetic, btree comparison, and the avg/sum aggregates.
+#include "vector.h"
+
+#include <cmath>
+
+extern "C" {
+#include "utils/varbit.h"
+}
+
+// Reads both arguments and checks they have the same dimensions.
+static void view_pair(FunctionCallInfo fcinfo, VectorView *a, VectorView *b) {
+    VS_GETARG_VIEW(0, a);
+    VS_GETARG_VIEW(1, b);
+    check_same_dims(a->dim, b->dim);
+}
+
+VS_FUNCTION(l2_distance) {
+    VectorView a, b;
+    view_pair(fcinfo, &a, &b);
+    PG_RETURN_FLOAT8(std::sqrt(double(vs_kernels.l2_squared(a.x, b.x, a.dim))));
+}
+
+VS_FUNCTION(vector_l2_squared_distance) {
+    VectorView a, b;
+    view_pair(fcinfo, &a, &b);
+    PG_RETURN_FLOAT8(double(vs_kernels.l2_squared(a.x, b.x, a.dim)));
+}
+
+VS_FUNCTION(inner_product) {
+    VectorView a, b;
+    view_pair(fcinfo, &a, &b);
+    PG_RETURN_FLOAT8(double(vs_kernels.inner_product(a.x, b.x, a.dim)));
+}
+
+VS_FUNCTION(vector_negative_inner_product) {
+    VectorView a, b;
+    view_pair(fcinfo, &a, &b);
+    PG_RETURN_FLOAT8(-double(vs_kernels.inner_product(a.x, b.x, a.dim)));
+}
+
+VS_FUNCTION(cosine_distance) {
+    VectorView a, b;
+    view_pair(fcinfo, &a, &b);
+    PG_RETURN_FLOAT8(vs::cosine_distance(vs_kernels.cosine_parts(a.x, b.x, a.dim)));
+}
+
+// Angle between unit vectors scaled to [0, 1]; a metric, unlike cosine distance.
+VS_FUNCTION(vector_spherical_distance) {
+    VectorView a, b;
+    view_pair(fcinfo, &a, &b);
+    double dot = vs_kernels.inner_product(a.x, b.x, a.dim);
+    dot = std::fmin(1.0, std::fmax(-1.0, dot));
+    PG_RETURN_FLOAT8(std::acos(dot) / M_PI);
+}
+
+VS_FUNCTION(l1_distance) {
+    VectorView a, b;
+    view_pair(fcinfo, &a, &b);
+    PG_RETURN_FLOAT8(double(vs_kernels.l1(a.x, b.x, a.dim)));
+}
+
+VS_FUNCTION(vector_dims) {
+    VectorView v;
+    VS_GETARG_VIEW(0, &v);
+    PG_RETURN_INT32(v.dim);
+}
+
+static double norm(const VectorView &v) {
+    double sum = 0;
+    for (int i = 0; i < v.dim; i++) sum += double(v.x[i]) * double(v.x[i]);
+    return std::sqrt(sum);
+}
+
+VS_FUNCTION(vector_norm) {
+    VectorView v;
+    VS_GETARG_VIEW(0, &v);
+    PG_RETURN_FLOAT8(norm(v));
+}
+
+// A zero vector has no direction; like pgvector it is returned as it is.
+VS_FUNCTION(l2_normalize) {
+    VectorView v;
+    VS_GETARG_VIEW(0, &v);
+    Vector *result = new_vector(v.dim);
+    double n = norm(v);
+    if (n > 0) {
+        for (int i = 0; i < v.dim; i++) {
+            result->x[i] = float(double(v.x[i]) / n);
+            if (std::isinf(result->x[i])) float_overflow_error();
+        }
+    }
+    PG_RETURN_POINTER(result);
+}
+
+// One bit per element, set where the element is positive: a cheap code for Hamming search.
+VS_FUNCTION(binary_quantize) {
+    VectorView v;
+    VS_GETARG_VIEW(0, &v);
+    VarBit *result = static_cast<VarBit *>(palloc0(VARBITTOTALLEN(v.dim)));
+    SET_VARSIZE(result, VARBITTOTALLEN(v.dim));
+    VARBITLEN(result) = v.dim;
+    for (int i = 0; i < v.dim; i++)
+        if (v.x[i] > 0) VARBITS(result)[i / 8] |= bits8(1 << (7 - i % 8));
+    PG_RETURN_VARBIT_P(result);
+}
+
+// subvector(v, start, count): elements start .. start + count - 1, 1-based like substring.
+VS_FUNCTION(subvector) {
+    VectorView v;
+    VS_GETARG_VIEW(0, &v);
+    int32 start = PG_GETARG_INT32(1);
+    int32 count = PG_GETARG_INT32(2);
+    if (count < 1) check_dims(0);
+    // end is one past the last element; computed in 64 bits so start + count cannot overflow.
+    int64 end = std::min(int64(start) + int64(count), int64(v.dim) + 1);
+    if (start < 1) start = 1;
+    if (start > v.dim) check_dims(0);
+    int dim = int(end - start);
+    check_dims(dim);
+    Vector *result = new_vector(dim);
+    memcpy(result->x, v.x + (start - 1), sizeof(float) * dim);
+    PG_RETURN_POINTER(result);
+}
+
+// In an aggregate (sum's transition and combine steps) the left operand is the running state
+// and is updated in place instead of allocating a vector per row.
+static Vector *result_for(FunctionCallInfo fcinfo, int dim) {
+    if (AggCheckCallContext(fcinfo, nullptr)) {
+        Datum state = PG_GETARG_DATUM(0);
+        if (!VARATT_IS_EXTENDED(DatumGetPointer(state))) return reinterpret_cast<Vector *>(DatumGetPointer(state));
+    }
+    return new_vector(dim);
+}
+
+template <typename Op>
+static Datum elementwise(FunctionCallInfo fcinfo, Op op) {
+    VectorView a, b;
+    view_pair(fcinfo, &a, &b);
+    Vector *result = result_for(fcinfo, a.dim);
+    for (int i = 0; i < a.dim; i++) {
+        result->x[i] = op(a.x[i], b.x[i]);
+        if (std::isinf(result->x[i])) float_overflow_error();
+    }
+    PG_RETURN_POINTER(result);
+}
+
+VS_FUNCTION(vector_add) {
+    return elementwise(fcinfo, [](float x, float y) { return x + y; });
+}
+
+VS_FUNCTION(vector_sub) {
+    return elementwise(fcinfo, [](float x, float y) { return x - y; });
+}
+
+VS_FUNCTION(vector_mul) {
+    return elementwise(fcinfo, [](float x, float y) {
+        float product = x * y;
+        if (product == 0 && x != 0 && y != 0) float_underflow_error();
+        return product;
+    });
+}
+
+VS_FUNCTION(vector_concat) {
+    VectorView a, b;
+    VS_GETARG_VIEW(0, &a);
+    VS_GETARG_VIEW(1, &b);
+    check_dims(a.dim + b.dim);
+    Vector *result = new_vector(a.dim + b.dim);
+    memcpy(result->x, a.x, sizeof(float) * a.dim);
+    memcpy(result->x + a.dim, b.x, sizeof(float) * b.dim);
+    PG_RETURN_POINTER(result);
+}
+
+// Lexicographic order over the elements, then shorter first: any two vectors compare, so a
+// btree index or ORDER BY works on a column with mixed dimensions.
+static int compare(FunctionCallInfo fcinfo) {
+    VectorView a, b;
+    VS_GETARG_VIEW(0, &a);
+    VS_GETARG_VIEW(1, &b);
+    int n = std::min(a.dim, b.dim);
+    for (int i = 0; i < n; i++) {
+        if (a.x[i] < b.x[i]) return -1;
+        if (a.x[i] > b.x[i]) return 1;
+    }
+    return (a.dim > b.dim) - (a.dim < b.dim);
+}
+
+VS_FUNCTION(vector_cmp) { PG_RETURN_INT32(compare(fcinfo)); }
+VS_FUNCTION(vector_lt) { PG_RETURN_BOOL(compare(fcinfo) < 0); }
+VS_FUNCTION(vector_le) { PG_RETURN_BOOL(compare(fcinfo) <= 0); }
+VS_FUNCTION(vector_eq) { PG_RETURN_BOOL(compare(fcinfo) == 0); }
+VS_FUNCTION(vector_ne) { PG_RETURN_BOOL(compare(fcinfo) != 0); }
+VS_FUNCTION(vector_ge) { PG_RETURN_BOOL(compare(fcinfo) >= 0); }
+VS_FUNCTION(vector_gt) { PG_RETURN_BOOL(compare(fcinfo) > 0); }
+
+// avg(vector) state: a float8[] of {count, sum_1, ..., sum_dim}; initially {0}. Sums are kept
+// in double so that averaging many rows does not lose the small ones.
+static double *state_values(ArrayType *state, const char *caller, int *dim) {
+    if (ARR_NDIM(state) != 1 || ARR_DIMS(state)[0] < 1 || ARR_HASNULL(state) || ARR_ELEMTYPE(state) != FLOAT8OID)
+        elog(ERROR, "%s: expected state array", caller);
+    *dim = ARR_DIMS(state)[0] - 1;
+    return reinterpret_cast<double *>(ARR_DATA_PTR(state));
+}
+
+static ArrayType *new_state(int dim) {
+    Datum *zeros = static_cast<Datum *>(palloc(sizeof(Datum) * (dim + 1)));
+    for (int i = 0; i <= dim; i++) zeros[i] = Float8GetDatum(0);
+    return construct_array(zeros, dim + 1, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+}
+
+// Inside an aggregate the state belongs to it and is updated in place; a direct call (or a
+// state of another size) gets a fresh array.
+VS_FUNCTION(vector_accum) {
+    ArrayType *input = PG_GETARG_ARRAYTYPE_P(0);
+    int state_dim;
+    const double *previous = state_values(input, "vector_accum", &state_dim);
+    VectorView v;
+    VS_GETARG_VIEW(1, &v);
+    if (state_dim != 0) check_expected_dims(state_dim, v.dim);
+
+    bool in_place = state_dim == v.dim && AggCheckCallContext(fcinfo, nullptr);
+    ArrayType *state = in_place ? input : new_state(v.dim);
+    int dim;
+    double *sums = state_values(state, "vector_accum", &dim);
+    if (!in_place && state_dim == v.dim) memcpy(sums, previous, sizeof(double) * (dim + 1));
+    sums[0] += 1;
+    for (int i = 0; i < v.dim; i++) {
+        sums[i + 1] += double(v.x[i]);
+        if (std::isinf(sums[i + 1])) float_overflow_error();
+    }
+    PG_RETURN_ARRAYTYPE_P(state);
+}
+
+VS_FUNCTION(vector_combine) {
+    ArrayType *state1 = PG_GETARG_ARRAYTYPE_P(0);
+    int dim1, dim2;
+    const double *values1 = state_values(state1, "vector_combine", &dim1);
+    const double *values2 = state_values(PG_GETARG_ARRAYTYPE_P(1), "vector_combine", &dim2);
+    if (values2[0] == 0) PG_RETURN_ARRAYTYPE_P(state1);
+    if (values1[0] == 0) PG_RETURN_ARRAYTYPE_P(PG_GETARG_ARRAYTYPE_P_COPY(1));
+    check_expected_dims(dim1, dim2);
+
+    ArrayType *result = AggCheckCallContext(fcinfo, nullptr) ? state1 : new_state(dim1);
+    int dim;
+    double *sums = state_values(result, "vector_combine", &dim);
+    for (int i = 0; i <= dim; i++) {
+        sums[i] = values1[i] + values2[i];
+        if (std::isinf(sums[i])) float_overflow_error();
+    }
+    PG_RETURN_ARRAYTYPE_P(result);
+}
+
+VS_FUNCTION(vector_avg) {
+    int dim;
+    double *values = state_values(PG_GETARG_ARRAYTYPE_P(0), "vector_avg", &dim);
+    if (values[0] == 0) PG_RETURN_NULL();
+    check_dims(dim);
+    Vector *result = new_vector(dim);
+    for (int i = 0; i < dim; i++) {
+        result->x[i] = float(values[i + 1] / values[0]);
+        check_element(result->x[i]);
+    }
+    PG_RETURN_POINTER(result);
+}

@@ -1,0 +1,11 @@
+// Library entry: the module magic and _PG_init, which picks the distance kernels for this CPU
+// once, before any function of the extension runs.
+#include "vector.h"
+
+extern "C" {
+PG_MODULE_MAGIC;
+
+void _PG_init(void);
+}
+
+void _PG_init(void) { vs_kernels = vs::select_kernels(vs::detect_isa()); }

@@ -1,0 +1,151 @@
+// Every kernel variant the CPU supports against a double-precision reference: random inputs,
+// odd lengths that exercise each tail path, large magnitudes, and identical vectors.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "distance.h"
+
+namespace {
+
+using vs::Isa;
+
+struct Reference {
+    double l2_squared = 0, inner_product = 0, l1 = 0, norm_a = 0, norm_b = 0;
+};
+
+Reference reference(const std::vector<float> &a, const std::vector<float> &b) {
+    Reference r;
+    for (std::size_t i = 0; i < a.size(); i++) {
+        double x = a[i], y = b[i];
+        r.l2_squared += (x - y) * (x - y);
+        r.inner_product += x * y;
+        r.l1 += std::fabs(x - y);
+        r.norm_a += x * x;
+        r.norm_b += y * y;
+    }
+    return r;
+}
+
+// Float accumulation over n terms loses about n * eps relative to the sum of magnitudes.
+void expect_close(double got, double want, double magnitude, std::size_t n) {
+    double tolerance = 1e-6 * (1 + double(n)) * (magnitude + 1e-30);
+    EXPECT_NEAR(got, want, tolerance) << "n=" << n;
+}
+
+bool cpu_has(Isa isa) {
+    Isa best = vs::detect_isa();
+    if (isa == Isa::Scalar) return true;
+    if (isa == Isa::Avx2Fma) return best == Isa::Avx2Fma || best == Isa::Avx512;
+    return best == Isa::Avx512;
+}
+
+class KernelTest : public ::testing::TestWithParam<Isa> {
+  protected:
+    void SetUp() override {
+        if (!cpu_has(GetParam())) GTEST_SKIP() << "CPU lacks " << vs::isa_name(GetParam());
+        kernels = vs::select_kernels(GetParam());
+        ASSERT_EQ(kernels.isa, GetParam());
+    }
+    void check(const std::vector<float> &a, const std::vector<float> &b) {
+        Reference r = reference(a, b);
+        std::size_t n = a.size();
+        double sum_squares = r.norm_a + r.norm_b;
+        expect_close(kernels.l2_squared(a.data(), b.data(), n), r.l2_squared, 2 * sum_squares, n);
+        expect_close(kernels.inner_product(a.data(), b.data(), n), r.inner_product, sum_squares, n);
+        double sum_abs = 0;
+        for (std::size_t i = 0; i < n; i++) sum_abs += std::fabs(a[i]) + std::fabs(b[i]);
+        expect_close(kernels.l1(a.data(), b.data(), n), r.l1, sum_abs, n);
+        vs::CosineParts p = kernels.cosine_parts(a.data(), b.data(), n);
+        expect_close(p.dot, r.inner_product, sum_squares, n);
+        expect_close(p.norm_a, r.norm_a, r.norm_a, n);
+        expect_close(p.norm_b, r.norm_b, r.norm_b, n);
+    }
+    vs::Kernels kernels{};
+};
+
+TEST_P(KernelTest, RandomInputsAtEveryTailLength) {
+    std::mt19937 rng(42);
+    std::uniform_real_distribution<float> dist(-1, 1);
+    for (std::size_t n = 1; n <= 70; n++) {
+        for (int rep = 0; rep < 5; rep++) {
+            std::vector<float> a(n), b(n);
+            for (auto &x : a) x = dist(rng);
+            for (auto &x : b) x = dist(rng);
+            check(a, b);
+        }
+    }
+}
+
+TEST_P(KernelTest, LongVectors) {
+    std::mt19937 rng(7);
+    std::normal_distribution<float> dist(0, 3);
+    for (std::size_t n : {127, 128, 129, 784, 1536, 16000}) {
+        std::vector<float> a(n), b(n);
+        for (auto &x : a) x = dist(rng);
+        for (auto &x : b) x = dist(rng);
+        check(a, b);
+    }
+}
+
+TEST_P(KernelTest, LargeAndTinyMagnitudes) {
+    std::vector<float> a(37), b(37);
+    for (std::size_t i = 0; i < a.size(); i++) {
+        a[i] = (i % 2 ? 1e15f : -1e-15f) * float(i + 1);
+        b[i] = (i % 3 ? -1e14f : 1e-20f) * float(i + 1);
+    }
+    check(a, b);
+    // Squares past FLT_MAX overflow to infinity rather than wrapping or producing NaN.
+    std::vector<float> big(33, 3e38f), neg(33, -3e38f);
+    EXPECT_EQ(kernels.l2_squared(big.data(), neg.data(), big.size()),
+              std::numeric_limits<float>::infinity());
+}
+
+TEST_P(KernelTest, IdenticalVectorsHaveZeroDistance) {
+    std::vector<float> a(101);
+    for (std::size_t i = 0; i < a.size(); i++) a[i] = std::sin(float(i));
+    EXPECT_EQ(kernels.l2_squared(a.data(), a.data(), a.size()), 0.0f);
+    EXPECT_EQ(kernels.l1(a.data(), a.data(), a.size()), 0.0f);
+    EXPECT_NEAR(vs::cosine_distance(kernels.cosine_parts(a.data(), a.data(), a.size())), 0.0, 1e-6);
+}
+
+TEST_P(KernelTest, KernelsNeverReadPastTheEnd) {
+    // The vector ends at the last float of a buffer; a kernel reading beyond it would pick up
+    // the huge sentinels and fail the comparison with the reference.
+    for (std::size_t n = 1; n <= 40; n++) {
+        std::vector<float> a(n + 16, 1e30f), b(n + 16, -1e30f);
+        for (std::size_t i = 0; i < n; i++) {
+            a[i] = float(i);
+            b[i] = float(2 * i) - 3;
+        }
+        std::vector<float> a_exact(a.begin(), a.begin() + n), b_exact(b.begin(), b.begin() + n);
+        Reference r = reference(a_exact, b_exact);
+        EXPECT_NEAR(kernels.l2_squared(a.data(), b.data(), n), r.l2_squared, 1e-3 * r.l2_squared + 1e-6);
+        EXPECT_NEAR(kernels.l1(a.data(), b.data(), n), r.l1, 1e-4 * r.l1 + 1e-6);
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllIsas, KernelTest, ::testing::Values(Isa::Scalar, Isa::Avx2Fma, Isa::Avx512),
+                         [](const ::testing::TestParamInfo<Isa> &info) {
+                             switch (info.param) {
+                                 case Isa::Avx512: return std::string("Avx512");
+                                 case Isa::Avx2Fma: return std::string("Avx2Fma");
+                                 default: return std::string("Scalar");
+                             }
+                         });
+
+TEST(CosineDistance, ClampsAndHandlesZeroNorm) {
+    EXPECT_DOUBLE_EQ(vs::cosine_distance({1.0f, 1.0f, 1.0f}), 0.0);
+    EXPECT_DOUBLE_EQ(vs::cosine_distance({-1.0f, 1.0f, 1.0f}), 2.0);
+    EXPECT_DOUBLE_EQ(vs::cosine_distance({1.0001f, 1.0f, 1.0f}), 0.0);  // rounding above 1
+    EXPECT_TRUE(std::isnan(vs::cosine_distance({0.0f, 0.0f, 1.0f})));
+}
+
+TEST(DetectIsa, SelectsTheDetectedVariant) {
+    EXPECT_EQ(vs::select_kernels(vs::detect_isa()).isa, vs::detect_isa());
+}
+
+}  // namespace
