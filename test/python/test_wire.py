@@ -1,0 +1,97 @@
+"""The binary wire format as clients use it: round trips through prepared binary queries, and
+crafted messages that vector_recv must reject with an ERROR, never a crash or a bad value."""
+import os
+import struct
+import sys
+import unittest
+
+import numpy as np
+import psycopg
+from psycopg.adapt import Dumper
+from psycopg.pq import Format
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "scripts"))
+import vsutil  # noqa: E402
+
+
+class RawVector(bytes):
+    """Bytes sent as they are, as a binary vector parameter."""
+
+
+class WireTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.conn = psycopg.connect(autocommit=True)
+        oid = vsutil.register_vector(cls.conn)
+
+        class RawDumper(Dumper):
+            format = Format.BINARY
+
+            def dump(self, obj):
+                return bytes(obj)
+
+        RawDumper.oid = oid
+        cls.conn.adapters.register_dumper(RawVector, RawDumper)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.conn.close()
+
+    def test_binary_round_trip(self):
+        rng = np.random.default_rng(3)
+        for dim in (1, 3, 30, 31, 784, 16000):
+            v = rng.standard_normal(dim).astype(np.float32)
+            got = self.conn.execute("SELECT %s::vector", (v,), binary=True).fetchone()[0]
+            np.testing.assert_array_equal(got, v)
+            text = self.conn.execute("SELECT %s::vector::text", (v,), binary=True).fetchone()[0]
+            np.testing.assert_array_equal(np.array(text[1:-1].split(","), dtype=np.float32), v)
+
+    def test_binary_and_text_parameters_agree(self):
+        v = np.array([1.5, -2.25, 3e-8, 1e20], dtype=np.float32)
+        text = "[" + ",".join(repr(float(x)) for x in v) + "]"
+        same = self.conn.execute("SELECT %s::vector = %s::vector", (v, text), binary=True).fetchone()[0]
+        self.assertTrue(same)
+
+    def assert_rejected(self, payload, sqlstate, sql="SELECT %s::vector"):
+        with self.assertRaises(psycopg.Error) as caught:
+            self.conn.execute(sql, (RawVector(payload),), binary=True)
+        self.assertEqual(caught.exception.sqlstate, sqlstate, str(caught.exception))
+
+    def test_crafted_messages_are_rejected(self):
+        one = struct.pack(">f", 1.0)
+        self.assert_rejected(struct.pack(">hh", 0, 0), "22000")  # no dimensions
+        self.assert_rejected(struct.pack(">hh", -1, 0) + one, "22000")  # negative dims
+        self.assert_rejected(struct.pack(">hh", 16001, 0) + one * 16001, "54000")  # too many
+        self.assert_rejected(struct.pack(">hh", 1, 7) + one, "22000")  # unused not zero
+        self.assert_rejected(struct.pack(">hh", 1, 0) + struct.pack(">f", float("nan")), "22000")
+        self.assert_rejected(struct.pack(">hh", 1, 0) + struct.pack(">f", float("-inf")), "22000")
+        self.assert_rejected(struct.pack(">hh", 3, 0) + one, "22P03")  # truncated
+        self.assert_rejected(struct.pack(">hh", 1, 0) + one + b"\0", "22P03")  # trailing bytes
+        self.assert_rejected(b"\0", "08P01")  # not even a header
+        self.assert_rejected(struct.pack(">hh", 2, 0) + one * 2, "22000", "SELECT %s::vector(3)")
+        # The session survives every rejection.
+        self.assertEqual(self.conn.execute("SELECT '[1]'::vector::text").fetchone()[0], "[1]")
+
+    def test_large_vectors_are_stored_out_of_line(self):
+        # A row that cannot fit in a page moves its vector to TOAST and reads back intact.
+        rng = np.random.default_rng(5)
+        v = rng.standard_normal(4000).astype(np.float32)
+        self.conn.execute("CREATE TEMP TABLE big (embedding vector(4000))")
+        self.conn.execute("INSERT INTO big VALUES (%s)", (v,), binary=True)
+        got = self.conn.execute("SELECT embedding FROM big", binary=True).fetchone()[0]
+        np.testing.assert_array_equal(got, v)
+        self.conn.execute("DROP TABLE big")
+
+    def test_embeddings_stay_inline_when_they_fit(self):
+        # Incompressible 768-d float embeddings stay in the heap row: no TOAST fetch per row.
+        rng = np.random.default_rng(6)
+        self.conn.execute("CREATE TEMP TABLE emb (id int, embedding vector(768))")
+        vsutil.copy_vectors(self.conn, "emb", rng.standard_normal((200, 768)).astype(np.float32))
+        toast = self.conn.execute(
+            "SELECT pg_relation_size(reltoastrelid) FROM pg_class WHERE relname = 'emb'").fetchone()[0]
+        self.assertEqual(toast, 0)
+        self.conn.execute("DROP TABLE emb")
+
+
+if __name__ == "__main__":
+    unittest.main()
