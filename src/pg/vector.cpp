@@ -21,7 +21,9 @@ void view_vector(Datum datum, VectorView *view) {
         const char *data = VARDATA_SHORT(p);
         int16 dim;
         memcpy(&dim, data, sizeof(dim));
-        Assert(dim >= 0 && dim <= VECTOR_SHORT_MAX_DIM);
+        if (vector_size(dim) - VARHDRSZ != VARSIZE_SHORT(p) - VARHDRSZ_SHORT)
+            ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("vector datum of %d dimensions has size %d", dim,
+                                                                    int(VARSIZE_SHORT(p)))));
         memcpy(view->aligned_copy, data + 2 * sizeof(int16), sizeof(float) * dim);
         view->dim = dim;
         view->x = view->aligned_copy;

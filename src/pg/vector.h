@@ -7,6 +7,8 @@
 //   +-----------+-----------+-----------+---------------------------+
 #pragma once
 
+#include <type_traits>
+
 #include "pg.h"
 #include "distance.h"
 
@@ -35,6 +37,9 @@ struct VectorView {
     const float *x;
     float aligned_copy[VECTOR_SHORT_MAX_DIM];
 };
+
+// Views live on the stack of functions that may ereport, so they must need no destructor.
+static_assert(std::is_trivially_destructible_v<VectorView>);
 
 void view_vector(Datum datum, VectorView *view);
 
