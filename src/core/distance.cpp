@@ -218,6 +218,11 @@ VS_AVX512 CosineParts cosine_parts_avx512(const float *a, const float *b, std::s
 
 #endif  // VS_X86
 
+template <DistanceFn F>
+float negated(const float *a, const float *b, std::size_t n) noexcept {
+    return -F(a, b, n);
+}
+
 }  // namespace
 
 Isa detect_isa() noexcept {
@@ -233,11 +238,13 @@ Isa detect_isa() noexcept {
 Kernels select_kernels(Isa isa) noexcept {
 #ifdef VS_X86
     if (isa == Isa::Avx512)
-        return {isa, l2_squared_avx512, inner_product_avx512, l1_avx512, cosine_parts_avx512};
+        return {isa, l2_squared_avx512, inner_product_avx512, negated<inner_product_avx512>, l1_avx512,
+                cosine_parts_avx512};
     if (isa == Isa::Avx2Fma)
-        return {isa, l2_squared_avx2, inner_product_avx2, l1_avx2, cosine_parts_avx2};
+        return {isa, l2_squared_avx2, inner_product_avx2, negated<inner_product_avx2>, l1_avx2, cosine_parts_avx2};
 #endif
-    return {Isa::Scalar, l2_squared_scalar, inner_product_scalar, l1_scalar, cosine_parts_scalar};
+    return {Isa::Scalar, l2_squared_scalar, inner_product_scalar, negated<inner_product_scalar>, l1_scalar,
+            cosine_parts_scalar};
 }
 
 const char *isa_name(Isa isa) noexcept {

@@ -18,11 +18,14 @@ struct CosineParts {
     float norm_b;
 };
 
+using DistanceFn = float (*)(const float *a, const float *b, std::size_t n) noexcept;
+
 struct Kernels {
     Isa isa;
-    float (*l2_squared)(const float *a, const float *b, std::size_t n) noexcept;
-    float (*inner_product)(const float *a, const float *b, std::size_t n) noexcept;
-    float (*l1)(const float *a, const float *b, std::size_t n) noexcept;
+    DistanceFn l2_squared;
+    DistanceFn inner_product;
+    DistanceFn negative_inner_product;  // an index orders by it: smaller is more similar
+    DistanceFn l1;
     CosineParts (*cosine_parts)(const float *a, const float *b, std::size_t n) noexcept;
 };
 

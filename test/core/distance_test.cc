@@ -56,6 +56,7 @@ class KernelTest : public ::testing::TestWithParam<Isa> {
         double sum_squares = r.norm_a + r.norm_b;
         expect_close(kernels.l2_squared(a.data(), b.data(), n), r.l2_squared, 2 * sum_squares, n);
         expect_close(kernels.inner_product(a.data(), b.data(), n), r.inner_product, sum_squares, n);
+        expect_close(kernels.negative_inner_product(a.data(), b.data(), n), -r.inner_product, sum_squares, n);
         double sum_abs = 0;
         for (std::size_t i = 0; i < n; i++) sum_abs += std::fabs(a[i]) + std::fabs(b[i]);
         expect_close(kernels.l1(a.data(), b.data(), n), r.l1, sum_abs, n);

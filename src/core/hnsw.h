@@ -1,0 +1,203 @@
+// HNSW graph search and insertion (Malkov & Yashunin, "Efficient and robust approximate nearest
+// neighbor search using Hierarchical Navigable Small World graphs", 2018), written once over a
+// Store so that the same code walks an in-memory graph (index build, unit tests) and a graph in
+// PostgreSQL pages (scans, inserts). A Store provides:
+//
+//   float distance_to_query(Ref r)        distance from the current query to element r
+//   float distance(Ref a, Ref b)          distance between two elements
+//   int neighbors(Ref r, int layer, Ref *out)   copies r's list on layer, returns its length
+//   void set_neighbors(Ref r, int layer, const Ref *list, int n)
+//   void add_neighbor(Ref r, int layer, Ref new_ref, float distance)
+//                                         links new_ref from r (see updated_neighbors)
+//
+// Every function is noexcept and allocates only through the Allocator in its workspace.
+#pragma once
+
+#include <cmath>
+
+#include "memory.h"
+
+namespace vs::hnsw {
+
+constexpr int kMaxLevel = 15;
+constexpr int kMinM = 2;
+constexpr int kMaxM = 100;
+
+// Layer 0 holds twice as many links as the layers above, as in the paper and hnswlib: most of
+// the search happens there, and denser links raise recall for the same beam width.
+inline int max_degree(int m, int layer) noexcept { return layer == 0 ? 2 * m : m; }
+
+// A level drawn from the paper's exponential distribution with mL = 1 / ln(M); uniform is in (0, 1].
+inline int random_level(double uniform, int m) noexcept {
+    double level = -std::log(uniform) / std::log(double(m));
+    return level >= kMaxLevel ? kMaxLevel : int(level);
+}
+
+// Scratch memory of one search or insert, reused from call to call.
+struct Workspace {
+    const Allocator *allocator;
+    VisitedSet visited;
+    CandidateHeap<false> frontier;  // nearest first: the next element to expand
+    CandidateHeap<true> results;    // farthest first: the best ef seen so far
+    Ref *links;                     // one neighbour list
+    Candidate *sorted;              // results drained nearest first
+    Candidate *entries;             // where the next layer's search starts
+    Candidate *pool;                // neighbour selection input
+    Ref *selected;                  // a re-selected neighbour list
+    Ref *chosen;                    // the new element's links on one layer
+
+    void init(const Allocator *a, int m, int ef) noexcept {
+        allocator = a;
+        visited.init(a, std::size_t(ef) * 2 * m);
+        frontier.init(a, std::size_t(ef) * 2);
+        results.init(a, std::size_t(ef) + 1);
+        int widest = 2 * kMaxM + 1;
+        links = a->array<Ref>(widest);
+        sorted_capacity_ = ef > widest ? ef : widest;
+        sorted = a->array<Candidate>(sorted_capacity_);
+        entries = a->array<Candidate>(sorted_capacity_);
+        pool = a->array<Candidate>(widest + 1);
+        selected = a->array<Ref>(widest + 1);
+        chosen = a->array<Ref>(widest + 1);
+    }
+    // Makes room for ef results when a later call asks for a wider beam.
+    void reserve(int ef) noexcept {
+        if (ef <= sorted_capacity_) return;
+        allocator->free(sorted);
+        allocator->free(entries);
+        sorted = allocator->array<Candidate>(ef);
+        entries = allocator->array<Candidate>(ef);
+        sorted_capacity_ = ef;
+    }
+
+  private:
+    int sorted_capacity_;
+};
+
+// Moves from start to ever closer neighbours on layer until none is closer (upper layers).
+template <class Store>
+Candidate greedy_search(Store &store, Candidate start, int layer, Workspace &ws) noexcept {
+    Candidate best = start;
+    for (bool moved = true; moved;) {
+        moved = false;
+        int n = store.neighbors(best.ref, layer, ws.links);
+        for (int i = 0; i < n; i++) {
+            float d = store.distance_to_query(ws.links[i]);
+            if (d < best.distance) {
+                best = {d, ws.links[i]};
+                moved = true;
+            }
+        }
+    }
+    return best;
+}
+
+// Beam search of width ef on one layer from the given entries. Leaves the (up to) ef nearest
+// elements found in ws.sorted, nearest first, and returns their count. The caller has made room
+// for ef with ws.reserve.
+template <class Store>
+int search_layer(Store &store, const Candidate *entries, int n_entries, int ef, int layer, Workspace &ws) noexcept {
+    ws.visited.clear();
+    ws.frontier.clear();
+    ws.results.clear();
+    for (int i = 0; i < n_entries; i++) {
+        if (!ws.visited.insert(entries[i].ref)) continue;
+        ws.frontier.push(entries[i]);
+        ws.results.push(entries[i]);
+        if (int(ws.results.size()) > ef) ws.results.pop();
+    }
+    while (!ws.frontier.empty()) {
+        Candidate nearest = ws.frontier.top();
+        if (nearest.distance > ws.results.top().distance && int(ws.results.size()) >= ef) break;
+        ws.frontier.pop();
+        int n = store.neighbors(nearest.ref, layer, ws.links);
+        for (int i = 0; i < n; i++) {
+            Ref r = ws.links[i];
+            if (!ws.visited.insert(r)) continue;
+            float d = store.distance_to_query(r);
+            if (int(ws.results.size()) < ef || d < ws.results.top().distance) {
+                ws.frontier.push({d, r});
+                ws.results.push({d, r});
+                if (int(ws.results.size()) > ef) ws.results.pop();
+            }
+        }
+    }
+    return int(ws.results.drain_sorted(ws.sorted));
+}
+
+// The paper's neighbour-selection heuristic: walking candidates nearest first, keep one only if
+// it is closer to the base than to every one kept so far. Links then point in diverse
+// directions, which keeps clustered data connected. candidates must be sorted nearest first.
+template <class Store>
+int select_neighbors(Store &store, const Candidate *candidates, int n, int max, Ref *out) noexcept {
+    int kept = 0;
+    for (int i = 0; i < n && kept < max; i++) {
+        bool diverse = true;
+        for (int j = 0; j < kept && diverse; j++)
+            diverse = store.distance(candidates[i].ref, out[j]) >= candidates[i].distance;
+        if (diverse) out[kept++] = candidates[i].ref;
+    }
+    return kept;
+}
+
+// The list of base on a layer once new_ref (at distance d) links to it: appended while there is
+// room, otherwise re-selected by the heuristic among the old links and the new one. Writes the
+// list to out and returns its length; pool and out hold capacity + 1 entries.
+template <class Store>
+int updated_neighbors(Store &store, Ref base, const Ref *current, int count, Ref new_ref, float d, int capacity,
+                      Candidate *pool, Ref *out) noexcept {
+    std::memcpy(out, current, sizeof(Ref) * count);
+    for (int i = 0; i < count; i++)
+        if (current[i] == new_ref) return count;
+    if (count < capacity) {
+        out[count] = new_ref;
+        return count + 1;
+    }
+    int n = 0;
+    pool[n++] = {d, new_ref};
+    for (int i = 0; i < count; i++) pool[n++] = {store.distance(base, current[i]), current[i]};
+    // Insertion sort: at most 2 * kMaxM + 1 elements.
+    for (int i = 1; i < n; i++) {
+        Candidate c = pool[i];
+        int j = i;
+        for (; j > 0 && pool[j - 1].distance > c.distance; j--) pool[j] = pool[j - 1];
+        pool[j] = c;
+    }
+    return select_neighbors(store, pool, n, capacity, out);
+}
+
+struct EntryPoint {
+    Ref ref;
+    int level;
+};
+
+// Links element ref, drawn at level, into the graph whose entry point is entry (kNoRef when the
+// graph is empty). The store's query must be ref's vector. Returns whether ref becomes the new
+// entry point (its level is above the old top).
+template <class Store>
+bool insert(Store &store, Ref ref, int level, EntryPoint entry, int m, int ef_construction, Workspace &ws) noexcept {
+    if (entry.ref == kNoRef) return true;
+    Candidate current{store.distance_to_query(entry.ref), entry.ref};
+    for (int layer = entry.level; layer > level; layer--) current = greedy_search(store, current, layer, ws);
+
+    ws.reserve(ef_construction);
+    ws.entries[0] = current;
+    int n_entries = 1;
+    for (int layer = level < entry.level ? level : entry.level; layer >= 0; layer--) {
+        int found = search_layer(store, ws.entries, n_entries, ef_construction, layer, ws);
+        int n = select_neighbors(store, ws.sorted, found, m, ws.chosen);
+        store.set_neighbors(ref, layer, ws.chosen, n);
+        for (int i = 0; i < n; i++) {
+            float d = 0;
+            for (int j = 0; j < found; j++)
+                if (ws.sorted[j].ref == ws.chosen[i]) d = ws.sorted[j].distance;
+            store.add_neighbor(ws.chosen[i], layer, ref, d);
+        }
+        // The next layer down starts from everything found here, not only the nearest.
+        std::memcpy(ws.entries, ws.sorted, sizeof(Candidate) * found);
+        n_entries = found;
+    }
+    return level > entry.level;
+}
+
+}  // namespace vs::hnsw

@@ -1,0 +1,155 @@
+// Memory the caller hands the core, and the two growable containers the graph search needs.
+// Nothing here has a destructor: PostgreSQL may longjmp through these frames, and frees the
+// memory by deleting the context it came from.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+namespace vs {
+
+// allocate never returns null: it reports failure its own way (ereport in PostgreSQL).
+struct Allocator {
+    void *(*allocate)(void *context, std::size_t bytes) noexcept;
+    void (*release)(void *context, void *block) noexcept;
+    void *context;
+
+    template <typename T>
+    T *array(std::size_t n) const noexcept {
+        return static_cast<T *>(allocate(context, sizeof(T) * (n ? n : 1)));
+    }
+    void free(void *block) const noexcept { release(context, block); }
+};
+
+// An element of a store, opaque to the algorithms: an array index in memory, a packed page
+// address in PostgreSQL.
+using Ref = std::uint64_t;
+constexpr Ref kNoRef = ~Ref(0);
+
+struct Candidate {
+    float distance;
+    Ref ref;
+};
+
+// A binary heap of candidates: the farthest on top (kFarthestFirst) keeps the best ef found so
+// far, the nearest on top orders the frontier still to expand.
+template <bool kFarthestFirst>
+class CandidateHeap {
+  public:
+    void init(const Allocator *allocator, std::size_t capacity) noexcept {
+        allocator_ = allocator;
+        capacity_ = capacity ? capacity : 1;
+        items_ = allocator->array<Candidate>(capacity_);
+        size_ = 0;
+    }
+    std::size_t size() const noexcept { return size_; }
+    bool empty() const noexcept { return size_ == 0; }
+    const Candidate &top() const noexcept { return items_[0]; }
+    void clear() noexcept { size_ = 0; }
+
+    void push(Candidate c) noexcept {
+        if (size_ == capacity_) grow();
+        std::size_t i = size_++;
+        while (i > 0) {
+            std::size_t parent = (i - 1) / 2;
+            if (!before(c, items_[parent])) break;
+            items_[i] = items_[parent];
+            i = parent;
+        }
+        items_[i] = c;
+    }
+
+    void pop() noexcept {
+        Candidate last = items_[--size_];
+        std::size_t i = 0;
+        for (;;) {
+            std::size_t child = 2 * i + 1;
+            if (child >= size_) break;
+            if (child + 1 < size_ && before(items_[child + 1], items_[child])) child++;
+            if (!before(items_[child], last)) break;
+            items_[i] = items_[child];
+            i = child;
+        }
+        items_[i] = last;
+    }
+
+    // Empties the heap into out, nearest first; returns the count.
+    std::size_t drain_sorted(Candidate *out) noexcept {
+        std::size_t n = size_;
+        for (std::size_t k = 0; k < n; k++) {
+            out[kFarthestFirst ? n - 1 - k : k] = top();
+            pop();
+        }
+        return n;
+    }
+
+  private:
+    static bool before(const Candidate &a, const Candidate &b) noexcept {
+        return kFarthestFirst ? a.distance > b.distance : a.distance < b.distance;
+    }
+    void grow() noexcept {
+        Candidate *bigger = allocator_->array<Candidate>(capacity_ * 2);
+        std::memcpy(bigger, items_, sizeof(Candidate) * size_);
+        allocator_->free(items_);
+        items_ = bigger;
+        capacity_ *= 2;
+    }
+
+    const Allocator *allocator_;
+    Candidate *items_;
+    std::size_t size_;
+    std::size_t capacity_;
+};
+
+// The elements a search has already reached: open addressing over refs, grown at half load.
+class VisitedSet {
+  public:
+    void init(const Allocator *allocator, std::size_t expected) noexcept {
+        allocator_ = allocator;
+        capacity_ = 64;
+        while (capacity_ < 2 * expected) capacity_ *= 2;
+        slots_ = allocator->array<Ref>(capacity_);
+        clear();
+    }
+    void clear() noexcept {
+        std::memset(static_cast<void *>(slots_), 0xff, sizeof(Ref) * capacity_);
+        size_ = 0;
+    }
+    // True when ref was not in the set before.
+    bool insert(Ref ref) noexcept {
+        if (2 * (size_ + 1) > capacity_) grow();
+        return place(slots_, capacity_, ref);
+    }
+
+  private:
+    static std::size_t hash(Ref ref) noexcept { return std::size_t((ref * 0x9E3779B97F4A7C15ull) >> 17); }
+    bool place(Ref *slots, std::size_t capacity, Ref ref) noexcept {
+        for (std::size_t i = hash(ref) & (capacity - 1);; i = (i + 1) & (capacity - 1)) {
+            if (slots[i] == ref) return false;
+            if (slots[i] == kNoRef) {
+                slots[i] = ref;
+                size_++;
+                return true;
+            }
+        }
+    }
+    void grow() noexcept {
+        Ref *old = slots_;
+        std::size_t old_capacity = capacity_;
+        capacity_ *= 2;
+        slots_ = allocator_->array<Ref>(capacity_);
+        std::memset(static_cast<void *>(slots_), 0xff, sizeof(Ref) * capacity_);
+        size_ = 0;
+        for (std::size_t i = 0; i < old_capacity; i++)
+            if (old[i] != kNoRef) place(slots_, capacity_, old[i]);
+        allocator_->free(old);
+    }
+
+    const Allocator *allocator_;
+    Ref *slots_;
+    std::size_t capacity_;
+    std::size_t size_;
+};
+
+}  // namespace vs
