@@ -6,14 +6,14 @@ DATA = vectorsearch--0.1.0.sql
 CORE_SRCS = $(wildcard src/core/*.cpp)
 PG_SRCS = $(wildcard src/pg/*.cpp)
 OBJS = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o)
-HEADERS = $(wildcard src/core/*.h src/pg/*.h)
+SRC_HEADERS = $(wildcard src/core/*.h src/pg/*.h)
 
 REGRESS = vector_io vector_casts vector_ops vector_functions vector_aggregates vector_btree vector_copy vector_errors
 REGRESS_OPTS = --inputdir=. --outputdir=. --load-extension=$(EXTENSION)
 
 # No -march=native: kernels pick their instruction set at run time (src/core/distance.cpp).
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -fno-strict-aliasing
-PG_CPPFLAGS = -Isrc/core
+PG_CPPFLAGS = -Isrc
 SHLIB_LINK = -lstdc++
 
 # The JIT's bitcode would need clang++ and buys nothing for these functions.
@@ -23,7 +23,7 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-$(OBJS): $(HEADERS)
+$(OBJS): $(SRC_HEADERS)
 
 # GoogleTest suite of the core alone: no PostgreSQL headers, no server.
 GTEST_SRCS = $(wildcard test/core/*.cc)

@@ -34,6 +34,7 @@ vs_cluster_start() {
     VS_CLUSTER_DIR=$(mktemp -d /tmp/vectorsearch-cluster.XXXXXX)
     chown postgres: "$VS_CLUSTER_DIR"
     trap vs_cluster_stop EXIT
+    trap "exit 130" INT TERM HUP PIPE  # a signal becomes an exit, which runs the trap above
     local options="-c port=${VS_PORT:-54329} -c listen_addresses='' -c unix_socket_directories=$VS_CLUSTER_DIR"
     local setting
     for setting in "$@"; do options+=" -c $setting"; done

@@ -32,6 +32,18 @@ class MemoryGraph {
         entry_ = {kNoRef, -1};
     }
 
+    // Doubles the room for elements, up to limit; returns false when already at limit.
+    bool grow(std::size_t limit) noexcept {
+        std::size_t capacity = capacity_ * 2 < limit ? capacity_ * 2 : limit;
+        if (capacity <= capacity_) return false;
+        vectors_ = moved(vectors_, std::size_t(dim_) * size_, std::size_t(dim_) * capacity);
+        levels_ = moved(levels_, size_, capacity);
+        layer0_ = moved(layer0_, (2 * m_ + 1) * size_, (2 * m_ + 1) * capacity);
+        upper_ = moved(upper_, size_, capacity);
+        capacity_ = capacity;
+        return true;
+    }
+
     std::size_t size() const noexcept { return size_; }
     std::size_t capacity() const noexcept { return capacity_; }
     int dim() const noexcept { return dim_; }
@@ -82,6 +94,14 @@ class MemoryGraph {
     }
 
   private:
+    template <typename T>
+    T *moved(T *old, std::size_t used, std::size_t capacity) noexcept {
+        T *bigger = allocator_->array<T>(capacity);
+        std::memcpy(static_cast<void *>(bigger), old, sizeof(T) * used);
+        allocator_->free(old);
+        return bigger;
+    }
+
     std::uint32_t *links(Ref r, int layer) const noexcept {
         if (layer == 0) return layer0_ + r * (2 * m_ + 1);
         return upper_[r] + std::size_t(layer - 1) * (m_ + 1);

@@ -116,6 +116,13 @@ class VisitedSet {
         std::memset(static_cast<void *>(slots_), 0xff, sizeof(Ref) * capacity_);
         size_ = 0;
     }
+    bool contains(Ref ref) const noexcept {
+        for (std::size_t i = hash(ref) & (capacity_ - 1);; i = (i + 1) & (capacity_ - 1)) {
+            if (slots_[i] == ref) return true;
+            if (slots_[i] == kNoRef) return false;
+        }
+    }
+    std::size_t size() const noexcept { return size_; }
     // True when ref was not in the set before.
     bool insert(Ref ref) noexcept {
         if (2 * (size_ + 1) > capacity_) grow();

@@ -10,7 +10,7 @@
 #include <type_traits>
 
 #include "pg.h"
-#include "distance.h"
+#include "core/distance.h"
 
 #define VECTOR_MAX_DIM 16000
 

@@ -1,6 +1,6 @@
 // Library entry: the module magic and _PG_init, which picks the distance kernels for this CPU
 // once, before any function of the extension runs.
-#include "vector.h"
+#include "hnsw.h"
 
 extern "C" {
 PG_MODULE_MAGIC;
@@ -8,4 +8,7 @@ PG_MODULE_MAGIC;
 void _PG_init(void);
 }
 
-void _PG_init(void) { vs_kernels = vs::select_kernels(vs::detect_isa()); }
+void _PG_init(void) {
+    vs_kernels = vs::select_kernels(vs::detect_isa());
+    hnsw_init_gucs();
+}

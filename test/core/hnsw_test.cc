@@ -33,10 +33,12 @@ struct Fixture {
 
     void build(const std::vector<float> &data, int dim, int m, int ef_construction, vs::DistanceFn distance) {
         std::size_t n = data.size() / dim;
-        graph.init(&allocator, dim, n, m, distance);
+        // Start small so that building also exercises growing the arrays.
+        graph.init(&allocator, dim, 16, m, distance);
         ws.init(&allocator, m, ef_construction);
         std::uniform_real_distribution<double> uniform(0, 1);
         for (std::size_t i = 0; i < n; i++) {
+            if (graph.size() == graph.capacity()) ASSERT_TRUE(graph.grow(n));
             vs::Ref r = graph.add(&data[i * dim], vs::hnsw::random_level(1.0 - uniform(rng), m));
             graph.link(r, ef_construction, ws);
         }

@@ -1,0 +1,419 @@
+"""The vectorsearch benchmark: loads a dataset into PostgreSQL, measures exact search (seq scan)
+and each index configuration given, and measures hnswlib and faiss on the same vectors and
+queries in the same run. Run it through bench/run, which provides the server.
+
+Every query goes alone over one connection, as a prepared statement with a binary vector
+parameter; each setting runs all its queries `--passes` times and keeps the fastest pass (the
+others are noise from this shared machine); recall is from the kept pass."""
+import argparse
+import contextlib
+import datetime
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+import faiss
+import hnswlib
+import numpy as np
+import psycopg
+from psycopg.types.numeric import Int4
+
+import datasets
+import report
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+METRICS = {
+    "l2": {"operator": "<->", "opclass": "vector_l2_ops", "hnswlib": "l2"},
+    "cosine": {"operator": "<=>", "opclass": "vector_cosine_ops", "hnswlib": "cosine"},
+}
+
+# vectorsearch's index access methods: the setting swept at query time and its default values.
+# Adding an access method is one entry here.
+INDEX_TYPES = {
+    "hnsw": {"knob": "hnsw.ef_search", "sweep": [10, 20, 40, 80, 160, 320]},
+}
+HNSWLIB_DEFAULT = "m=16,ef_construction=64"
+
+QUERY_TIMEOUT_MS = 60_000
+BUILD_TIMEOUT_MS = 3_600_000
+WARMUP_QUERIES = 10
+
+
+def parse_params(text):
+    """'m=16,ef_construction=64' -> {'m': '16', 'ef_construction': '64'}; names and values are
+    restricted to words and numbers because they are spliced into SQL."""
+    params = {}
+    for item in filter(None, text.split(",")):
+        name, _, value = item.partition("=")
+        if not re.fullmatch(r"[a-z_]\w*", name) or not re.fullmatch(r"[\w.]+", value):
+            raise argparse.ArgumentTypeError(f"bad parameter {item!r}: want name=value")
+        params[name] = value
+    return params
+
+
+def index_config(text):
+    """'hnsw:m=16,ef_construction=64' -> (access method, parameters)."""
+    method, _, params = text.partition(":")
+    if method not in INDEX_TYPES:
+        raise argparse.ArgumentTypeError(f"unknown index type {method!r} (known: {', '.join(INDEX_TYPES)})")
+    return method, parse_params(params)
+
+
+def int_list(text):
+    return [int(v) for v in text.split(",")]
+
+
+def measure(search, queries, passes):
+    """Runs search(q) for each query one at a time, `passes` times after a short warm-up; returns
+    (ids found in the fastest pass, figures of that pass)."""
+    for q in queries[:WARMUP_QUERIES]:
+        search(q)
+    best, pass_qps = None, []
+    for _ in range(passes):
+        found, latencies = [], []
+        start = time.perf_counter()
+        for q in queries:
+            t = time.perf_counter()
+            found.append(search(q))
+            latencies.append(time.perf_counter() - t)
+        elapsed = time.perf_counter() - start
+        pass_qps.append(len(queries) / elapsed)
+        if best is None or elapsed < best[0]:
+            best = (elapsed, found, latencies)
+    elapsed, found, latencies = best
+    ms = np.array(latencies) * 1000
+    return found, {"qps": len(queries) / elapsed, "p50_ms": float(np.percentile(ms, 50)),
+                   "p99_ms": float(np.percentile(ms, 99)), "pass_qps": pass_qps,
+                   "latencies_ms": ms.round(4).tolist()}
+
+
+def log(message):
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+class Server:
+    """One autocommit connection to the benchmark database, opened again after a server restart:
+    an index that crashes its backend must cost its own row, not the whole run."""
+
+    def __init__(self):
+        self.connect()
+
+    def connect(self, wait_s=60):
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                self.conn = psycopg.connect(autocommit=True, options=f"-c statement_timeout={QUERY_TIMEOUT_MS}")
+                break
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
+        datasets.vsutil.register_vector(self.conn)
+
+    def recover(self):
+        if self.conn.broken or self.conn.closed:
+            log("the connection was lost; reconnecting")
+            self.connect()
+
+    @contextlib.contextmanager
+    def patience(self):
+        """Lifts the per-query statement timeout for a load or an index build."""
+        self.conn.execute(f"SET statement_timeout = {BUILD_TIMEOUT_MS}")
+        try:
+            yield self.conn
+        finally:
+            if not self.conn.broken:
+                self.conn.execute("RESET statement_timeout")
+
+    def value(self, sql, params=None):
+        return self.conn.execute(sql, params).fetchone()[0]
+
+
+def load_table(server, ds):
+    """Creates and fills `items`; returns (seconds to COPY, rows, table bytes)."""
+    conn = server.conn
+    conn.execute("DROP TABLE IF EXISTS items")
+    conn.execute(f"CREATE TABLE items (id int, embedding vector({ds.dim}))")
+    # The type's default STORAGE main compresses Fashion-MNIST's pixels inline, and a seq scan
+    # then spends its time decompressing (~7x slower); pgvector stores vectors plain.
+    conn.execute("ALTER TABLE items ALTER COLUMN embedding SET STORAGE PLAIN")
+    with server.patience():
+        start = time.perf_counter()
+        datasets.vsutil.copy_vectors(conn, "items", ds.base)
+        load_s = time.perf_counter() - start
+        # Hint bits and the visibility map are set now rather than by the first timed scan.
+        conn.execute("VACUUM ANALYZE items")
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+        conn.execute("SELECT pg_prewarm('items')")
+    return load_s, server.value("SELECT count(*) FROM items"), server.value("SELECT pg_relation_size('items')")
+
+
+def pg_search(server, ds, k):
+    """(the query, a function running it for one query vector and returning 0-based ids)."""
+    sql = f"SELECT id FROM items ORDER BY embedding {METRICS[ds.metric]['operator']} %s LIMIT {k}"
+    cursor = server.conn.cursor()
+
+    def search(q):
+        return [row[0] - 1 for row in cursor.execute(sql, (q,), binary=True, prepare=True)]
+    return sql, search
+
+
+def plan(server, sql, q):
+    """The plan's nodes on one line, e.g. 'Limit / Index Scan using items_idx on items'."""
+    rows = server.conn.execute("EXPLAIN (COSTS OFF) " + sql, (q,), binary=True).fetchall()
+    lines = [r[0].strip() for r in rows]
+    return " / ".join([lines[0]] + [line[2:].strip() for line in lines[1:] if line.startswith("->")])
+
+
+def insert_rate(server, ds, rows):
+    """Seconds to insert `rows` rows one statement at a time (autocommit), from one client; the
+    rows are base vectors plus 1% noise, so that an index sees new points. Removes them again."""
+    n = len(ds.base)
+    rng = np.random.default_rng(7)
+    picks = ds.base[rng.integers(0, n, rows)]
+    vectors = (picks + rng.normal(0, 0.01 * float(ds.base.std()), picks.shape)).astype(np.float32)
+    cursor = server.conn.cursor()
+    start = time.perf_counter()
+    for i, v in enumerate(vectors):
+        cursor.execute("INSERT INTO items (id, embedding) VALUES (%s, %s)", (Int4(n + 1 + i), v),
+                       binary=True, prepare=True)
+    elapsed = time.perf_counter() - start
+    remove_inserted(server, n)
+    return elapsed
+
+
+def remove_inserted(server, n):
+    with server.patience() as conn:
+        conn.execute("DELETE FROM items WHERE id > %s", (n,))
+        conn.execute("VACUUM items")
+
+
+def pg_exact(server, ds, k, nq, passes, insert_rows):
+    sql, search = pg_search(server, ds, k)
+    queries = ds.queries[:nq]
+    run = {"engine": "vectorsearch", "label": "vectorsearch seq scan (exact)", "knob": None,
+           "plan": plan(server, sql, queries[0]), "points": []}
+    log(f"{run['label']}: {len(queries)} queries, plan {run['plan']}")
+    found, figures = measure(search, queries, passes)
+    run["points"].append({"value": None, "recall": ds.recall(found, k), **figures})
+    if insert_rows:
+        log(f"inserting {insert_rows} rows into the table without index")
+        run["insert_rows"], run["insert_s"] = insert_rows, insert_rate(server, ds, insert_rows)
+    return run
+
+
+def pg_index(server, ds, k, method, params, sweep, passes, insert_rows):
+    """Builds one index, sweeps its query-time knob, measures inserts, and drops it again. Any
+    error (no such access method yet, a timeout, a crash) ends up in the row, not the run."""
+    knob = INDEX_TYPES[method]["knob"]
+    with_clause = f" WITH ({', '.join(f'{name} = {value}' for name, value in params.items())})" if params else ""
+    ddl = f"CREATE INDEX items_idx ON items USING {method} (embedding {METRICS[ds.metric]['opclass']}){with_clause}"
+    settings = ",".join(f"{n}={v}" for n, v in params.items()) or "defaults"
+    run = {"engine": "vectorsearch", "label": f"vectorsearch {method} {settings}", "index_sql": ddl, "knob": knob,
+           "points": []}
+    log(f"{run['label']}: {ddl}")
+    step = "CREATE INDEX"
+    try:
+        with server.patience() as conn:
+            start = time.perf_counter()
+            conn.execute(ddl)
+            run["build_s"] = time.perf_counter() - start
+            conn.execute("SELECT pg_prewarm('items_idx')")
+        run["index_bytes"] = server.value("SELECT pg_relation_size('items_idx')")
+        step = "index scan"
+        sql, search = pg_search(server, ds, k)
+        run["plan"] = plan(server, sql, ds.queries[0])
+        if "items_idx" not in run["plan"]:
+            raise RuntimeError(f"the planner does not use the index: {run['plan']}")
+        step = "query"
+        for value in sweep:
+            server.conn.execute(f"SET {knob} = {int(value)}")
+            found, figures = measure(search, ds.queries, passes)
+            run["points"].append({"value": value, "recall": ds.recall(found, k), **figures})
+            log(f"  {knob}={value}: recall {run['points'][-1]['recall']:.4f}, {figures['qps']:.0f} QPS")
+        step = "insert"
+        if insert_rows:
+            log(f"  inserting {insert_rows} rows into the indexed table")
+            run["insert_rows"], run["insert_s"] = insert_rows, insert_rate(server, ds, insert_rows)
+    except (psycopg.Error, RuntimeError) as e:
+        run["error"] = f"{step} failed: " + str(e).strip().splitlines()[0]
+        log(f"  FAILED: {run['error']}")
+    server.recover()
+    server.conn.execute(f"RESET {knob}")
+    server.conn.execute("DROP INDEX IF EXISTS items_idx")
+    remove_inserted(server, len(ds.base))
+    return run
+
+
+def hnswlib_run(ds, k, params, sweep, passes):
+    m, efc = int(params.get("m", 16)), int(params.get("ef_construction", 64))
+    run = {"engine": "hnswlib", "label": f"hnswlib M={m},ef_construction={efc}", "knob": "ef", "points": []}
+    log(f"{run['label']}: building on one thread")
+    index = hnswlib.Index(space=METRICS[ds.metric]["hnswlib"], dim=ds.dim)
+    index.set_num_threads(1)
+    start = time.perf_counter()
+    index.init_index(max_elements=len(ds.base), M=m, ef_construction=efc)
+    index.add_items(ds.base, np.arange(len(ds.base)), num_threads=1)
+    run["build_s"] = time.perf_counter() - start
+    with tempfile.TemporaryDirectory() as tmp:
+        index.save_index(os.path.join(tmp, "index"))
+        run["index_bytes"] = os.path.getsize(os.path.join(tmp, "index"))
+    for ef in sweep:
+        index.set_ef(ef)
+        found, figures = measure(lambda q: index.knn_query(q, k=k, num_threads=1)[0][0], ds.queries, passes)
+        run["points"].append({"value": ef, "recall": ds.recall(found, k), **figures})
+        log(f"  ef={ef}: recall {run['points'][-1]['recall']:.4f}, {figures['qps']:.0f} QPS")
+    return run
+
+
+def faiss_flat_run(ds, k, nq, passes):
+    faiss.omp_set_num_threads(1)
+    name = "IndexFlatL2" if ds.metric == "l2" else "IndexFlatIP, unit vectors"
+    run = {"engine": "faiss", "label": f"faiss {name} (exact)", "knob": None, "points": []}
+    log(f"{run['label']}: {nq} queries")
+    start = time.perf_counter()
+    index = datasets.faiss_flat(ds.base, ds.metric)
+    run["build_s"] = time.perf_counter() - start
+    run["index_bytes"] = index.ntotal * index.d * 4
+    found, figures = measure(lambda q: index.search(datasets.faiss_query(q, ds.metric), k)[1][0],
+                             ds.queries[:nq], passes)
+    run["points"].append({"value": None, "recall": ds.recall(found, k), **figures})
+    return run
+
+
+def package_version(package):
+    return subprocess.run(["dpkg-query", "-W", "-f", "${Version}", package],
+                          capture_output=True, text=True).stdout or "?"
+
+
+def machine(server):
+    with open("/proc/cpuinfo") as f:
+        cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), platform.machine())
+    with open("/proc/meminfo") as f:
+        memory_kb = int(f.readline().split()[1])
+    settings = ["shared_buffers", "maintenance_work_mem", "fsync", "synchronous_commit", "full_page_writes",
+                "jit", "max_parallel_workers_per_gather", "max_parallel_maintenance_workers"]
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "nproc": os.cpu_count(), "cpu": cpu, "memory_gb": round(memory_kb / 2**20),
+        "server": "PostgreSQL " + server.value("SHOW server_version").split()[0],
+        "vectorsearch": server.value("SELECT extversion FROM pg_extension WHERE extname = 'vectorsearch'"),
+        "hnswlib": package_version("python3-hnswlib"), "faiss": package_version("python3-faiss"),
+        "settings": ", ".join(f"{name}={server.value(f'SHOW {name}')}" for name in settings),
+    }
+
+
+def run_dataset(args, ds, server, out_dir, stem):
+    log(f"{ds.name}: {len(ds.base):,} x {ds.dim} ({ds.metric}), {len(ds.queries):,} queries; ground truth")
+    start = time.perf_counter()
+    ds.ground_truth(args.k)
+    log(f"ground truth ready in {time.perf_counter() - start:.1f} s")
+    load_s, count, table_bytes = load_table(server, ds)
+    log(f"loaded {count:,} rows in {load_s:.1f} s")
+    exact_nq = min(args.exact_queries, len(ds.queries))
+    runs = [pg_exact(server, ds, args.k, exact_nq, args.passes, args.insert_rows)]
+    for method, params in args.index:
+        sweep = args.sweep or INDEX_TYPES[method]["sweep"]
+        runs.append(pg_index(server, ds, args.k, method, params, sweep, args.passes, args.insert_rows))
+    hnsw_params = next((p for m, p in args.index if m == "hnsw"), args.hnswlib)
+    hnsw_sweep = args.hnswlib_sweep or args.sweep or INDEX_TYPES["hnsw"]["sweep"]
+    runs.append(hnswlib_run(ds, args.k, hnsw_params, hnsw_sweep, args.passes))
+    runs.append(faiss_flat_run(ds, args.k, exact_nq, args.passes))
+    result = {
+        "k": args.k, "exact_queries": exact_nq, "command": sys.argv[1:], "meta": machine(server),
+        "dataset": {"name": ds.name, "metric": ds.metric, "rows": count, "dim": ds.dim,
+                    "queries": len(ds.queries), "reference_name": ds.reference_name,
+                    "load_s": load_s, "table_bytes": table_bytes},
+        "runs": runs,
+    }
+    paths = report.write(result, out_dir, stem, args.reference)
+    print(report.markdown(result, args.reference))
+    log("wrote " + ", ".join(os.path.relpath(p) for p in paths))
+    return result, paths
+
+
+def smoke_checks(ds, result, paths, k):
+    """Prints one PASS/FAIL line per check; bench/run counts them."""
+    runs = {r["engine"] + ("-exact" if r["knob"] is None else ""): r for r in result["runs"]}
+    ids, dist = ds.ground_truth(k)
+    recomputed = datasets.exact_distances(ds.base, ds.queries, ids, ds.metric)
+    checks = [
+        ("dataset loaded", result["dataset"]["rows"] == len(ds.base), f"{result['dataset']['rows']} rows"),
+        ("ground truth sorted, exact, and agreeing with faiss",
+         bool(np.all(np.diff(dist, axis=1) >= 0) and np.allclose(recomputed, dist, rtol=1e-12)
+              and runs["faiss-exact"]["points"][0]["recall"] >= 0.999),
+         f"faiss flat recall {runs['faiss-exact']['points'][0]['recall']:.4f}"),
+        ("exact seq scan recall == 1.0", runs["vectorsearch-exact"]["points"][0]["recall"] == 1.0,
+         f"{runs['vectorsearch-exact']['points'][0]['recall']:.4f}"),
+        ("hnswlib recall > 0.9", max(p["recall"] for p in runs["hnswlib"]["points"]) > 0.9,
+         ", ".join(f"{p['recall']:.4f}" for p in runs["hnswlib"]["points"])),
+    ]
+    checks += [(f"{os.path.splitext(p)[1][1:]} written", os.path.getsize(p) > 0, os.path.relpath(p)) for p in paths]
+    for name, ok, detail in checks:
+        print(f"{'PASS' if ok else 'FAIL'}: {name} ({detail})")
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dataset", choices=[*datasets.NAMED, "clustered"], default="fashion-mnist")
+    parser.add_argument("--rows", type=int_list,
+                        help="synthetic clustered data of these sizes (comma-separated), one run each")
+    parser.add_argument("--dim", type=int, default=128, help="dimensions of the clustered data (96-768)")
+    parser.add_argument("--queries", default="1000", help="number of queries, or 'all' (default 1000)")
+    parser.add_argument("--exact-queries", type=int, default=100,
+                        help="queries for the exact seq scan and faiss flat (slow), default 100")
+    parser.add_argument("-k", type=int, default=10)
+    parser.add_argument("--index", type=index_config, action="append", default=[],
+                        help="an index to build, e.g. hnsw:m=16,ef_construction=64 (repeatable)")
+    parser.add_argument("--sweep", type=int_list, help="values of the index's query-time knob")
+    parser.add_argument("--hnswlib", type=parse_params, default=parse_params(HNSWLIB_DEFAULT),
+                        help=f"hnswlib's build parameters when no hnsw index is given ({HNSWLIB_DEFAULT})")
+    parser.add_argument("--hnswlib-sweep", type=int_list, help="hnswlib's ef values (default: --sweep)")
+    parser.add_argument("--passes", type=int, default=2, help="passes over the queries per setting, best kept")
+    parser.add_argument("--insert-rows", type=int, default=1000, help="rows for the insert test (0: none)")
+    parser.add_argument("--reference", default=report.REFERENCE_FILE, help="pgvector reference curves to draw, if present")
+    parser.add_argument("--out", default=os.path.join(HERE, "results"))
+    parser.add_argument("--smoke", action="store_true",
+                        help="CI check on 5,000 synthetic rows and 50 queries, < 60 s; prints PASS/FAIL lines")
+    args = parser.parse_args()
+    if args.smoke:
+        args.dataset, args.rows, args.dim, args.queries, args.exact_queries = "clustered", [5000], 128, "50", 50
+        args.hnswlib_sweep, args.passes, args.insert_rows = args.hnswlib_sweep or [20, 40], 1, 200
+    elif args.rows:
+        args.dataset = "clustered"
+    elif args.dataset == "clustered":
+        args.rows = [100_000]
+    if not 96 <= args.dim <= 768:
+        parser.error("--dim must be within 96-768")
+    return args
+
+
+def main():
+    args = parse_args()
+    nq = None if args.queries == "all" else int(args.queries)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    server = Server()
+    results = []
+    for rows in args.rows or [None]:
+        ds = datasets.load(args.dataset, nq, rows=rows, dim=args.dim)
+        stem = f"{stamp}-{'smoke-' if args.smoke else ''}{ds.name}"
+        result, paths = run_dataset(args, ds, server, args.out, stem)
+        results.append(result)
+    if args.smoke:
+        smoke_checks(ds, result, paths, args.k)
+    elif len(results) > 1:
+        table = report.scaling(results)
+        path = os.path.join(args.out, f"{stamp}-scaling-{args.dim}d.md")
+        with open(path, "w") as f:
+            f.write(table)
+        print(table)
+        log(f"wrote {os.path.relpath(path)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+"""Benchmark datasets: base vectors, query vectors, a metric, and the exact k nearest neighbours,
+all cached under bench/cache/ (the vectors too, so that generated data cannot drift with the
+numpy version, and the ground truth per k and query count)."""
+import os
+import sys
+
+import faiss
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CACHE = os.path.join(HERE, "cache")
+sys.path.insert(0, os.path.join(HERE, "..", "scripts"))
+import vsutil  # noqa: E402
+
+# Candidates per query taken in float32 before the exact float64 ranking: float32 rounding moves
+# a distance by far less than the gap between the 10th and the 100th neighbour.
+CANDIDATES = 100
+
+
+def _save(path, **arrays):
+    """Writes an .npz atomically, so that an interrupted run leaves no half-written cache."""
+    np.savez(path + ".tmp.npz", **arrays)
+    os.replace(path + ".tmp.npz", path)
+
+
+def _normalised(x):
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def _fashion_mnist(normalise):
+    base, _ = vsutil.fashion_mnist("train")
+    queries, _ = vsutil.fashion_mnist("t10k")
+    return (_normalised(base), _normalised(queries)) if normalise else (base, queries)
+
+
+def _seed():
+    """The faiss tutorial's data: queries come right after the base from the same seeded stream."""
+    d, nb = 128, 100_000
+    np.random.seed(1234)
+    xb = np.random.random((nb, d)).astype("float32")
+    xb[:, 0] += np.arange(nb) / 1000.
+    xq = np.random.random((1000, d)).astype("float32")
+    return xb, xq
+
+
+def _clustered(rows, dim, clusters=100, spread=0.5, nq=10_000):
+    """A Gaussian mixture: unit-normal centres, points at `spread` around a random centre; the
+    queries are fresh draws from the same mixture. Generated in chunks to bound memory at 10^6."""
+    rng = np.random.default_rng([rows, dim])
+    centres = rng.standard_normal((clusters, dim), dtype=np.float32)
+
+    def draw(n):
+        out = np.empty((n, dim), dtype=np.float32)
+        for start in range(0, n, 100_000):
+            m = min(100_000, n - start)
+            noise = rng.standard_normal((m, dim), dtype=np.float32)
+            out[start:start + m] = centres[rng.integers(0, clusters, m)] + spread * noise
+        return out
+
+    return draw(rows), draw(nq)
+
+
+# name -> (metric, loader, name of the matching records in the pgvector reference file)
+NAMED = {
+    "fashion-mnist": ("l2", lambda: _fashion_mnist(False), "fashion-mnist-784-euclidean"),
+    "fashion-mnist-angular": ("cosine", lambda: _fashion_mnist(True), "fashion-mnist-784-angular"),
+    "seed": ("l2", _seed, "seed-128-euclidean"),
+}
+
+
+def exact_distances(base, queries, ids, metric):
+    """float64 distance from queries[i] to base[ids[i, j]], in the server's units (L2 is the
+    square root, cosine is 1 - cos)."""
+    out = np.empty(ids.shape, dtype=np.float64)
+    for start in range(0, len(ids), 100):  # blocks keep the nq x candidates x d temporary small
+        b = base[ids[start:start + 100]].astype(np.float64)
+        q = queries[start:start + 100, None, :].astype(np.float64)
+        if metric == "l2":
+            out[start:start + 100] = np.sqrt(((b - q) ** 2).sum(axis=-1))
+        else:
+            dot = (b * q).sum(axis=-1)
+            out[start:start + 100] = 1 - dot / (np.linalg.norm(b, axis=-1) * np.linalg.norm(q, axis=-1))
+    return out
+
+
+def faiss_flat(base, metric):
+    """An exact faiss index: IndexFlatL2, or IndexFlatIP over unit vectors for cosine."""
+    index = faiss.IndexFlatL2(base.shape[1]) if metric == "l2" else faiss.IndexFlatIP(base.shape[1])
+    index.add(base if metric == "l2" else _normalised(base))
+    return index
+
+
+def faiss_query(query, metric):
+    q = np.ascontiguousarray(query[None, :], dtype=np.float32)
+    return q if metric == "l2" else _normalised(q)
+
+
+class Dataset:
+    def __init__(self, name, metric, base, queries, reference_name=None):
+        self.name, self.metric, self.reference_name = name, metric, reference_name
+        self.base, self.queries = base, queries
+
+    @property
+    def dim(self):
+        return self.base.shape[1]
+
+    def ground_truth(self, k):
+        """(ids nq x k, float64 distances nq x k) of the exact k nearest base rows per query."""
+        path = os.path.join(CACHE, self.name, f"gt-k{k}-nq{len(self.queries)}.npz")
+        if os.path.exists(path):
+            cached = np.load(path)
+            return cached["ids"], cached["dist"]
+        # Candidates from faiss's own loops on every core (Debian's reference BLAS would be
+        # slower), then the exact ranking in float64.
+        faiss.omp_set_num_threads(os.cpu_count())
+        faiss.cvar.distance_compute_blas_threshold = 1 << 30
+        index = faiss_flat(self.base, self.metric)
+        queries = self.queries if self.metric == "l2" else _normalised(self.queries)
+        _, candidates = index.search(queries, min(CANDIDATES, len(self.base)))
+        dist = exact_distances(self.base, self.queries, candidates, self.metric)
+        order = np.argsort(dist, axis=1, kind="stable")[:, :k]
+        ids, dist = np.take_along_axis(candidates, order, 1), np.take_along_axis(dist, order, 1)
+        _save(path, ids=ids, dist=dist)
+        return ids, dist
+
+    def recall(self, found, k):
+        """Mean recall@k of found (one list of 0-based ids per query, for the first len(found)
+        queries). A returned row counts when it is no farther than the true k-th neighbour, so a
+        tie at the k-th distance (Fashion-MNIST has duplicate images) counts either way."""
+        _, gt_dist = self.ground_truth(k)
+        hits = 0
+        for i, ids in enumerate(found):
+            ids = np.unique(np.asarray(ids[:k], dtype=np.int64))
+            ids = ids[(ids >= 0) & (ids < len(self.base))]
+            dist = exact_distances(self.base, self.queries[i:i + 1], ids[None, :], self.metric)[0]
+            limit = gt_dist[i, k - 1]
+            hits += np.count_nonzero(dist <= limit + 1e-9 * abs(limit) + 1e-12)
+        return hits / (k * len(found))
+
+
+def load(name, nq, rows=None, dim=None):
+    """The dataset `name` ('fashion-mnist', 'fashion-mnist-angular', 'seed', or 'clustered' with
+    rows and dim) with its first nq queries (None: all of them)."""
+    if name == "clustered":
+        key, metric, reference = f"clustered-{dim}d-{rows}", "l2", None
+        make = lambda: _clustered(rows, dim)  # noqa: E731
+    else:
+        metric, make, reference = NAMED[name]
+        key = name
+    path = os.path.join(CACHE, key, "vectors.npz")
+    if not os.path.exists(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        base, queries = make()
+        _save(path, base=base, queries=queries)
+    vectors = np.load(path)
+    base, queries = vectors["base"], vectors["queries"]
+    return Dataset(key, metric, base, queries[:nq], reference)

@@ -1,0 +1,161 @@
+// The hnsw access method's handler: its capabilities, options, GUCs, operator class checks and
+// cost estimate. The phases live in hnsw_build/insert/scan/vacuum.cpp.
+#include "hnsw.h"
+
+#include <cfloat>
+#include <cmath>
+
+extern "C" {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wregister"
+#include "access/amvalidate.h"
+#include "catalog/pg_amproc.h"
+#include "catalog/pg_opclass.h"
+#include "commands/vacuum.h"
+#include "optimizer/optimizer.h"
+#include "utils/guc.h"
+#include "utils/selfuncs.h"
+#include "utils/syscache.h"
+#pragma GCC diagnostic pop
+}
+
+int hnsw_ef_search = HNSW_DEFAULT_EF_SEARCH;
+static relopt_kind hnsw_relopt_kind;
+
+void hnsw_init_gucs() {
+    hnsw_relopt_kind = add_reloption_kind();
+    add_int_reloption(hnsw_relopt_kind, "m", "Maximum number of links per element and layer (twice that on layer 0)",
+                      HNSW_DEFAULT_M, vs::hnsw::kMinM, vs::hnsw::kMaxM, AccessExclusiveLock);
+    add_int_reloption(hnsw_relopt_kind, "ef_construction", "Size of the candidate list while building the graph",
+                      HNSW_DEFAULT_EF_CONSTRUCTION, 4, 1000, AccessExclusiveLock);
+    DefineCustomIntVariable("hnsw.ef_search", "Sets the size of the candidate list of an hnsw index scan.",
+                            "Valid range is 1..1000; larger finds more true neighbours, more slowly.",
+                            &hnsw_ef_search, HNSW_DEFAULT_EF_SEARCH, 1, 1000, PGC_USERSET, 0, nullptr, nullptr,
+                            nullptr);
+    MarkGUCPrefixReserved("hnsw");
+}
+
+static bytea *hnsw_options(Datum reloptions, bool validate) {
+    static const relopt_parse_elt table[] = {
+        {"m", RELOPT_TYPE_INT, offsetof(HnswOptions, m)},
+        {"ef_construction", RELOPT_TYPE_INT, offsetof(HnswOptions, ef_construction)},
+    };
+    return static_cast<bytea *>(build_reloptions(reloptions, validate, hnsw_relopt_kind, sizeof(HnswOptions), table,
+                                                 lengthof(table)));
+}
+
+int hnsw_option_m(Relation index) {
+    auto *options = reinterpret_cast<HnswOptions *>(index->rd_options);
+    return options ? options->m : HNSW_DEFAULT_M;
+}
+
+int hnsw_option_ef_construction(Relation index) {
+    auto *options = reinterpret_cast<HnswOptions *>(index->rd_options);
+    return options ? options->ef_construction : HNSW_DEFAULT_EF_CONSTRUCTION;
+}
+
+// The operator class names its distance by its support functions: the scan computes that
+// distance with the CPU's kernels instead of calling the function through fmgr.
+HnswMetric hnsw_metric(Relation index) {
+    if (OidIsValid(index_getprocid(index, 1, HNSW_NORM_PROC))) return HnswMetric::Cosine;
+    const char *name = get_func_name(index_getprocid(index, 1, HNSW_DISTANCE_PROC));
+    if (name && strcmp(name, "vector_l2_squared_distance") == 0) return HnswMetric::L2;
+    if (name && strcmp(name, "vector_negative_inner_product") == 0) return HnswMetric::InnerProduct;
+    if (name && strcmp(name, "l1_distance") == 0) return HnswMetric::L1;
+    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                    errmsg("hnsw does not support the distance function %s", name ? name : "(unknown)")));
+}
+
+// An hnsw scan does all its work before returning the first row, so startup cost is the total.
+// It reads about ef_search * 2m elements on layer 0 whatever the table's size; without an
+// ORDER BY on the index's distance it cannot be used at all.
+static void hnsw_costestimate(PlannerInfo *root, IndexPath *path, double loop_count, Cost *startup_cost,
+                              Cost *total_cost, Selectivity *selectivity, double *correlation, double *pages) {
+    if (path->indexorderbys == NIL) {
+        *startup_cost = *total_cost = DBL_MAX;
+        *selectivity = 0;
+        *correlation = 0;
+        *pages = 0;
+        return;
+    }
+    GenericCosts costs;
+    MemSet(&costs, 0, sizeof(costs));
+    IndexOptInfo *index = path->indexinfo;
+    double tuples = index->tuples > 1 ? index->tuples : 1;
+    int m = HNSW_DEFAULT_M;
+    {
+        Relation rel = index_open(index->indexoid, NoLock);
+        m = hnsw_option_m(rel);
+        index_close(rel, NoLock);
+    }
+    double visited = std::fmin(tuples, double(hnsw_ef_search) * 2 * m * (1 + std::log(tuples) / std::log(double(m))));
+    costs.numIndexTuples = visited;
+    genericcostestimate(root, path, loop_count, &costs);
+    // Each visited element costs a distance over the full vector besides the page access.
+    *startup_cost = costs.indexTotalCost + visited * cpu_operator_cost * 10;
+    *total_cost = *startup_cost;
+    *selectivity = costs.indexSelectivity;
+    *correlation = 0;
+    *pages = costs.numIndexPages;
+}
+
+static bool hnsw_validate(Oid opclass_oid) {
+    HeapTuple tuple = SearchSysCache1(CLAOID, ObjectIdGetDatum(opclass_oid));
+    if (!HeapTupleIsValid(tuple)) elog(ERROR, "cache lookup failed for operator class %u", opclass_oid);
+    Oid family = reinterpret_cast<Form_pg_opclass>(GETSTRUCT(tuple))->opcfamily;
+    ReleaseSysCache(tuple);
+    CatCList *procs = SearchSysCacheList1(AMPROCNUM, ObjectIdGetDatum(family));
+    bool valid = false;
+    for (int i = 0; i < procs->n_members; i++) {
+        auto *proc = reinterpret_cast<Form_pg_amproc>(GETSTRUCT(&procs->members[i]->tuple));
+        if (proc->amprocnum == HNSW_DISTANCE_PROC) valid = true;
+    }
+    ReleaseCatCacheList(procs);
+    return valid;
+}
+
+VS_FUNCTION(hnswhandler) {
+    IndexAmRoutine *am = makeNode(IndexAmRoutine);
+    am->amstrategies = 0;
+    am->amsupport = 2;
+    am->amoptsprocnum = 0;
+    am->amcanorder = false;
+    am->amcanorderbyop = true;
+    am->amcanbackward = false;
+    am->amcanunique = false;
+    am->amcanmulticol = false;
+    am->amoptionalkey = true;
+    am->amsearcharray = false;
+    am->amsearchnulls = false;
+    am->amstorage = false;
+    am->amclusterable = false;
+    am->ampredlocks = false;
+    am->amcanparallel = false;
+    am->amcaninclude = false;
+    am->amusemaintenanceworkmem = true;
+    am->amparallelvacuumoptions = VACUUM_OPTION_PARALLEL_BULKDEL;
+    am->amkeytype = InvalidOid;
+    am->ambuild = hnsw_build;
+    am->ambuildempty = hnsw_buildempty;
+    am->aminsert = hnsw_insert;
+    am->ambulkdelete = hnsw_bulkdelete;
+    am->amvacuumcleanup = hnsw_vacuumcleanup;
+    am->amcanreturn = nullptr;
+    am->amcostestimate = hnsw_costestimate;
+    am->amoptions = hnsw_options;
+    am->amproperty = nullptr;
+    am->ambuildphasename = nullptr;
+    am->amvalidate = hnsw_validate;
+    am->amadjustmembers = nullptr;
+    am->ambeginscan = hnsw_beginscan;
+    am->amrescan = hnsw_rescan;
+    am->amgettuple = hnsw_gettuple;
+    am->amgetbitmap = nullptr;
+    am->amendscan = hnsw_endscan;
+    am->ammarkpos = nullptr;
+    am->amrestrpos = nullptr;
+    am->amestimateparallelscan = nullptr;
+    am->aminitparallelscan = nullptr;
+    am->amparallelrescan = nullptr;
+    PG_RETURN_POINTER(am);
+}

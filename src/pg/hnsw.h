@@ -1,0 +1,223 @@
+// The hnsw index access method: layout of its pages and the functions of each phase.
+//
+// Elements live in runs: groups of consecutive blocks allocated together, each holding up to
+// elements_per_run elements. A run starts with its link pages, an array of fixed-size link
+// records (one per element, never split across pages, so one page lock covers a record), and
+// continues with its vector pages, the elements' vectors laid end to end as one byte stream that
+// may cross page boundaries. Vectors never change once written, so a reader may copy one piece
+// by piece; packing them this way stores 784-d vectors 2.6 to a page where whole-tuple layouts
+// fit only 2. An element is addressed by (run start block, index in run).
+//
+//   block 0        metapage: layout version, dims, options, entry point, where to insert next
+//   run            [link page]...[link page][vector page]...[vector page]
+//   upper page     slotted page of upper-layer tuples: links on layers 1..level of one element
+//
+//   link record    level | flags | heap TID | upper tuple TID | layer-0 links (2m x 6 bytes)
+//   upper tuple    for each layer 1..level: m links (6 bytes each, unused ones invalid)
+//
+// Every page carries HnswPageOpaque with its type in the special space. After the build, every
+// change is WAL-logged through GenericXLog; the build logs all pages at its end.
+#pragma once
+
+#include "vector.h"
+
+extern "C" {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wregister"
+#include "access/amapi.h"
+#include "access/generic_xlog.h"
+#include "access/reloptions.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "utils/rel.h"
+#pragma GCC diagnostic pop
+}
+
+#include "core/hnsw.h"
+#include "core/hnsw_memory_graph.h"
+#include "core/memory.h"
+
+#define HNSW_MAGIC 0x48534e56  // "VNSH"
+#define HNSW_LAYOUT_VERSION 1
+#define HNSW_METAPAGE_BLKNO 0
+
+#define HNSW_PAGE_META 1
+#define HNSW_PAGE_LINKS 2
+#define HNSW_PAGE_VECTORS 3
+#define HNSW_PAGE_UPPER 4
+
+#define HNSW_DEFAULT_M 16
+#define HNSW_DEFAULT_EF_CONSTRUCTION 64
+#define HNSW_DEFAULT_EF_SEARCH 40
+
+// Support function numbers of the operator classes.
+#define HNSW_DISTANCE_PROC 1
+#define HNSW_NORM_PROC 2
+
+#define HNSW_FLAG_VALID 0x01    // written completely; absent on a slot an insert reserved but did not finish
+#define HNSW_FLAG_DELETED 0x02  // its heap row is gone: still navigable, never returned
+
+struct HnswPageOpaque {
+    uint16 page_type;
+    uint16 unused;
+    BlockNumber run_start;  // link and vector pages: the run they belong to
+};
+
+// A link to an element, 6 bytes and 2-byte aligned so that lists pack densely.
+struct HnswLink {
+    uint16 block_hi;
+    uint16 block_lo;
+    uint16 index;
+};
+
+struct HnswLinkRecordHeader {
+    uint8 level;
+    uint8 flags;
+    ItemPointerData heap_tid;
+    ItemPointerData upper;  // invalid when level is 0
+    // followed by 2m HnswLink
+};
+
+struct HnswMeta {
+    uint32 magic;
+    uint32 version;
+    int32 dims;
+    int32 m;
+    int32 ef_construction;
+    uint32 elements_per_run;
+    uint32 link_pages_per_run;
+    uint32 vector_pages_per_run;
+    uint32 records_per_link_page;
+    vs::Ref entry;  // vs::kNoRef while the index is empty
+    int32 entry_level;
+    BlockNumber last_run;  // InvalidBlockNumber before the first run
+    uint32 last_run_used;  // elements placed in last_run
+    BlockNumber upper_page;  // where the next upper tuple goes, or InvalidBlockNumber
+};
+
+// WITH (...) options, as stored in rd_options.
+struct HnswOptions {
+    int32 vl_len_;
+    int m;
+    int ef_construction;
+};
+
+enum class HnswMetric { L2, InnerProduct, Cosine, L1 };
+
+// Everything a phase needs to know about one index, computed from the metapage and options.
+struct HnswIndexInfo {
+    HnswMetric metric;
+    vs::DistanceFn distance;
+    int dims;
+    int m;
+    int ef_construction;
+    uint32 elements_per_run;
+    uint32 link_pages_per_run;
+    uint32 vector_pages_per_run;
+    uint32 records_per_link_page;
+    Size link_record_size;
+};
+
+extern int hnsw_ef_search;
+
+// hnsw.cpp
+extern "C" Datum hnswhandler(PG_FUNCTION_ARGS);
+void hnsw_init_gucs();
+HnswMetric hnsw_metric(Relation index);
+int hnsw_option_m(Relation index);
+int hnsw_option_ef_construction(Relation index);
+
+// hnsw_pages.cpp: layout arithmetic and element I/O shared by build, insert, scan and vacuum
+inline vs::Ref hnsw_ref(BlockNumber run_start, uint32 index) { return (vs::Ref(run_start) << 16) | index; }
+inline BlockNumber hnsw_ref_run(vs::Ref ref) { return BlockNumber(ref >> 16); }
+inline uint32 hnsw_ref_index(vs::Ref ref) { return uint32(ref & 0xffff); }
+inline vs::Ref hnsw_link_ref(const HnswLink &l) {
+    return hnsw_ref((BlockNumber(l.block_hi) << 16) | l.block_lo, l.index);
+}
+inline HnswLink hnsw_make_link(vs::Ref ref) {
+    BlockNumber b = hnsw_ref_run(ref);
+    return {uint16(b >> 16), uint16(b & 0xffff), uint16(hnsw_ref_index(ref))};
+}
+inline bool hnsw_link_valid(const HnswLink &l) { return l.block_hi != 0xffff || l.block_lo != 0xffff; }
+constexpr HnswLink HNSW_NO_LINK = {0xffff, 0xffff, 0xffff};
+
+void hnsw_layout(int dims, int m, HnswIndexInfo *info);
+void hnsw_index_info(Relation index, HnswIndexInfo *info);
+void hnsw_init_page(Page page, uint16 type, BlockNumber run_start);
+HnswMeta *hnsw_init_meta_page(Page page, const HnswIndexInfo *info);  // an empty index's metapage
+HnswMeta *hnsw_meta(Page page);
+char *hnsw_page_data(Page page);
+constexpr Size HNSW_PAGE_SPACE = BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(HnswPageOpaque));
+void hnsw_read_meta(Relation index, HnswMeta *meta);
+HnswLinkRecordHeader *hnsw_link_record(Page page, const HnswIndexInfo *info, uint32 index);
+inline HnswLink *hnsw_record_links(HnswLinkRecordHeader *record) { return reinterpret_cast<HnswLink *>(record + 1); }
+BlockNumber hnsw_link_block(const HnswIndexInfo *info, vs::Ref ref);
+void hnsw_read_vector(Relation index, const HnswIndexInfo *info, vs::Ref ref, float *out);
+
+// Calls visit(block, offset in page, offset in vector, length) for each piece of ref's vector
+// in the run's byte stream, in order.
+template <typename Visit>
+void hnsw_vector_pieces(const HnswIndexInfo *info, vs::Ref ref, Visit visit) {
+    Size length = sizeof(float) * info->dims;
+    Size offset = Size(hnsw_ref_index(ref)) * length;
+    BlockNumber block = hnsw_ref_run(ref) + info->link_pages_per_run + BlockNumber(offset / HNSW_PAGE_SPACE);
+    Size in_page = offset % HNSW_PAGE_SPACE;
+    for (Size done = 0; done < length; block++, in_page = 0) {
+        Size piece = Min(length - done, HNSW_PAGE_SPACE - in_page);
+        visit(block, in_page, done, piece);
+        done += piece;
+    }
+}
+bool hnsw_prepare_query(HnswMetric metric, float *x, int dims);
+Size hnsw_upper_tuple_size(int level, int m);
+// An element's flags, and its heap TID when heap_tid is given, read under a share lock.
+uint8 hnsw_element_flags(Relation index, const HnswIndexInfo *info, vs::Ref ref, ItemPointer heap_tid);
+vs::Allocator hnsw_allocator(MemoryContext context);
+
+// The graph in pages, as the Store of src/core/hnsw.h.
+class HnswPageStore {
+  public:
+    void init(Relation index, const HnswIndexInfo *info, MemoryContext context);
+    void set_query(const float *query) { query_ = query; }
+    float distance_to_query(vs::Ref r);
+    float distance(vs::Ref a, vs::Ref b);
+    int neighbors(vs::Ref r, int layer, vs::Ref *out);
+    void set_neighbors(vs::Ref r, int layer, const vs::Ref *list, int n);
+    void add_neighbor(vs::Ref r, int layer, vs::Ref new_ref, float distance);
+
+    // The raw slots of r's list on layer (2m on layer 0, m above, 0 above r's level); returns
+    // the slot count.
+    int read_links(vs::Ref r, int layer, HnswLink *out);
+    // Writes r's list only if its slots still equal expected (from read_links); false if not.
+    bool replace_links(vs::Ref r, int layer, const vs::Ref *list, int n, const HnswLink *expected);
+
+  private:
+    Relation index_;
+    const HnswIndexInfo *info_;
+    const float *query_;
+    float *scratch_a_;
+    float *scratch_b_;
+    vs::Candidate *pool_;
+    vs::Ref *selected_;
+};
+
+// hnsw_build.cpp
+IndexBuildResult *hnsw_build(Relation heap, Relation index, IndexInfo *index_info);
+void hnsw_buildempty(Relation index);
+
+// hnsw_insert.cpp
+bool hnsw_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid, Relation heap,
+                 IndexUniqueCheck check_unique, bool index_unchanged, IndexInfo *index_info);
+void hnsw_insert_element(Relation index, const HnswIndexInfo *info, const float *vector, ItemPointer heap_tid,
+                         MemoryContext context);
+
+// hnsw_scan.cpp
+IndexScanDesc hnsw_beginscan(Relation index, int nkeys, int norderbys);
+void hnsw_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys);
+bool hnsw_gettuple(IndexScanDesc scan, ScanDirection dir);
+void hnsw_endscan(IndexScanDesc scan);
+
+// hnsw_vacuum.cpp
+IndexBulkDeleteResult *hnsw_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
+                                       IndexBulkDeleteCallback callback, void *callback_state);
+IndexBulkDeleteResult *hnsw_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats);

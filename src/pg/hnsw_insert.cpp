@@ -1,0 +1,187 @@
+// Inserting one row into a built hnsw index: reserve a slot (and an upper tuple) under the
+// metapage lock, write the element, link it into the graph with the core's insert over the
+// page store, and only then mark it valid, so no scan returns a half-written element.
+#include "hnsw.h"
+
+extern "C" {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wregister"
+#include "common/pg_prng.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/memutils.h"
+#pragma GCC diagnostic pop
+}
+
+// Extends the index by one page, initialised as type and WAL-logged as a full image.
+static Buffer new_page(Relation index, uint16 type, BlockNumber run_start, GenericXLogState *state, Page *page) {
+    Buffer buf = ReadBufferExtended(index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, nullptr);
+    LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+    *page = GenericXLogRegisterBuffer(state, buf, GENERIC_XLOG_FULL_IMAGE);
+    hnsw_init_page(*page, type, run_start == InvalidBlockNumber && type != HNSW_PAGE_UPPER
+                                    ? BufferGetBlockNumber(buf) : run_start);
+    return buf;
+}
+
+// Appends an empty run; its pages are contiguous because every extension of an hnsw index
+// happens under the relation extension lock, taken here, and the metapage lock, held by the caller.
+static BlockNumber allocate_run(Relation index, const HnswIndexInfo *info) {
+    BlockNumber start = InvalidBlockNumber;
+    LockRelationForExtension(index, ExclusiveLock);
+    for (uint32 p = 0; p < info->link_pages_per_run + info->vector_pages_per_run; p++) {
+        GenericXLogState *state = GenericXLogStart(index);
+        Page page;
+        Buffer buf = new_page(index, p < info->link_pages_per_run ? HNSW_PAGE_LINKS : HNSW_PAGE_VECTORS, start,
+                              state, &page);
+        if (p == 0) start = BufferGetBlockNumber(buf);
+        GenericXLogFinish(state);
+        UnlockReleaseBuffer(buf);
+    }
+    UnlockRelationForExtension(index, ExclusiveLock);
+    return start;
+}
+
+// Adds an upper tuple with no links yet to the metapage's current upper page, or to a new one.
+// The buffers join the caller's WAL record with the metapage.
+static ItemPointerData add_upper_tuple(Relation index, HnswMeta *meta, int level, int m, GenericXLogState *state,
+                                       Buffer *buf) {
+    Size size = hnsw_upper_tuple_size(level, m);
+    HnswLink *tuple = static_cast<HnswLink *>(palloc(size));
+    for (int i = 0; i < level * m; i++) tuple[i] = HNSW_NO_LINK;
+    Page page = nullptr;
+    *buf = InvalidBuffer;
+    if (meta->upper_page != InvalidBlockNumber) {
+        *buf = ReadBuffer(index, meta->upper_page);
+        LockBuffer(*buf, BUFFER_LOCK_EXCLUSIVE);
+        if (PageGetFreeSpace(BufferGetPage(*buf)) >= MAXALIGN(size)) {
+            page = GenericXLogRegisterBuffer(state, *buf, 0);
+        } else {
+            UnlockReleaseBuffer(*buf);
+        }
+    }
+    if (page == nullptr) {
+        LockRelationForExtension(index, ExclusiveLock);
+        *buf = new_page(index, HNSW_PAGE_UPPER, InvalidBlockNumber, state, &page);
+        UnlockRelationForExtension(index, ExclusiveLock);
+        meta->upper_page = BufferGetBlockNumber(*buf);
+    }
+    OffsetNumber offset = PageAddItem(page, reinterpret_cast<Item>(tuple), size, InvalidOffsetNumber, false, false);
+    if (offset == InvalidOffsetNumber) elog(ERROR, "hnsw: failed to add upper tuple");
+    ItemPointerData tid;
+    ItemPointerSet(&tid, BufferGetBlockNumber(*buf), offset);
+    pfree(tuple);
+    return tid;
+}
+
+static void write_vector(Relation index, const HnswIndexInfo *info, vs::Ref ref, const float *x) {
+    const char *source = reinterpret_cast<const char *>(x);
+    hnsw_vector_pieces(info, ref, [&](BlockNumber block, Size in_page, Size done, Size piece) {
+        Buffer buf = ReadBuffer(index, block);
+        LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+        GenericXLogState *state = GenericXLogStart(index);
+        Page page = GenericXLogRegisterBuffer(state, buf, 0);
+        memcpy(hnsw_page_data(page) + in_page, source + done, piece);
+        GenericXLogFinish(state);
+        UnlockReleaseBuffer(buf);
+    });
+}
+
+// Sets a link record's flags; for a new element (upper given) also its level, heap TID, upper
+// tuple and empty layer-0 links.
+static void write_record(Relation index, const HnswIndexInfo *info, vs::Ref ref, int level, uint8 flags,
+                         ItemPointer heap_tid, ItemPointer upper) {
+    Buffer buf = ReadBuffer(index, hnsw_link_block(info, ref));
+    LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+    GenericXLogState *state = GenericXLogStart(index);
+    Page page = GenericXLogRegisterBuffer(state, buf, 0);
+    HnswLinkRecordHeader *record = hnsw_link_record(page, info, hnsw_ref_index(ref));
+    if (upper != nullptr) {
+        record->level = uint8(level);
+        record->heap_tid = *heap_tid;
+        record->upper = *upper;
+        HnswLink *links = hnsw_record_links(record);
+        for (int i = 0; i < 2 * info->m; i++) links[i] = HNSW_NO_LINK;
+    }
+    record->flags = flags;
+    GenericXLogFinish(state);
+    UnlockReleaseBuffer(buf);
+}
+
+void hnsw_insert_element(Relation index, const HnswIndexInfo *info, const float *vector, ItemPointer heap_tid,
+                         MemoryContext context) {
+    int level = vs::hnsw::random_level(1.0 - pg_prng_double(&pg_global_prng_state), info->m);
+
+    // Reserve a slot, and become the entry point of an empty index.
+    Buffer metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+    LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+    GenericXLogState *state = GenericXLogStart(index);
+    HnswMeta *meta = hnsw_meta(GenericXLogRegisterBuffer(state, metabuf, 0));
+    if (meta->last_run == InvalidBlockNumber || meta->last_run_used == meta->elements_per_run) {
+        meta->last_run = allocate_run(index, info);
+        meta->last_run_used = 0;
+    }
+    vs::Ref ref = hnsw_ref(meta->last_run, meta->last_run_used++);
+    ItemPointerData upper;
+    ItemPointerSetInvalid(&upper);
+    Buffer upperbuf = InvalidBuffer;
+    if (level > 0) upper = add_upper_tuple(index, meta, level, info->m, state, &upperbuf);
+    vs::hnsw::EntryPoint entry{meta->entry, meta->entry_level};
+    bool first = entry.ref == vs::kNoRef;
+    if (first) {
+        meta->entry = ref;
+        meta->entry_level = level;
+    }
+    GenericXLogFinish(state);
+    if (BufferIsValid(upperbuf)) UnlockReleaseBuffer(upperbuf);
+    // The first element stays locked behind the metapage until it is complete: no one may
+    // start a search at an entry point whose vector is not written yet.
+    if (!first) UnlockReleaseBuffer(metabuf);
+
+    write_vector(index, info, ref, vector);
+    write_record(index, info, ref, level, 0, heap_tid, &upper);
+    if (!first) {
+        vs::Allocator allocator = hnsw_allocator(context);
+        HnswPageStore store;
+        store.init(index, info, context);
+        store.set_query(vector);
+        vs::hnsw::Workspace ws;
+        ws.init(&allocator, info->m, info->ef_construction);
+        vs::hnsw::insert(store, ref, level, entry, info->m, info->ef_construction, ws);
+    }
+    write_record(index, info, ref, level, HNSW_FLAG_VALID, nullptr, nullptr);
+
+    if (first) {
+        UnlockReleaseBuffer(metabuf);
+    } else if (level > entry.level) {
+        metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+        LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+        state = GenericXLogStart(index);
+        meta = hnsw_meta(GenericXLogRegisterBuffer(state, metabuf, 0));
+        if (level > meta->entry_level) {
+            meta->entry = ref;
+            meta->entry_level = level;
+            GenericXLogFinish(state);
+        } else {
+            GenericXLogAbort(state);
+        }
+        UnlockReleaseBuffer(metabuf);
+    }
+}
+
+bool hnsw_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid, Relation heap,
+                 IndexUniqueCheck check_unique, bool index_unchanged, IndexInfo *index_info) {
+    if (isnull[0]) return false;
+    MemoryContext context = AllocSetContextCreate(CurrentMemoryContext, "hnsw insert", ALLOCSET_DEFAULT_SIZES);
+    MemoryContext old = MemoryContextSwitchTo(context);
+    HnswIndexInfo info;
+    hnsw_index_info(index, &info);
+    VectorView v;
+    view_vector(values[0], &v);
+    check_expected_dims(info.dims, v.dim);
+    float *x = static_cast<float *>(palloc(sizeof(float) * v.dim));
+    memcpy(x, v.x, sizeof(float) * v.dim);
+    if (hnsw_prepare_query(info.metric, x, v.dim)) hnsw_insert_element(index, &info, x, heap_tid, context);
+    MemoryContextSwitchTo(old);
+    MemoryContextDelete(context);
+    return false;
+}

@@ -1,0 +1,273 @@
+// Page layout arithmetic and element I/O of the hnsw index, shared by every phase; and the page
+// store through which the core's graph algorithms read and change the graph.
+#include "hnsw.h"
+
+#include <cmath>
+
+// Usable bytes of a page between its header and the special space.
+static constexpr Size kPageSpace = HNSW_PAGE_SPACE;
+
+static HnswPageOpaque *opaque(Page page) { return reinterpret_cast<HnswPageOpaque *>(PageGetSpecialPointer(page)); }
+
+static char *page_data(Page page) { return reinterpret_cast<char *>(page) + MAXALIGN(SizeOfPageHeaderData); }
+
+void hnsw_init_page(Page page, uint16 type, BlockNumber run_start) {
+    PageInit(page, BLCKSZ, sizeof(HnswPageOpaque));
+    opaque(page)->page_type = type;
+    opaque(page)->run_start = run_start;
+    // Link and vector pages are fixed arrays, not slotted: claim the whole space up front.
+    if (type == HNSW_PAGE_LINKS || type == HNSW_PAGE_VECTORS)
+        reinterpret_cast<PageHeader>(page)->pd_lower = reinterpret_cast<PageHeader>(page)->pd_upper;
+}
+
+// Chooses how many elements a run holds: the count, up to about 64 pages' worth, that wastes
+// the least space at the ends of its link and vector areas.
+void hnsw_layout(int dims, int m, HnswIndexInfo *info) {
+    info->dims = dims;
+    info->m = m;
+    info->link_record_size = sizeof(HnswLinkRecordHeader) + sizeof(HnswLink) * 2 * m;
+    info->records_per_link_page = uint32(kPageSpace / info->link_record_size);
+    Size vector_bytes = sizeof(float) * dims;
+    uint32 limit = uint32(std::min<Size>(65535, std::max<Size>(1, 64 * kPageSpace / (info->link_record_size + vector_bytes))));
+    double best = 0;
+    for (uint32 n = 1; n <= limit; n++) {
+        uint32 link_pages = (n + info->records_per_link_page - 1) / info->records_per_link_page;
+        uint32 vector_pages = uint32((n * vector_bytes + kPageSpace - 1) / kPageSpace);
+        double per_page = double(n) / double(link_pages + vector_pages);
+        if (per_page > best * 1.0000001) {
+            best = per_page;
+            info->elements_per_run = n;
+            info->link_pages_per_run = link_pages;
+            info->vector_pages_per_run = vector_pages;
+        }
+    }
+}
+
+HnswMeta *hnsw_init_meta_page(Page page, const HnswIndexInfo *info) {
+    hnsw_init_page(page, HNSW_PAGE_META, InvalidBlockNumber);
+    HnswMeta *meta = reinterpret_cast<HnswMeta *>(page_data(page));
+    meta->magic = HNSW_MAGIC;
+    meta->version = HNSW_LAYOUT_VERSION;
+    meta->dims = info->dims;
+    meta->m = info->m;
+    meta->ef_construction = info->ef_construction;
+    meta->elements_per_run = info->elements_per_run;
+    meta->link_pages_per_run = info->link_pages_per_run;
+    meta->vector_pages_per_run = info->vector_pages_per_run;
+    meta->records_per_link_page = info->records_per_link_page;
+    meta->entry = vs::kNoRef;
+    meta->entry_level = -1;
+    meta->last_run = InvalidBlockNumber;
+    meta->last_run_used = 0;
+    meta->upper_page = InvalidBlockNumber;
+    reinterpret_cast<PageHeader>(page)->pd_lower = MAXALIGN(SizeOfPageHeaderData) + sizeof(HnswMeta);
+    return meta;
+}
+
+HnswMeta *hnsw_meta(Page page) { return reinterpret_cast<HnswMeta *>(page_data(page)); }
+
+char *hnsw_page_data(Page page) { return page_data(page); }
+
+void hnsw_read_meta(Relation index, HnswMeta *meta) {
+    Buffer buf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+    LockBuffer(buf, BUFFER_LOCK_SHARE);
+    memcpy(meta, page_data(BufferGetPage(buf)), sizeof(HnswMeta));
+    UnlockReleaseBuffer(buf);
+    if (meta->magic != HNSW_MAGIC)
+        ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+                        errmsg("index \"%s\" is not an hnsw index", RelationGetRelationName(index))));
+    if (meta->version != HNSW_LAYOUT_VERSION)
+        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                        errmsg("hnsw index \"%s\" has layout version %u, this vectorsearch reads version %d",
+                               RelationGetRelationName(index), meta->version, HNSW_LAYOUT_VERSION),
+                        errhint("REINDEX the index.")));
+}
+
+void hnsw_index_info(Relation index, HnswIndexInfo *info) {
+    HnswMeta meta;
+    hnsw_read_meta(index, &meta);
+    hnsw_layout(meta.dims, meta.m, info);
+    info->ef_construction = meta.ef_construction;
+    info->metric = hnsw_metric(index);
+    switch (info->metric) {
+        case HnswMetric::L2: info->distance = vs_kernels.l2_squared; break;
+        case HnswMetric::L1: info->distance = vs_kernels.l1; break;
+        case HnswMetric::InnerProduct:
+        case HnswMetric::Cosine: info->distance = vs_kernels.negative_inner_product; break;
+    }
+}
+
+// Cosine distance orders like the negative inner product of unit vectors: normalise once and
+// use the cheaper kernel. Returns false for a vector that cannot be indexed (a zero vector has
+// no direction).
+bool hnsw_prepare_query(HnswMetric metric, float *x, int dims) {
+    if (metric != HnswMetric::Cosine) return true;
+    double norm = 0;
+    for (int i = 0; i < dims; i++) norm += double(x[i]) * x[i];
+    if (norm <= 0) return false;
+    norm = std::sqrt(norm);
+    for (int i = 0; i < dims; i++) x[i] = float(x[i] / norm);
+    return true;
+}
+
+BlockNumber hnsw_link_block(const HnswIndexInfo *info, vs::Ref ref) {
+    return hnsw_ref_run(ref) + hnsw_ref_index(ref) / info->records_per_link_page;
+}
+
+HnswLinkRecordHeader *hnsw_link_record(Page page, const HnswIndexInfo *info, uint32 index) {
+    Size offset = (index % info->records_per_link_page) * info->link_record_size;
+    return reinterpret_cast<HnswLinkRecordHeader *>(page_data(page) + offset);
+}
+
+// Copies an element's vector, which may span pages, one share-locked page at a time.
+void hnsw_read_vector(Relation index, const HnswIndexInfo *info, vs::Ref ref, float *out) {
+    char *dest = reinterpret_cast<char *>(out);
+    hnsw_vector_pieces(info, ref, [&](BlockNumber block, Size in_page, Size done, Size piece) {
+        Buffer buf = ReadBuffer(index, block);
+        LockBuffer(buf, BUFFER_LOCK_SHARE);
+        memcpy(dest + done, page_data(BufferGetPage(buf)) + in_page, piece);
+        UnlockReleaseBuffer(buf);
+    });
+}
+
+Size hnsw_upper_tuple_size(int level, int m) { return sizeof(HnswLink) * Size(level) * m; }
+
+static void *palloc_in(void *context, std::size_t bytes) noexcept {
+    return MemoryContextAllocHuge(static_cast<MemoryContext>(context), bytes);
+}
+static void pfree_block(void *, void *block) noexcept { pfree(block); }
+
+vs::Allocator hnsw_allocator(MemoryContext context) { return {palloc_in, pfree_block, context}; }
+
+void HnswPageStore::init(Relation index, const HnswIndexInfo *info, MemoryContext context) {
+    index_ = index;
+    info_ = info;
+    query_ = nullptr;
+    scratch_a_ = static_cast<float *>(MemoryContextAlloc(context, sizeof(float) * info->dims));
+    scratch_b_ = static_cast<float *>(MemoryContextAlloc(context, sizeof(float) * info->dims));
+    pool_ = static_cast<vs::Candidate *>(MemoryContextAlloc(context, sizeof(vs::Candidate) * (2 * info->m + 1)));
+    selected_ = static_cast<vs::Ref *>(MemoryContextAlloc(context, sizeof(vs::Ref) * (2 * info->m + 1)));
+}
+
+float HnswPageStore::distance_to_query(vs::Ref r) {
+    hnsw_read_vector(index_, info_, r, scratch_a_);
+    return info_->distance(query_, scratch_a_, info_->dims);
+}
+
+float HnswPageStore::distance(vs::Ref a, vs::Ref b) {
+    hnsw_read_vector(index_, info_, a, scratch_a_);
+    hnsw_read_vector(index_, info_, b, scratch_b_);
+    return info_->distance(scratch_a_, scratch_b_, info_->dims);
+}
+
+// Copies the raw links of r on layer (2m on layer 0, m above); returns how many slots there are.
+int HnswPageStore::read_links(vs::Ref r, int layer, HnswLink *out) {
+    Buffer buf = ReadBuffer(index_, hnsw_link_block(info_, r));
+    LockBuffer(buf, BUFFER_LOCK_SHARE);
+    HnswLinkRecordHeader *record = hnsw_link_record(BufferGetPage(buf), info_, hnsw_ref_index(r));
+    int slots = vs::hnsw::max_degree(info_->m, layer);
+    if (layer == 0) {
+        memcpy(out, hnsw_record_links(record), sizeof(HnswLink) * slots);
+        UnlockReleaseBuffer(buf);
+        return slots;
+    }
+    if (layer > record->level) {
+        UnlockReleaseBuffer(buf);
+        return 0;
+    }
+    ItemPointerData upper = record->upper;
+    UnlockReleaseBuffer(buf);
+    buf = ReadBuffer(index_, ItemPointerGetBlockNumber(&upper));
+    LockBuffer(buf, BUFFER_LOCK_SHARE);
+    Page page = BufferGetPage(buf);
+    auto *links = reinterpret_cast<HnswLink *>(PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(&upper))));
+    memcpy(out, links + Size(layer - 1) * info_->m, sizeof(HnswLink) * slots);
+    UnlockReleaseBuffer(buf);
+    return slots;
+}
+
+int HnswPageStore::neighbors(vs::Ref r, int layer, vs::Ref *out) {
+    // Every step of a graph walk comes through here: the place to honour a cancel.
+    CHECK_FOR_INTERRUPTS();
+    HnswLink links[2 * vs::hnsw::kMaxM];
+    int slots = read_links(r, layer, links);
+    int n = 0;
+    for (int i = 0; i < slots && hnsw_link_valid(links[i]); i++) out[n++] = hnsw_link_ref(links[i]);
+    return n;
+}
+
+uint8 hnsw_element_flags(Relation index, const HnswIndexInfo *info, vs::Ref ref, ItemPointer heap_tid) {
+    Buffer buf = ReadBuffer(index, hnsw_link_block(info, ref));
+    LockBuffer(buf, BUFFER_LOCK_SHARE);
+    HnswLinkRecordHeader *record = hnsw_link_record(BufferGetPage(buf), info, hnsw_ref_index(ref));
+    uint8 flags = record->flags;
+    if (heap_tid) *heap_tid = record->heap_tid;
+    UnlockReleaseBuffer(buf);
+    return flags;
+}
+
+// Writes r's list on layer, WAL-logged. When expected is given, the write happens only if the
+// list still holds exactly those links, and returns false otherwise: another backend changed it
+// since the caller read it, and the caller recomputes (see add_neighbor).
+static bool write_links(Relation index, const HnswIndexInfo *info, vs::Ref r, int layer, const vs::Ref *list, int n,
+                        const HnswLink *expected) {
+    int slots = vs::hnsw::max_degree(info->m, layer);
+    Buffer buf = ReadBuffer(index, hnsw_link_block(info, r));
+    LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+    HnswLinkRecordHeader *record = hnsw_link_record(BufferGetPage(buf), info, hnsw_ref_index(r));
+    Buffer target = buf;
+    OffsetNumber upper_offset = InvalidOffsetNumber;
+    if (layer > 0) {
+        ItemPointerData upper = record->upper;
+        UnlockReleaseBuffer(buf);
+        target = ReadBuffer(index, ItemPointerGetBlockNumber(&upper));
+        LockBuffer(target, BUFFER_LOCK_EXCLUSIVE);
+        upper_offset = ItemPointerGetOffsetNumber(&upper);
+    }
+    GenericXLogState *state = GenericXLogStart(index);
+    Page page = GenericXLogRegisterBuffer(state, target, 0);
+    HnswLink *links;
+    if (layer == 0) {
+        links = hnsw_record_links(hnsw_link_record(page, info, hnsw_ref_index(r)));
+    } else {
+        links = reinterpret_cast<HnswLink *>(PageGetItem(page, PageGetItemId(page, upper_offset)));
+        links += Size(layer - 1) * info->m;
+    }
+    if (expected && memcmp(links, expected, sizeof(HnswLink) * slots) != 0) {
+        GenericXLogAbort(state);
+        UnlockReleaseBuffer(target);
+        return false;
+    }
+    for (int i = 0; i < slots; i++) links[i] = i < n ? hnsw_make_link(list[i]) : HNSW_NO_LINK;
+    GenericXLogFinish(state);
+    UnlockReleaseBuffer(target);
+    return true;
+}
+
+void HnswPageStore::set_neighbors(vs::Ref r, int layer, const vs::Ref *list, int n) {
+    write_links(index_, info_, r, layer, list, n, nullptr);
+}
+
+bool HnswPageStore::replace_links(vs::Ref r, int layer, const vs::Ref *list, int n, const HnswLink *expected) {
+    return write_links(index_, info_, r, layer, list, n, expected);
+}
+
+// Links new_ref from r. The new list is computed from a copy read under a share lock, since
+// pruning a full list reads other elements' vectors and must not hold r's page meanwhile (two
+// inserters doing so in opposite order would deadlock). The write then checks that the list is
+// unchanged, and recomputes if another backend got there first.
+void HnswPageStore::add_neighbor(vs::Ref r, int layer, vs::Ref new_ref, float d) {
+    HnswLink links[2 * vs::hnsw::kMaxM];
+    vs::Ref current[2 * vs::hnsw::kMaxM];
+    for (;;) {
+        CHECK_FOR_INTERRUPTS();
+        int slots = read_links(r, layer, links);
+        int count = 0;
+        while (count < slots && hnsw_link_valid(links[count])) {
+            current[count] = hnsw_link_ref(links[count]);
+            count++;
+        }
+        int n = vs::hnsw::updated_neighbors(*this, r, current, count, new_ref, d, slots, pool_, selected_);
+        if (replace_links(r, layer, selected_, n, links)) return;
+    }
+}

@@ -1,0 +1,206 @@
+// VACUUM of an hnsw index: mark the elements whose heap rows are gone as deleted, then repair
+// every list that links to one, so the graph stays navigable and recall holds as rows go.
+// Deleted elements stay in place (a scan may still be standing on one) and are never returned.
+#include "hnsw.h"
+
+#include <algorithm>
+
+extern "C" {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wregister"
+#include "commands/vacuum.h"
+#include "miscadmin.h"
+#include "utils/memutils.h"
+#pragma GCC diagnostic pop
+}
+
+struct HnswVacuumState {
+    Relation index;
+    HnswIndexInfo info;
+    MemoryContext context;
+    vs::Allocator allocator;
+    vs::VisitedSet deleted;  // every element marked deleted, in this or an earlier VACUUM
+    vs::hnsw::EntryPoint best_live;  // the live element on the highest layer: the next entry point
+    double live;
+};
+
+// Calls visit(ref, record) for every slot of every link page, under the lock given.
+template <typename Visit>
+static void for_each_link_page(HnswVacuumState *state, int lock, Visit visit) {
+    BlockNumber nblocks = RelationGetNumberOfBlocks(state->index);
+    for (BlockNumber block = 1; block < nblocks; block++) {
+        vacuum_delay_point();
+        Buffer buf = ReadBufferExtended(state->index, MAIN_FORKNUM, block, RBM_NORMAL, nullptr);
+        LockBuffer(buf, lock);
+        Page page = BufferGetPage(buf);
+        auto *opaque = reinterpret_cast<HnswPageOpaque *>(PageGetSpecialPointer(page));
+        if (PageIsNew(page) || opaque->page_type != HNSW_PAGE_LINKS) {
+            UnlockReleaseBuffer(buf);
+            continue;
+        }
+        uint32 first = (block - opaque->run_start) * state->info.records_per_link_page;
+        visit(buf, page, opaque->run_start, first);
+        UnlockReleaseBuffer(buf);
+    }
+}
+
+// Pass 1: flag the elements whose heap rows the callback reports dead.
+static void mark_deleted(HnswVacuumState *state, IndexBulkDeleteCallback callback, void *callback_state,
+                         IndexBulkDeleteResult *stats) {
+    const HnswIndexInfo &info = state->info;
+    for_each_link_page(state, BUFFER_LOCK_EXCLUSIVE, [&](Buffer buf, Page page, BlockNumber run, uint32 first) {
+        GenericXLogState *xlog = nullptr;
+        Page writable = page;
+        for (uint32 slot = 0; slot < info.records_per_link_page && first + slot < info.elements_per_run; slot++) {
+            HnswLinkRecordHeader *record = hnsw_link_record(page, &info, slot);
+            vs::Ref ref = hnsw_ref(run, first + slot);
+            if (record->flags & HNSW_FLAG_DELETED) {
+                state->deleted.insert(ref);
+                continue;
+            }
+            if (!(record->flags & HNSW_FLAG_VALID)) continue;
+            if (callback(&record->heap_tid, callback_state)) {
+                if (xlog == nullptr) {
+                    xlog = GenericXLogStart(state->index);
+                    writable = GenericXLogRegisterBuffer(xlog, buf, 0);
+                }
+                hnsw_link_record(writable, &info, slot)->flags |= HNSW_FLAG_DELETED;
+                state->deleted.insert(ref);
+                stats->tuples_removed++;
+            } else {
+                state->live++;
+                if (record->level > state->best_live.level) state->best_live = {ref, record->level};
+            }
+        }
+        if (xlog) GenericXLogFinish(xlog);
+    });
+}
+
+// Re-selects ref's list on layer without deleted elements: candidates are its live links and
+// the live links of the deleted ones, so the paths that ran through a deleted element remain.
+static void repair_list(HnswVacuumState *state, HnswPageStore &store, vs::Ref ref, int layer) {
+    int capacity = vs::hnsw::max_degree(state->info.m, layer);
+    HnswLink slots[2 * vs::hnsw::kMaxM];
+    vs::Ref links[2 * vs::hnsw::kMaxM], second[2 * vs::hnsw::kMaxM];
+    auto *pool = static_cast<vs::Candidate *>(palloc(sizeof(vs::Candidate) * (capacity * (capacity + 1))));
+    auto *chosen = static_cast<vs::Ref *>(palloc(sizeof(vs::Ref) * capacity));
+    for (;;) {
+        int n_slots = store.read_links(ref, layer, slots);
+        int n = 0;
+        bool damaged = false;
+        for (int i = 0; i < n_slots && hnsw_link_valid(slots[i]); i++) {
+            links[n] = hnsw_link_ref(slots[i]);
+            damaged |= state->deleted.contains(links[n]);
+            n++;
+        }
+        if (!damaged) break;
+        vs::VisitedSet seen;
+        seen.init(&state->allocator, std::size_t(capacity) * (capacity + 1));
+        seen.insert(ref);
+        int n_pool = 0;
+        auto consider = [&](vs::Ref candidate) {
+            if (state->deleted.contains(candidate) || !seen.insert(candidate)) return;
+            pool[n_pool++] = {store.distance(ref, candidate), candidate};
+        };
+        for (int i = 0; i < n; i++) {
+            if (!state->deleted.contains(links[i])) {
+                consider(links[i]);
+                continue;
+            }
+            int n_second = store.neighbors(links[i], layer, second);
+            for (int j = 0; j < n_second; j++) consider(second[j]);
+        }
+        std::sort(pool, pool + n_pool, [](const vs::Candidate &a, const vs::Candidate &b) { return a.distance < b.distance; });
+        int kept = vs::hnsw::select_neighbors(store, pool, n_pool, capacity, chosen);
+        if (store.replace_links(ref, layer, chosen, kept, slots)) break;
+    }
+    pfree(chosen);
+    pfree(pool);
+}
+
+// Pass 2: repair the lists of live elements that link to deleted ones, on every layer.
+static void repair(HnswVacuumState *state) {
+    const HnswIndexInfo &info = state->info;
+    HnswPageStore store;
+    store.init(state->index, &info, state->context);
+    BlockNumber nblocks = RelationGetNumberOfBlocks(state->index);
+    for (BlockNumber block = 1; block < nblocks; block++) {
+        vacuum_delay_point();
+        // Read the page's live elements first: repairing takes other locks, so this page's
+        // lock is not held meanwhile.
+        uint8 levels[BLCKSZ / sizeof(HnswLinkRecordHeader)];
+        vs::Ref refs[BLCKSZ / sizeof(HnswLinkRecordHeader)];
+        int n = 0;
+        Buffer buf = ReadBufferExtended(state->index, MAIN_FORKNUM, block, RBM_NORMAL, nullptr);
+        LockBuffer(buf, BUFFER_LOCK_SHARE);
+        Page page = BufferGetPage(buf);
+        auto *opaque = reinterpret_cast<HnswPageOpaque *>(PageGetSpecialPointer(page));
+        if (!PageIsNew(page) && opaque->page_type == HNSW_PAGE_LINKS) {
+            uint32 first = (block - opaque->run_start) * info.records_per_link_page;
+            for (uint32 slot = 0; slot < info.records_per_link_page && first + slot < info.elements_per_run; slot++) {
+                HnswLinkRecordHeader *record = hnsw_link_record(page, &info, slot);
+                if ((record->flags & HNSW_FLAG_VALID) && !(record->flags & HNSW_FLAG_DELETED)) {
+                    refs[n] = hnsw_ref(opaque->run_start, first + slot);
+                    levels[n++] = record->level;
+                }
+            }
+        }
+        UnlockReleaseBuffer(buf);
+        for (int i = 0; i < n; i++)
+            for (int layer = 0; layer <= levels[i]; layer++) repair_list(state, store, refs[i], layer);
+    }
+}
+
+// A deleted entry point still works as a way in, but the next VACUUM could not repair around
+// it forever: move the entry to the highest live element.
+static void replace_entry(HnswVacuumState *state) {
+    Buffer buf = ReadBuffer(state->index, HNSW_METAPAGE_BLKNO);
+    LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+    GenericXLogState *xlog = GenericXLogStart(state->index);
+    HnswMeta *meta = hnsw_meta(GenericXLogRegisterBuffer(xlog, buf, 0));
+    if (meta->entry != vs::kNoRef && state->deleted.contains(meta->entry) && state->best_live.ref != vs::kNoRef) {
+        meta->entry = state->best_live.ref;
+        meta->entry_level = state->best_live.level;
+        GenericXLogFinish(xlog);
+    } else {
+        GenericXLogAbort(xlog);
+    }
+    UnlockReleaseBuffer(buf);
+}
+
+IndexBulkDeleteResult *hnsw_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
+                                       IndexBulkDeleteCallback callback, void *callback_state) {
+    if (stats == nullptr) stats = static_cast<IndexBulkDeleteResult *>(palloc0(sizeof(IndexBulkDeleteResult)));
+    HnswVacuumState state;
+    state.index = info->index;
+    hnsw_index_info(info->index, &state.info);
+    state.context = AllocSetContextCreate(CurrentMemoryContext, "hnsw vacuum", ALLOCSET_DEFAULT_SIZES);
+    MemoryContext old = MemoryContextSwitchTo(state.context);
+    state.allocator = hnsw_allocator(state.context);
+    state.deleted.init(&state.allocator, 1024);
+    state.best_live = {vs::kNoRef, -1};
+    state.live = 0;
+
+    double removed_before = stats->tuples_removed;
+    mark_deleted(&state, callback, callback_state, stats);
+    if (stats->tuples_removed > removed_before) {
+        repair(&state);
+        replace_entry(&state);
+    }
+    stats->num_index_tuples = state.live;
+    stats->num_pages = RelationGetNumberOfBlocks(info->index);
+
+    MemoryContextSwitchTo(old);
+    MemoryContextDelete(state.context);
+    return stats;
+}
+
+IndexBulkDeleteResult *hnsw_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats) {
+    if (info->analyze_only) return stats;
+    if (stats == nullptr) {
+        stats = static_cast<IndexBulkDeleteResult *>(palloc0(sizeof(IndexBulkDeleteResult)));
+        stats->num_index_tuples = info->num_heap_tuples;
+    }
+    stats->num_pages = RelationGetNumberOfBlocks(info->index);
+    return stats;
+}
