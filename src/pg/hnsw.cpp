@@ -2,7 +2,6 @@
 // cost estimate. The phases live in hnsw_build/insert/scan/vacuum.cpp.
 #include "hnsw.h"
 
-#include <cfloat>
 #include <cmath>
 
 extern "C" {
@@ -12,6 +11,7 @@ extern "C" {
 #include "catalog/pg_amproc.h"
 #include "catalog/pg_opclass.h"
 #include "commands/vacuum.h"
+#include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
 #include "utils/guc.h"
 #include "utils/selfuncs.h"
@@ -67,12 +67,14 @@ HnswMetric hnsw_metric(Relation index) {
 }
 
 // An hnsw scan does all its work before returning the first row, so startup cost is the total.
-// It reads about ef_search * 2m elements on layer 0 whatever the table's size; without an
-// ORDER BY on the index's distance it cannot be used at all.
+// Its beam of ef_search elements reaches about ef_search * 2m of them on layer 0, whatever the
+// table's size. A scan returns at most ef_search rows, so it is ruled out unless a LIMIT of at
+// most ef_search bounds the query, as it is without an ORDER BY on the index's distance: either
+// would return fewer rows than the query asks for.
 static void hnsw_costestimate(PlannerInfo *root, IndexPath *path, double loop_count, Cost *startup_cost,
                               Cost *total_cost, Selectivity *selectivity, double *correlation, double *pages) {
-    if (path->indexorderbys == NIL) {
-        *startup_cost = *total_cost = DBL_MAX;
+    if (path->indexorderbys == NIL || root->limit_tuples < 0 || root->limit_tuples > hnsw_ef_search) {
+        *startup_cost = *total_cost = disable_cost;
         *selectivity = 0;
         *correlation = 0;
         *pages = 0;
@@ -88,7 +90,7 @@ static void hnsw_costestimate(PlannerInfo *root, IndexPath *path, double loop_co
         m = hnsw_option_m(rel);
         index_close(rel, NoLock);
     }
-    double visited = std::fmin(tuples, double(hnsw_ef_search) * 2 * m * (1 + std::log(tuples) / std::log(double(m))));
+    double visited = std::fmin(tuples, double(hnsw_ef_search) * 2 * m);
     costs.numIndexTuples = visited;
     genericcostestimate(root, path, loop_count, &costs);
     // Each visited element costs a distance over the full vector besides the page access.

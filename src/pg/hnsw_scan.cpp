@@ -13,7 +13,7 @@ extern "C" {
 struct HnswScanState {
     MemoryContext context;  // reset on every rescan
     HnswIndexInfo info;
-    float *query;           // nullptr: nothing to return (NULL or zero query)
+    float *query;           // nullptr for a NULL query, or a zero one under cosine
     bool searched;
     vs::Candidate *results;
     int n_results;
@@ -36,7 +36,7 @@ void hnsw_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, 
     so->searched = false;
     so->n_results = so->next = 0;
     if (orderbys && scan->numberOfOrderBys > 0) memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
-    if (scan->numberOfOrderBys == 0 || (scan->orderByData[0].sk_flags & SK_ISNULL)) return;
+    if (scan->orderByData[0].sk_flags & SK_ISNULL) return;
 
     MemoryContext old = MemoryContextSwitchTo(so->context);
     VectorView v;
@@ -44,7 +44,7 @@ void hnsw_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, 
     check_expected_dims(so->info.dims, v.dim);
     so->query = static_cast<float *>(palloc(sizeof(float) * v.dim));
     memcpy(so->query, v.x, sizeof(float) * v.dim);
-    // A zero query has no cosine distance to anything: like a NULL, it orders nothing.
+    // A zero query has no cosine distance to anything: like a NULL, every row sorts the same.
     if (!hnsw_prepare_query(so->info.metric, so->query, v.dim)) so->query = nullptr;
     MemoryContextSwitchTo(old);
 }
@@ -57,6 +57,12 @@ static void search(IndexScanDesc scan, HnswScanState *so) {
     vs::Allocator allocator = hnsw_allocator(so->context);
     HnswPageStore store;
     store.init(scan->indexRelation, &so->info, so->context);
+    // Under a query that orders nothing every row is as good as any other, but the rows must still
+    // come back as they would from a sequential scan: walk the graph around its entry point.
+    if (so->query == nullptr) {
+        so->query = static_cast<float *>(palloc(sizeof(float) * so->info.dims));
+        hnsw_read_vector(scan->indexRelation, &so->info, meta.entry, so->query);
+    }
     store.set_query(so->query);
     vs::hnsw::Workspace ws;
     ws.init(&allocator, so->info.m, hnsw_ef_search);
@@ -71,7 +77,6 @@ bool hnsw_gettuple(IndexScanDesc scan, ScanDirection dir) {
     auto *so = static_cast<HnswScanState *>(scan->opaque);
     if (scan->numberOfOrderBys == 0)
         ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("cannot scan hnsw index without order")));
-    if (so->query == nullptr) return false;
     if (!so->searched) {
         search(scan, so);
         so->searched = true;

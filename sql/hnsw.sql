@@ -1,0 +1,129 @@
+-- the hnsw index: options, operator classes, plans, exact agreement with a sequential scan on
+-- small data at a high ef_search, inserts, deletes, NULLs, zero vectors and errors
+CREATE TABLE items (id int PRIMARY KEY, embedding vector(3));
+INSERT INTO items SELECT i, ARRAY[(i * 7) % 23, (i * 11) % 29, (i * 13) % 31] FROM generate_series(1, 2000) i;
+INSERT INTO items VALUES (2001, NULL);
+CREATE INDEX items_l2 ON items USING hnsw (embedding vector_l2_ops) WITH (m = 8, ef_construction = 40);
+ANALYZE items;
+
+-- the planner uses the index for a small LIMIT on a table of some size; not on a small table,
+-- not for a LIMIT above hnsw.ef_search (the most rows a scan returns) or none, not for another
+-- operator, and not without an ORDER BY on its distance
+CREATE TABLE plan_items (id int, embedding vector(3));
+INSERT INTO plan_items SELECT i, ARRAY[i % 101, i % 103, i % 107] FROM generate_series(1, 20000) i;
+CREATE INDEX ON plan_items USING hnsw (embedding vector_l2_ops);
+ANALYZE plan_items;
+EXPLAIN (COSTS OFF) SELECT id FROM plan_items ORDER BY embedding <-> '[1,2,3]' LIMIT 5;
+EXPLAIN (COSTS OFF) SELECT id FROM plan_items ORDER BY embedding <-> '[1,2,3]';
+EXPLAIN (COSTS OFF) SELECT id FROM plan_items ORDER BY embedding <-> '[1,2,3]' LIMIT 41;
+SET hnsw.ef_search = 100;
+EXPLAIN (COSTS OFF) SELECT id FROM plan_items ORDER BY embedding <-> '[1,2,3]' LIMIT 41;
+RESET hnsw.ef_search;
+EXPLAIN (COSTS OFF) SELECT id FROM plan_items ORDER BY embedding <#> '[1,2,3]' LIMIT 5;
+EXPLAIN (COSTS OFF) SELECT id FROM plan_items WHERE embedding = '[1,2,3]';
+EXPLAIN (COSTS OFF) SELECT id FROM items ORDER BY embedding <-> '[1,2,3]' LIMIT 5;
+DROP TABLE plan_items;
+
+-- at a high ef_search the index returns exactly what a sequential scan returns
+CREATE FUNCTION pg_temp.same_as_seqscan(op text, q vector, k int) RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+  by_index float8[];
+  by_scan float8[];
+BEGIN
+  SET LOCAL enable_seqscan = off;
+  EXECUTE format('SELECT array_agg(d) FROM (SELECT embedding %s $1 AS d FROM items ORDER BY embedding %s $1 LIMIT %s) s', op, op, k)
+    INTO by_index USING q;
+  SET LOCAL enable_seqscan = on;
+  SET LOCAL enable_indexscan = off;
+  EXECUTE format('SELECT array_agg(d) FROM (SELECT embedding %s $1 AS d FROM items ORDER BY embedding %s $1 LIMIT %s) s', op, op, k)
+    INTO by_scan USING q;
+  RETURN by_index = by_scan;
+END $$;
+SET hnsw.ef_search = 400;
+SELECT count(*) FILTER (WHERE pg_temp.same_as_seqscan('<->', ARRAY[i % 23, (i * 3) % 29, (i * 5) % 31]::vector, 10)) AS l2_exact
+FROM generate_series(1, 50) i;
+
+-- rows inserted after the build are found
+INSERT INTO items SELECT i, ARRAY[(i * 7) % 23 + 0.5, (i * 11) % 29, (i * 13) % 31] FROM generate_series(2002, 2500) i;
+SELECT count(*) FILTER (WHERE pg_temp.same_as_seqscan('<->', ARRAY[i % 23 + 0.5, (i * 3) % 29, (i * 5) % 31]::vector, 10)) AS after_insert
+FROM generate_series(1, 50) i;
+
+-- deleted rows are never returned, before or after VACUUM
+DELETE FROM items WHERE id % 3 = 0;
+SET enable_seqscan = off;
+SELECT count(*) AS deleted_returned FROM (SELECT id FROM items ORDER BY embedding <-> '[5,5,5]' LIMIT 100) s WHERE id % 3 = 0;
+VACUUM items;
+SELECT count(*) FILTER (WHERE pg_temp.same_as_seqscan('<->', ARRAY[i % 23, (i * 3) % 29, (i * 5) % 31]::vector, 10)) AS after_vacuum
+FROM generate_series(1, 50) i;
+RESET enable_seqscan;
+
+-- the other operator classes
+CREATE INDEX items_ip ON items USING hnsw (embedding vector_ip_ops);
+CREATE INDEX items_cosine ON items USING hnsw (embedding vector_cosine_ops);
+CREATE INDEX items_l1 ON items USING hnsw (embedding vector_l1_ops);
+-- (inner product is no metric, and a graph walk by it can stop short: nearly all, not all)
+SELECT count(*) FILTER (WHERE pg_temp.same_as_seqscan('<#>', ARRAY[i % 5, i % 7, 1]::vector, 5)) >= 16 AS ip_nearly_exact,
+       count(*) FILTER (WHERE pg_temp.same_as_seqscan('<+>', ARRAY[i % 5, i % 7, 1]::vector, 5)) AS l1_exact
+FROM generate_series(1, 20) i;
+SELECT count(*) FILTER (WHERE pg_temp.same_as_seqscan('<=>', ARRAY[i % 5 + 1, i % 7 + 1, 2]::vector, 5)) AS cosine_exact
+FROM generate_series(1, 20) i;
+DROP INDEX items_ip, items_cosine, items_l1;
+
+-- NULLs and, under cosine, zero vectors are not indexed; a NULL or zero query orders nothing
+-- but still returns rows, as a sequential scan would
+SET enable_seqscan = off;
+SET plan_cache_mode = force_generic_plan;
+PREPARE nearest(vector) AS SELECT id FROM items ORDER BY embedding <-> $1 LIMIT 5;
+EXPLAIN (COSTS OFF) EXECUTE nearest(NULL);
+SELECT count(*) FROM (SELECT id FROM items ORDER BY embedding <-> NULL LIMIT 5) s;
+CREATE TEMP TABLE null_result AS EXECUTE nearest(NULL);
+SELECT count(*) FROM null_result;
+CREATE TABLE unit (id int, embedding vector(2));
+INSERT INTO unit VALUES (1, '[0,0]'), (2, '[1,0]'), (3, '[0,1]'), (4, NULL);
+CREATE INDEX ON unit USING hnsw (embedding vector_cosine_ops);
+SELECT id FROM unit ORDER BY embedding <=> '[1,0.1]' LIMIT 5;
+SELECT count(*) FROM (SELECT id FROM unit ORDER BY embedding <=> '[0,0]' LIMIT 5) s;
+RESET enable_seqscan;
+RESET plan_cache_mode;
+
+-- an empty index, filled by INSERTs only
+CREATE TABLE grows (id int, embedding vector(4));
+CREATE INDEX ON grows USING hnsw (embedding vector_l2_ops);
+INSERT INTO grows SELECT i, ARRAY[i, i % 5, i % 7, 1] FROM generate_series(1, 300) i;
+SET enable_seqscan = off;
+SELECT id FROM grows ORDER BY embedding <-> '[100,0,2,1]' LIMIT 3;
+RESET enable_seqscan;
+
+-- unlogged tables get an init fork
+CREATE UNLOGGED TABLE scratch (embedding vector(2));
+CREATE INDEX ON scratch USING hnsw (embedding vector_l2_ops);
+INSERT INTO scratch VALUES ('[1,1]'), ('[2,2]');
+SELECT count(*) FROM (SELECT * FROM scratch ORDER BY embedding <-> '[0,0]' LIMIT 2) s;
+
+-- errors
+CREATE FUNCTION pg_temp.try(statement text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE statement;
+  RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+  RETURN SQLSTATE || ': ' || SQLERRM;
+END $$;
+\pset tuples_only on
+SELECT pg_temp.try($$CREATE INDEX ON items USING hnsw (embedding vector_l2_ops) WITH (m = 1)$$);
+SELECT pg_temp.try($$CREATE INDEX ON items USING hnsw (embedding vector_l2_ops) WITH (m = 101)$$);
+SELECT pg_temp.try($$CREATE INDEX ON items USING hnsw (embedding vector_l2_ops) WITH (ef_construction = 3)$$);
+SELECT pg_temp.try($$CREATE INDEX ON items USING hnsw (embedding vector_l2_ops) WITH (ef_construction = 1001)$$);
+SELECT pg_temp.try($$CREATE INDEX ON items USING hnsw (embedding vector_l2_ops) WITH (m = 40, ef_construction = 64)$$);
+SELECT pg_temp.try($$CREATE INDEX ON items USING hnsw (embedding vector_l2_ops) WITH (lists = 4)$$);
+SELECT pg_temp.try($$CREATE INDEX ON items USING hnsw (embedding)$$);
+SELECT pg_temp.try($$CREATE INDEX ON items USING hnsw (id)$$);
+SELECT pg_temp.try($$CREATE INDEX ON unit USING hnsw (embedding vector_l2_ops, id)$$);
+CREATE TABLE anydims (embedding vector);
+SELECT pg_temp.try($$CREATE INDEX ON anydims USING hnsw (embedding vector_l2_ops)$$);
+SELECT pg_temp.try($$SET hnsw.ef_search = 0$$);
+SELECT pg_temp.try($$SET hnsw.ef_search = 1001$$);
+SET enable_seqscan = off;
+SELECT pg_temp.try($$SELECT id FROM items ORDER BY embedding <-> '[1,2]' LIMIT 5$$);
+\pset tuples_only off
+RESET ALL;
+DROP TABLE items, unit, grows, scratch, anydims;
