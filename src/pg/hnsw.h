@@ -142,7 +142,12 @@ inline bool hnsw_link_valid(const HnswLink &l) { return l.block_hi != 0xffff || 
 constexpr HnswLink HNSW_NO_LINK = {0xffff, 0xffff, 0xffff};
 
 void hnsw_layout(int dims, int m, HnswIndexInfo *info);
-void hnsw_index_info(Relation index, HnswIndexInfo *info);
+// The index's layout and distance, kept with its relcache entry (rd_amcache). The entry may be
+// rebuilt at any invalidation: copy the struct rather than keep the pointer across other calls.
+const HnswIndexInfo *hnsw_index_info(Relation index);
+// ReadBuffer for index pages, through a per-backend memo of where each block was last found,
+// so that most reads skip the shared buffer mapping table.
+Buffer hnsw_read_buffer(Relation index, BlockNumber block);
 void hnsw_init_page(Page page, uint16 type, BlockNumber run_start);
 HnswMeta *hnsw_init_meta_page(Page page, const HnswIndexInfo *info);  // an empty index's metapage
 HnswMeta *hnsw_meta(Page page);
@@ -179,7 +184,7 @@ class HnswPageStore {
   public:
     void init(Relation index, const HnswIndexInfo *info, MemoryContext context);
     void set_query(const float *query) { query_ = query; }
-    float distance_to_query(vs::Ref r);
+    float distance_to_query(vs::Ref r) { return distance_from(query_, r); }
     float distance(vs::Ref a, vs::Ref b);
     int neighbors(vs::Ref r, int layer, vs::Ref *out);
     void set_neighbors(vs::Ref r, int layer, const vs::Ref *list, int n);
@@ -192,11 +197,13 @@ class HnswPageStore {
     bool replace_links(vs::Ref r, int layer, const vs::Ref *list, int n, const HnswLink *expected);
 
   private:
+    // Distance from q to r's vector, computed piece by piece on the pages themselves.
+    float distance_from(const float *q, vs::Ref r);
+
     Relation index_;
     const HnswIndexInfo *info_;
     const float *query_;
-    float *scratch_a_;
-    float *scratch_b_;
+    float *scratch_;
     vs::Candidate *pool_;
     vs::Ref *selected_;
 };

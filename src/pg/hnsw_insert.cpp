@@ -51,7 +51,7 @@ static ItemPointerData add_upper_tuple(Relation index, HnswMeta *meta, int level
     Page page = nullptr;
     *buf = InvalidBuffer;
     if (meta->upper_page != InvalidBlockNumber) {
-        *buf = ReadBuffer(index, meta->upper_page);
+        *buf = hnsw_read_buffer(index, meta->upper_page);
         LockBuffer(*buf, BUFFER_LOCK_EXCLUSIVE);
         if (PageGetFreeSpace(BufferGetPage(*buf)) >= MAXALIGN(size)) {
             page = GenericXLogRegisterBuffer(state, *buf, 0);
@@ -76,7 +76,7 @@ static ItemPointerData add_upper_tuple(Relation index, HnswMeta *meta, int level
 static void write_vector(Relation index, const HnswIndexInfo *info, vs::Ref ref, const float *x) {
     const char *source = reinterpret_cast<const char *>(x);
     hnsw_vector_pieces(info, ref, [&](BlockNumber block, Size in_page, Size done, Size piece) {
-        Buffer buf = ReadBuffer(index, block);
+        Buffer buf = hnsw_read_buffer(index, block);
         LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
         GenericXLogState *state = GenericXLogStart(index);
         Page page = GenericXLogRegisterBuffer(state, buf, 0);
@@ -90,7 +90,7 @@ static void write_vector(Relation index, const HnswIndexInfo *info, vs::Ref ref,
 // tuple and empty layer-0 links.
 static void write_record(Relation index, const HnswIndexInfo *info, vs::Ref ref, int level, uint8 flags,
                          ItemPointer heap_tid, ItemPointer upper) {
-    Buffer buf = ReadBuffer(index, hnsw_link_block(info, ref));
+    Buffer buf = hnsw_read_buffer(index, hnsw_link_block(info, ref));
     LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
     GenericXLogState *state = GenericXLogStart(index);
     Page page = GenericXLogRegisterBuffer(state, buf, 0);
@@ -173,8 +173,7 @@ bool hnsw_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_t
     if (isnull[0]) return false;
     MemoryContext context = AllocSetContextCreate(CurrentMemoryContext, "hnsw insert", ALLOCSET_DEFAULT_SIZES);
     MemoryContext old = MemoryContextSwitchTo(context);
-    HnswIndexInfo info;
-    hnsw_index_info(index, &info);
+    HnswIndexInfo info = *hnsw_index_info(index);
     VectorView v;
     view_vector(values[0], &v);
     check_expected_dims(info.dims, v.dim);

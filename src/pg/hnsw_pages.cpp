@@ -83,18 +83,51 @@ void hnsw_read_meta(Relation index, HnswMeta *meta) {
                         errhint("REINDEX the index.")));
 }
 
-void hnsw_index_info(Relation index, HnswIndexInfo *info) {
+struct HnswCache {
+    HnswIndexInfo info;
+    BlockNumber n_recent;
+    Buffer *recent;  // per block: the buffer it was last read into, or InvalidBuffer
+};
+
+static HnswCache *hnsw_cache(Relation index) {
+    if (index->rd_amcache != nullptr) return static_cast<HnswCache *>(index->rd_amcache);
     HnswMeta meta;
     hnsw_read_meta(index, &meta);
-    hnsw_layout(meta.dims, meta.m, info);
-    info->ef_construction = meta.ef_construction;
-    info->metric = hnsw_metric(index);
-    switch (info->metric) {
-        case HnswMetric::L2: info->distance = vs_kernels.l2_squared; break;
-        case HnswMetric::L1: info->distance = vs_kernels.l1; break;
+    auto *cache = static_cast<HnswCache *>(MemoryContextAllocZero(index->rd_indexcxt, sizeof(HnswCache)));
+    HnswIndexInfo &info = cache->info;
+    hnsw_layout(meta.dims, meta.m, &info);
+    info.ef_construction = meta.ef_construction;
+    info.metric = hnsw_metric(index);
+    switch (info.metric) {
+        case HnswMetric::L2: info.distance = vs_kernels.l2_squared; break;
+        case HnswMetric::L1: info.distance = vs_kernels.l1; break;
         case HnswMetric::InnerProduct:
-        case HnswMetric::Cosine: info->distance = vs_kernels.negative_inner_product; break;
+        case HnswMetric::Cosine: info.distance = vs_kernels.negative_inner_product; break;
     }
+    index->rd_amcache = cache;
+    return cache;
+}
+
+const HnswIndexInfo *hnsw_index_info(Relation index) { return &hnsw_cache(index)->info; }
+
+Buffer hnsw_read_buffer(Relation index, BlockNumber block) {
+    HnswCache *cache = hnsw_cache(index);
+    if (block < cache->n_recent && BufferIsValid(cache->recent[block]) &&
+        ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, block, cache->recent[block]))
+        return cache->recent[block];
+    Buffer buf = ReadBuffer(index, block);
+    if (block >= cache->n_recent) {
+        BlockNumber n = std::max<BlockNumber>(block + 1, RelationGetNumberOfBlocks(index));
+        Buffer *recent = static_cast<Buffer *>(MemoryContextAllocZero(index->rd_indexcxt, sizeof(Buffer) * n));
+        if (cache->recent) {
+            memcpy(recent, cache->recent, sizeof(Buffer) * cache->n_recent);
+            pfree(cache->recent);
+        }
+        cache->recent = recent;
+        cache->n_recent = n;
+    }
+    cache->recent[block] = buf;
+    return buf;
 }
 
 // Cosine distance orders like the negative inner product of unit vectors: normalise once and
@@ -123,7 +156,7 @@ HnswLinkRecordHeader *hnsw_link_record(Page page, const HnswIndexInfo *info, uin
 void hnsw_read_vector(Relation index, const HnswIndexInfo *info, vs::Ref ref, float *out) {
     char *dest = reinterpret_cast<char *>(out);
     hnsw_vector_pieces(info, ref, [&](BlockNumber block, Size in_page, Size done, Size piece) {
-        Buffer buf = ReadBuffer(index, block);
+        Buffer buf = hnsw_read_buffer(index, block);
         LockBuffer(buf, BUFFER_LOCK_SHARE);
         memcpy(dest + done, page_data(BufferGetPage(buf)) + in_page, piece);
         UnlockReleaseBuffer(buf);
@@ -143,26 +176,33 @@ void HnswPageStore::init(Relation index, const HnswIndexInfo *info, MemoryContex
     index_ = index;
     info_ = info;
     query_ = nullptr;
-    scratch_a_ = static_cast<float *>(MemoryContextAlloc(context, sizeof(float) * info->dims));
-    scratch_b_ = static_cast<float *>(MemoryContextAlloc(context, sizeof(float) * info->dims));
+    scratch_ = static_cast<float *>(MemoryContextAlloc(context, sizeof(float) * info->dims));
     pool_ = static_cast<vs::Candidate *>(MemoryContextAlloc(context, sizeof(vs::Candidate) * (2 * info->m + 1)));
     selected_ = static_cast<vs::Ref *>(MemoryContextAlloc(context, sizeof(vs::Ref) * (2 * info->m + 1)));
 }
 
-float HnswPageStore::distance_to_query(vs::Ref r) {
-    hnsw_read_vector(index_, info_, r, scratch_a_);
-    return info_->distance(query_, scratch_a_, info_->dims);
+// Every distance this index uses is a sum over elements, so the pieces of a vector that spans
+// pages add up without copying it out first.
+float HnswPageStore::distance_from(const float *q, vs::Ref r) {
+    float sum = 0;
+    hnsw_vector_pieces(info_, r, [&](BlockNumber block, Size in_page, Size done, Size piece) {
+        Buffer buf = hnsw_read_buffer(index_, block);
+        LockBuffer(buf, BUFFER_LOCK_SHARE);
+        const float *x = reinterpret_cast<const float *>(page_data(BufferGetPage(buf)) + in_page);
+        sum += info_->distance(q + done / sizeof(float), x, piece / sizeof(float));
+        UnlockReleaseBuffer(buf);
+    });
+    return sum;
 }
 
 float HnswPageStore::distance(vs::Ref a, vs::Ref b) {
-    hnsw_read_vector(index_, info_, a, scratch_a_);
-    hnsw_read_vector(index_, info_, b, scratch_b_);
-    return info_->distance(scratch_a_, scratch_b_, info_->dims);
+    hnsw_read_vector(index_, info_, a, scratch_);
+    return distance_from(scratch_, b);
 }
 
 // Copies the raw links of r on layer (2m on layer 0, m above); returns how many slots there are.
 int HnswPageStore::read_links(vs::Ref r, int layer, HnswLink *out) {
-    Buffer buf = ReadBuffer(index_, hnsw_link_block(info_, r));
+    Buffer buf = hnsw_read_buffer(index_, hnsw_link_block(info_, r));
     LockBuffer(buf, BUFFER_LOCK_SHARE);
     HnswLinkRecordHeader *record = hnsw_link_record(BufferGetPage(buf), info_, hnsw_ref_index(r));
     int slots = vs::hnsw::max_degree(info_->m, layer);
@@ -177,7 +217,7 @@ int HnswPageStore::read_links(vs::Ref r, int layer, HnswLink *out) {
     }
     ItemPointerData upper = record->upper;
     UnlockReleaseBuffer(buf);
-    buf = ReadBuffer(index_, ItemPointerGetBlockNumber(&upper));
+    buf = hnsw_read_buffer(index_, ItemPointerGetBlockNumber(&upper));
     LockBuffer(buf, BUFFER_LOCK_SHARE);
     Page page = BufferGetPage(buf);
     auto *links = reinterpret_cast<HnswLink *>(PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(&upper))));
@@ -197,7 +237,7 @@ int HnswPageStore::neighbors(vs::Ref r, int layer, vs::Ref *out) {
 }
 
 uint8 hnsw_element_flags(Relation index, const HnswIndexInfo *info, vs::Ref ref, ItemPointer heap_tid) {
-    Buffer buf = ReadBuffer(index, hnsw_link_block(info, ref));
+    Buffer buf = hnsw_read_buffer(index, hnsw_link_block(info, ref));
     LockBuffer(buf, BUFFER_LOCK_SHARE);
     HnswLinkRecordHeader *record = hnsw_link_record(BufferGetPage(buf), info, hnsw_ref_index(ref));
     uint8 flags = record->flags;
@@ -212,7 +252,7 @@ uint8 hnsw_element_flags(Relation index, const HnswIndexInfo *info, vs::Ref ref,
 static bool write_links(Relation index, const HnswIndexInfo *info, vs::Ref r, int layer, const vs::Ref *list, int n,
                         const HnswLink *expected) {
     int slots = vs::hnsw::max_degree(info->m, layer);
-    Buffer buf = ReadBuffer(index, hnsw_link_block(info, r));
+    Buffer buf = hnsw_read_buffer(index, hnsw_link_block(info, r));
     LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
     HnswLinkRecordHeader *record = hnsw_link_record(BufferGetPage(buf), info, hnsw_ref_index(r));
     Buffer target = buf;
@@ -220,7 +260,7 @@ static bool write_links(Relation index, const HnswIndexInfo *info, vs::Ref r, in
     if (layer > 0) {
         ItemPointerData upper = record->upper;
         UnlockReleaseBuffer(buf);
-        target = ReadBuffer(index, ItemPointerGetBlockNumber(&upper));
+        target = hnsw_read_buffer(index, ItemPointerGetBlockNumber(&upper));
         LockBuffer(target, BUFFER_LOCK_EXCLUSIVE);
         upper_offset = ItemPointerGetOffsetNumber(&upper);
     }

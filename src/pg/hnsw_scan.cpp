@@ -24,7 +24,7 @@ IndexScanDesc hnsw_beginscan(Relation index, int nkeys, int norderbys) {
     IndexScanDesc scan = RelationGetIndexScan(index, nkeys, norderbys);
     auto *so = static_cast<HnswScanState *>(palloc0(sizeof(HnswScanState)));
     so->context = AllocSetContextCreate(CurrentMemoryContext, "hnsw scan", ALLOCSET_DEFAULT_SIZES);
-    hnsw_index_info(index, &so->info);
+    so->info = *hnsw_index_info(index);
     scan->opaque = so;
     return scan;
 }

@@ -173,7 +173,7 @@ IndexBulkDeleteResult *hnsw_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteRes
     if (stats == nullptr) stats = static_cast<IndexBulkDeleteResult *>(palloc0(sizeof(IndexBulkDeleteResult)));
     HnswVacuumState state;
     state.index = info->index;
-    hnsw_index_info(info->index, &state.info);
+    state.info = *hnsw_index_info(info->index);
     state.context = AllocSetContextCreate(CurrentMemoryContext, "hnsw vacuum", ALLOCSET_DEFAULT_SIZES);
     MemoryContext old = MemoryContextSwitchTo(state.context);
     state.allocator = hnsw_allocator(state.context);
