@@ -4,6 +4,9 @@
 // PostgreSQL pages (scans, inserts). A Store provides:
 //
 //   float distance_to_query(Ref r)        distance from the current query to element r
+//   void distances_to_query(const Ref *r, int n, float *out)
+//                                         the same for n elements at once, so that a store
+//                                         can overlap their memory accesses
 //   float distance(Ref a, Ref b)          distance between two elements
 //   int neighbors(Ref r, int layer, Ref *out)   copies r's list on layer, returns its length
 //   void set_neighbors(Ref r, int layer, const Ref *list, int n)
@@ -45,6 +48,8 @@ struct Workspace {
     Candidate *pool;                // neighbour selection input
     Ref *selected;                  // a re-selected neighbour list
     Ref *chosen;                    // the new element's links on one layer
+    Ref *batch;                     // neighbours not visited yet
+    float *batch_distances;
 
     void init(const Allocator *a, int m, int ef) noexcept {
         allocator = a;
@@ -59,6 +64,8 @@ struct Workspace {
         pool = a->array<Candidate>(widest + 1);
         selected = a->array<Ref>(widest + 1);
         chosen = a->array<Ref>(widest + 1);
+        batch = a->array<Ref>(widest + 1);
+        batch_distances = a->array<float>(widest + 1);
     }
     // Makes room for ef results when a later call asks for a wider beam.
     void reserve(int ef) noexcept {
@@ -81,10 +88,10 @@ Candidate greedy_search(Store &store, Candidate start, int layer, Workspace &ws)
     for (bool moved = true; moved;) {
         moved = false;
         int n = store.neighbors(best.ref, layer, ws.links);
+        store.distances_to_query(ws.links, n, ws.batch_distances);
         for (int i = 0; i < n; i++) {
-            float d = store.distance_to_query(ws.links[i]);
-            if (d < best.distance) {
-                best = {d, ws.links[i]};
+            if (ws.batch_distances[i] < best.distance) {
+                best = {ws.batch_distances[i], ws.links[i]};
                 moved = true;
             }
         }
@@ -111,10 +118,13 @@ int search_layer(Store &store, const Candidate *entries, int n_entries, int ef, 
         if (nearest.distance > ws.results.top().distance && int(ws.results.size()) >= ef) break;
         ws.frontier.pop();
         int n = store.neighbors(nearest.ref, layer, ws.links);
-        for (int i = 0; i < n; i++) {
-            Ref r = ws.links[i];
-            if (!ws.visited.insert(r)) continue;
-            float d = store.distance_to_query(r);
+        int fresh = 0;
+        for (int i = 0; i < n; i++)
+            if (ws.visited.insert(ws.links[i])) ws.batch[fresh++] = ws.links[i];
+        store.distances_to_query(ws.batch, fresh, ws.batch_distances);
+        for (int i = 0; i < fresh; i++) {
+            Ref r = ws.batch[i];
+            float d = ws.batch_distances[i];
             if (int(ws.results.size()) < ef || d < ws.results.top().distance) {
                 ws.frontier.push({d, r});
                 ws.results.push({d, r});

@@ -75,6 +75,12 @@ class MemoryGraph {
 
     // The Store interface of hnsw.h.
     float distance_to_query(Ref r) const noexcept { return distance_(query_, vector(r), dim_); }
+    void distances_to_query(const Ref *refs, int n, float *out) const noexcept {
+        for (int i = 0; i < n; i++) {
+            if (i + 1 < n) __builtin_prefetch(vector(refs[i + 1]));
+            out[i] = distance_(query_, vector(refs[i]), dim_);
+        }
+    }
     float distance(Ref a, Ref b) const noexcept { return distance_(vector(a), vector(b), dim_); }
     int neighbors(Ref r, int layer, Ref *out) const noexcept {
         const std::uint32_t *list = links(r, layer);

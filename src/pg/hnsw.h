@@ -148,6 +148,8 @@ const HnswIndexInfo *hnsw_index_info(Relation index);
 // ReadBuffer for index pages, through a per-backend memo of where each block was last found,
 // so that most reads skip the shared buffer mapping table.
 Buffer hnsw_read_buffer(Relation index, BlockNumber block);
+// Starts loading the descriptor of the buffer block was last found in, ahead of a pin.
+void hnsw_prefetch_buffer(Relation index, BlockNumber block);
 void hnsw_init_page(Page page, uint16 type, BlockNumber run_start);
 HnswMeta *hnsw_init_meta_page(Page page, const HnswIndexInfo *info);  // an empty index's metapage
 HnswMeta *hnsw_meta(Page page);
@@ -185,6 +187,7 @@ class HnswPageStore {
     void init(Relation index, const HnswIndexInfo *info, MemoryContext context);
     void set_query(const float *query) { query_ = query; }
     float distance_to_query(vs::Ref r) { return distance_from(query_, r); }
+    void distances_to_query(const vs::Ref *refs, int n, float *out);
     float distance(vs::Ref a, vs::Ref b);
     int neighbors(vs::Ref r, int layer, vs::Ref *out);
     void set_neighbors(vs::Ref r, int layer, const vs::Ref *list, int n);
@@ -206,6 +209,7 @@ class HnswPageStore {
     float *scratch_;
     vs::Candidate *pool_;
     vs::Ref *selected_;
+    Buffer *pinned_;  // one batch's buffers
 };
 
 // hnsw_build.cpp

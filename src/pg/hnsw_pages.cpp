@@ -2,6 +2,13 @@
 // store through which the core's graph algorithms read and change the graph.
 #include "hnsw.h"
 
+extern "C" {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wregister"
+#include "storage/buf_internals.h"
+#pragma GCC diagnostic pop
+}
+
 #include <cmath>
 
 // Usable bytes of a page between its header and the special space.
@@ -110,6 +117,12 @@ static HnswCache *hnsw_cache(Relation index) {
 
 const HnswIndexInfo *hnsw_index_info(Relation index) { return &hnsw_cache(index)->info; }
 
+void hnsw_prefetch_buffer(Relation index, BlockNumber block) {
+    HnswCache *cache = hnsw_cache(index);
+    if (block < cache->n_recent && cache->recent[block] > 0)
+        __builtin_prefetch(GetBufferDescriptor(cache->recent[block] - 1));
+}
+
 Buffer hnsw_read_buffer(Relation index, BlockNumber block) {
     HnswCache *cache = hnsw_cache(index);
     if (block < cache->n_recent && BufferIsValid(cache->recent[block]) &&
@@ -152,14 +165,17 @@ HnswLinkRecordHeader *hnsw_link_record(Page page, const HnswIndexInfo *info, uin
     return reinterpret_cast<HnswLinkRecordHeader *>(page_data(page) + offset);
 }
 
-// Copies an element's vector, which may span pages, one share-locked page at a time.
+// Vector pages are read under a pin alone, without the content lock: a vector is written once,
+// before any link leads to it, and never changes or moves after (a write to its page stores the
+// same bytes again), so a pinned page shows it whole.
+
+// Copies an element's vector, which may span pages.
 void hnsw_read_vector(Relation index, const HnswIndexInfo *info, vs::Ref ref, float *out) {
     char *dest = reinterpret_cast<char *>(out);
     hnsw_vector_pieces(info, ref, [&](BlockNumber block, Size in_page, Size done, Size piece) {
         Buffer buf = hnsw_read_buffer(index, block);
-        LockBuffer(buf, BUFFER_LOCK_SHARE);
         memcpy(dest + done, page_data(BufferGetPage(buf)) + in_page, piece);
-        UnlockReleaseBuffer(buf);
+        ReleaseBuffer(buf);
     });
 }
 
@@ -179,6 +195,7 @@ void HnswPageStore::init(Relation index, const HnswIndexInfo *info, MemoryContex
     scratch_ = static_cast<float *>(MemoryContextAlloc(context, sizeof(float) * info->dims));
     pool_ = static_cast<vs::Candidate *>(MemoryContextAlloc(context, sizeof(vs::Candidate) * (2 * info->m + 1)));
     selected_ = static_cast<vs::Ref *>(MemoryContextAlloc(context, sizeof(vs::Ref) * (2 * info->m + 1)));
+    pinned_ = static_cast<Buffer *>(MemoryContextAlloc(context, sizeof(Buffer) * (2 * vs::hnsw::kMaxM + 1)));
 }
 
 // Every distance this index uses is a sum over elements, so the pieces of a vector that spans
@@ -187,12 +204,46 @@ float HnswPageStore::distance_from(const float *q, vs::Ref r) {
     float sum = 0;
     hnsw_vector_pieces(info_, r, [&](BlockNumber block, Size in_page, Size done, Size piece) {
         Buffer buf = hnsw_read_buffer(index_, block);
-        LockBuffer(buf, BUFFER_LOCK_SHARE);
         const float *x = reinterpret_cast<const float *>(page_data(BufferGetPage(buf)) + in_page);
         sum += info_->distance(q + done / sizeof(float), x, piece / sizeof(float));
-        UnlockReleaseBuffer(buf);
+        ReleaseBuffer(buf);
     });
     return sum;
+}
+
+// Pins the pages of a batch first and prefetches each vector ahead of its turn, so that the
+// memory reads of the next vector overlap the distance computation of this one.
+void HnswPageStore::distances_to_query(const vs::Ref *refs, int n, float *out) {
+    const float *vectors[2 * vs::hnsw::kMaxM + 1];
+    BlockNumber blocks[2 * vs::hnsw::kMaxM + 1];
+    Size bytes = sizeof(float) * info_->dims;
+    // Pinning touches each buffer's descriptor: bring them all in at once.
+    for (int i = 0; i < n; i++) {
+        Size offset = Size(hnsw_ref_index(refs[i])) * bytes;
+        blocks[i] = hnsw_ref_run(refs[i]) + info_->link_pages_per_run + BlockNumber(offset / kPageSpace);
+        hnsw_prefetch_buffer(index_, blocks[i]);
+    }
+    for (int i = 0; i < n; i++) {
+        Size in_page = (Size(hnsw_ref_index(refs[i])) * bytes) % kPageSpace;
+        vectors[i] = nullptr;
+        pinned_[i] = InvalidBuffer;
+        if (in_page + bytes > kPageSpace) continue;  // spans pages: computed piece by piece below
+        pinned_[i] = hnsw_read_buffer(index_, blocks[i]);
+        vectors[i] = reinterpret_cast<const float *>(page_data(BufferGetPage(pinned_[i])) + in_page);
+        __builtin_prefetch(vectors[i]);
+    }
+    for (int i = 0; i < n; i++) {
+        if (i + 1 < n && vectors[i + 1] != nullptr) {
+            const char *next = reinterpret_cast<const char *>(vectors[i + 1]);
+            for (Size line = 64; line < bytes; line += 64) __builtin_prefetch(next + line);
+        }
+        if (vectors[i] == nullptr) {
+            out[i] = distance_from(query_, refs[i]);
+            continue;
+        }
+        out[i] = info_->distance(query_, vectors[i], info_->dims);
+        ReleaseBuffer(pinned_[i]);
+    }
 }
 
 float HnswPageStore::distance(vs::Ref a, vs::Ref b) {
