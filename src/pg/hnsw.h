@@ -148,8 +148,9 @@ const HnswIndexInfo *hnsw_index_info(Relation index);
 // ReadBuffer for index pages, through a per-backend memo of where each block was last found,
 // so that most reads skip the shared buffer mapping table.
 Buffer hnsw_read_buffer(Relation index, BlockNumber block);
-// Starts loading the descriptor of the buffer block was last found in, ahead of a pin.
-void hnsw_prefetch_buffer(Relation index, BlockNumber block);
+// Starts loading, ahead of a pin, the descriptor of the buffer block was last found in and
+// length bytes of its page from offset.
+void hnsw_prefetch_buffer(Relation index, BlockNumber block, Size offset, Size length);
 void hnsw_init_page(Page page, uint16 type, BlockNumber run_start);
 HnswMeta *hnsw_init_meta_page(Page page, const HnswIndexInfo *info);  // an empty index's metapage
 HnswMeta *hnsw_meta(Page page);
@@ -209,7 +210,6 @@ class HnswPageStore {
     float *scratch_;
     vs::Candidate *pool_;
     vs::Ref *selected_;
-    Buffer *pinned_;  // one batch's buffers
 };
 
 // hnsw_build.cpp

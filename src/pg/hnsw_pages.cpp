@@ -117,10 +117,14 @@ static HnswCache *hnsw_cache(Relation index) {
 
 const HnswIndexInfo *hnsw_index_info(Relation index) { return &hnsw_cache(index)->info; }
 
-void hnsw_prefetch_buffer(Relation index, BlockNumber block) {
+void hnsw_prefetch_buffer(Relation index, BlockNumber block, Size offset, Size length) {
     HnswCache *cache = hnsw_cache(index);
-    if (block < cache->n_recent && cache->recent[block] > 0)
-        __builtin_prefetch(GetBufferDescriptor(cache->recent[block] - 1));
+    if (block >= cache->n_recent || cache->recent[block] <= 0) return;
+    Buffer buf = cache->recent[block];
+    __builtin_prefetch(GetBufferDescriptor(buf - 1));
+    const char *data = static_cast<const char *>(BufferGetBlock(buf)) + offset;
+    Size end = Min(offset + length, Size(BLCKSZ)) - offset;
+    for (Size line = 0; line < end; line += 64) __builtin_prefetch(data + line);
 }
 
 Buffer hnsw_read_buffer(Relation index, BlockNumber block) {
@@ -195,7 +199,6 @@ void HnswPageStore::init(Relation index, const HnswIndexInfo *info, MemoryContex
     scratch_ = static_cast<float *>(MemoryContextAlloc(context, sizeof(float) * info->dims));
     pool_ = static_cast<vs::Candidate *>(MemoryContextAlloc(context, sizeof(vs::Candidate) * (2 * info->m + 1)));
     selected_ = static_cast<vs::Ref *>(MemoryContextAlloc(context, sizeof(vs::Ref) * (2 * info->m + 1)));
-    pinned_ = static_cast<Buffer *>(MemoryContextAlloc(context, sizeof(Buffer) * (2 * vs::hnsw::kMaxM + 1)));
 }
 
 // Every distance this index uses is a sum over elements, so the pieces of a vector that spans
@@ -211,39 +214,18 @@ float HnswPageStore::distance_from(const float *q, vs::Ref r) {
     return sum;
 }
 
-// Pins the pages of a batch first and prefetches each vector ahead of its turn, so that the
-// memory reads of the next vector overlap the distance computation of this one.
+// Prefetches every vector of a batch before computing any distance, so that their memory reads
+// overlap. The addresses come from where each block was last found, without a pin: a prefetch
+// of a buffer that has since been replaced costs a wasted load, nothing more. Each vector is then
+// pinned only while its distance is computed, since holding many pins at once is slow.
 void HnswPageStore::distances_to_query(const vs::Ref *refs, int n, float *out) {
-    const float *vectors[2 * vs::hnsw::kMaxM + 1];
-    BlockNumber blocks[2 * vs::hnsw::kMaxM + 1];
     Size bytes = sizeof(float) * info_->dims;
-    // Pinning touches each buffer's descriptor: bring them all in at once.
     for (int i = 0; i < n; i++) {
         Size offset = Size(hnsw_ref_index(refs[i])) * bytes;
-        blocks[i] = hnsw_ref_run(refs[i]) + info_->link_pages_per_run + BlockNumber(offset / kPageSpace);
-        hnsw_prefetch_buffer(index_, blocks[i]);
+        hnsw_prefetch_buffer(index_, hnsw_ref_run(refs[i]) + info_->link_pages_per_run + BlockNumber(offset / kPageSpace),
+                             MAXALIGN(SizeOfPageHeaderData) + offset % kPageSpace, bytes);
     }
-    for (int i = 0; i < n; i++) {
-        Size in_page = (Size(hnsw_ref_index(refs[i])) * bytes) % kPageSpace;
-        vectors[i] = nullptr;
-        pinned_[i] = InvalidBuffer;
-        if (in_page + bytes > kPageSpace) continue;  // spans pages: computed piece by piece below
-        pinned_[i] = hnsw_read_buffer(index_, blocks[i]);
-        vectors[i] = reinterpret_cast<const float *>(page_data(BufferGetPage(pinned_[i])) + in_page);
-        __builtin_prefetch(vectors[i]);
-    }
-    for (int i = 0; i < n; i++) {
-        if (i + 1 < n && vectors[i + 1] != nullptr) {
-            const char *next = reinterpret_cast<const char *>(vectors[i + 1]);
-            for (Size line = 64; line < bytes; line += 64) __builtin_prefetch(next + line);
-        }
-        if (vectors[i] == nullptr) {
-            out[i] = distance_from(query_, refs[i]);
-            continue;
-        }
-        out[i] = info_->distance(query_, vectors[i], info_->dims);
-        ReleaseBuffer(pinned_[i]);
-    }
+    for (int i = 0; i < n; i++) out[i] = distance_from(query_, refs[i]);
 }
 
 float HnswPageStore::distance(vs::Ref a, vs::Ref b) {

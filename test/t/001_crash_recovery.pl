@@ -1,0 +1,217 @@
+# Crash recovery of hnsw indexes: the build's WAL (log_newpage_range, or none at all under
+# wal_level = minimal), GenericXLog inserts interrupted by a kill -9 of the inserting backend and
+# by an immediate shutdown, replayed into an index that still finds every committed row, agrees
+# with a sequential scan at a high ef_search, and takes more inserts, deletes and VACUUM.
+# Unlogged tables come back empty with a usable index (their init fork).
+use strict;
+use warnings;
+
+use IPC::Run;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('crash');
+$node->init;    # wal_level = minimal at first: the build is synced at commit, not logged
+$node->append_conf('postgresql.conf', "shared_buffers = 4MB\n");
+$node->start;
+
+# vec(i): a deterministic pseudo-random 16-dimensional vector per integer, components in
+# (-10, 10); rows hold vec(id), queries use ids never stored.
+$node->safe_psql('postgres', q{
+CREATE EXTENSION vectorsearch;
+CREATE FUNCTION vec(i int) RETURNS vector IMMUTABLE PARALLEL SAFE LANGUAGE sql AS $$
+  SELECT array_agg((hashint4(i * 16 + j) % 1000) / 100.0 ORDER BY j)::vector(16)
+  FROM generate_series(0, 15) j
+$$;
+-- rows (sampled by the WHERE clause given) whose own vector, as a query, does not find them:
+-- the nearest row must be the row itself or one at distance 0 (an identical vector)
+CREATE FUNCTION self_lookup_failures(sample text)
+RETURNS TABLE (missing_id int, found_id int, found_distance float8) LANGUAGE plpgsql AS $f$
+DECLARE
+  r record;
+BEGIN
+  FOR r IN EXECUTE 'SELECT id, embedding FROM items WHERE ' || sample || ' ORDER BY id' LOOP
+    SELECT i.id, i.embedding <-> r.embedding INTO found_id, found_distance
+      FROM items i ORDER BY i.embedding <-> r.embedding LIMIT 1;
+    IF found_id IS DISTINCT FROM r.id AND found_distance IS DISTINCT FROM 0 THEN
+      missing_id := r.id;
+      RETURN NEXT;
+    END IF;
+  END LOOP;
+END $f$;
+-- the k distances an index scan returns equal those of a sequential scan
+CREATE FUNCTION same_as_seqscan(q vector, k int) RETURNS boolean LANGUAGE plpgsql AS $f$
+DECLARE
+  by_index float8[];
+  by_scan float8[];
+BEGIN
+  SET LOCAL enable_seqscan = off;
+  SET LOCAL enable_indexscan = on;
+  SELECT array_agg(d) INTO by_index
+    FROM (SELECT embedding <-> q AS d FROM items ORDER BY embedding <-> q LIMIT k) s;
+  SET LOCAL enable_seqscan = on;
+  SET LOCAL enable_indexscan = off;
+  SET LOCAL enable_bitmapscan = off;
+  SELECT array_agg(d) INTO by_scan
+    FROM (SELECT embedding <-> q AS d FROM items ORDER BY embedding <-> q LIMIT k) s;
+  RETURN by_index = by_scan;
+END $f$;
+CREATE TABLE items (id int PRIMARY KEY, embedding vector(16));
+INSERT INTO items SELECT i, vec(i) FROM generate_series(1, 3000) i;
+CREATE INDEX items_hnsw ON items USING hnsw (embedding vector_l2_ops) WITH (m = 16, ef_construction = 64);
+ANALYZE items;
+CREATE UNLOGGED TABLE scratch (id int, embedding vector(16));
+INSERT INTO scratch SELECT i, vec(i) FROM generate_series(1, 500) i;
+CREATE INDEX scratch_hnsw ON scratch USING hnsw (embedding vector_l2_ops);
+});
+# inserts after the build, WAL-logged one by one
+$node->safe_psql('postgres',
+	'INSERT INTO items SELECT i, vec(i) FROM generate_series(3001, 3200) i');
+
+# Every check after a crash: the planner picks the index; rows are found by their own vector
+# (about 200 sampled ones plus every row above $recent_from); the index agrees with a sequential
+# scan for 20 queries at ef_search 400.
+sub check_index
+{
+	my ($label, $recent_from) = @_;
+
+	my $plan = $node->safe_psql('postgres', q{
+SET enable_seqscan = off;
+EXPLAIN (COSTS OFF) SELECT id FROM items ORDER BY embedding <-> vec(-1) LIMIT 10;
+});
+	like($plan, qr/Index Scan using items_hnsw on items/, "$label: the hnsw index is used");
+
+	my $sample = "id % 16 = 0 OR id > $recent_from";
+	my $checked = $node->safe_psql('postgres', "SELECT count(*) FROM items WHERE $sample");
+	my $failures = $node->safe_psql('postgres', qq{
+SET enable_seqscan = off;
+SET hnsw.ef_search = 100;
+SELECT count(*) || coalesce(': ' || string_agg(format('%s (found %s at %s)', missing_id, found_id, found_distance), ', '), '')
+FROM self_lookup_failures('$sample');
+});
+	is($failures, '0', "$label: each of $checked sampled rows is found by its own vector");
+
+	my $exact = $node->safe_psql('postgres', q{
+SET hnsw.ef_search = 400;
+SELECT count(*) FILTER (WHERE same_as_seqscan(vec(-i), 10)) FROM generate_series(1, 20) i;
+});
+	is($exact, '20', "$label: at ef_search 400 the index returns what a sequential scan returns");
+	return;
+}
+
+# An inserter in the background: one row per transaction from id $from on, until killed.
+sub start_inserter
+{
+	my ($from) = @_;
+	my ($out, $err) = ('', '');
+	my $sql = qq{DO \$\$ BEGIN
+  FOR i IN $from .. $from + 1000000 LOOP
+    INSERT INTO items VALUES (i, vec(i));
+    COMMIT;
+  END LOOP;
+END \$\$;};
+	my $h = IPC::Run::start(
+		[
+			'psql', '-XAtq', '-v', 'ON_ERROR_STOP=1',
+			'-d', $node->connstr('postgres') . ' application_name=inserter',
+			'-c', $sql
+		],
+		'>', \$out, '2>', \$err,
+		IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
+	return $h;
+}
+
+sub wait_for_rows
+{
+	my ($from, $n) = @_;
+	$node->poll_query_until('postgres', "SELECT count(*) >= $n FROM items WHERE id >= $from")
+	  or die "the inserter did not get to $n rows";
+	return $node->safe_psql('postgres', "SELECT count(*) FROM items WHERE id >= $from");
+}
+
+sub finish_quietly
+{
+	my ($h) = @_;
+	eval { $h->finish; };
+	return;
+}
+
+# 1. wal_level = minimal: the build and 200 inserts, then an immediate shutdown.
+$node->stop('immediate');
+$node->start;
+check_index('wal_level minimal, immediate shutdown after build and inserts', 3000);
+is($node->safe_psql('postgres', 'SELECT count(*) FROM items'), '3200', 'all 3200 rows are there');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM scratch'), '0', 'the unlogged table was reset');
+is( $node->safe_psql('postgres', q{
+INSERT INTO scratch SELECT i, vec(i) FROM generate_series(1, 300) i;
+SET enable_seqscan = off;
+SELECT id FROM scratch ORDER BY embedding <-> vec(77) LIMIT 1;
+}),
+	'77',
+	'the reset unlogged index takes inserts and finds them');
+
+# 2. wal_level = replica from here on, and the postmaster reinitializes after a backend crash.
+$node->append_conf('postgresql.conf',
+	"wal_level = replica\nmax_wal_senders = 2\nrestart_after_crash = on\n");
+$node->restart;
+$node->safe_psql('postgres', 'CHECKPOINT');
+
+# kill -9 of the backend in the middle of its inserts: the postmaster kills every other backend
+# and replays the WAL from the last checkpoint (so the first change of each page is a full image)
+my $from = 3201;
+my $inserter = start_inserter($from);
+my $seen = wait_for_rows($from, 500);
+my $pid = $node->safe_psql('postgres',
+	"SELECT pid FROM pg_stat_activity WHERE application_name = 'inserter'");
+ok($pid =~ /^\d+$/, 'found the inserting backend');
+my $log_offset = -s $node->logfile;
+kill 'KILL', $pid;
+finish_quietly($inserter);
+$node->poll_query_until('postgres', 'SELECT 1', '1') or die 'no recovery after kill -9';
+ok( $node->log_contains(qr/all server processes terminated; reinitializing/, $log_offset),
+	'the postmaster went through crash recovery');
+my $after = $node->safe_psql('postgres', "SELECT count(*) FROM items WHERE id >= $from");
+cmp_ok($after, '>=', $seen, "kill -9 mid-insert: every committed row survived ($after >= $seen)");
+check_index('kill -9 of the inserting backend', $from - 1);
+
+# an immediate shutdown in the middle of inserts, without a checkpoint since the last crash
+$from = $node->safe_psql('postgres', 'SELECT max(id) + 1 FROM items');
+$inserter = start_inserter($from);
+$seen = wait_for_rows($from, 500);
+$node->stop('immediate');
+finish_quietly($inserter);
+$node->start;
+$after = $node->safe_psql('postgres', "SELECT count(*) FROM items WHERE id >= $from");
+cmp_ok($after, '>=', $seen,
+	"immediate shutdown mid-insert: every committed row survived ($after >= $seen)");
+check_index('immediate shutdown mid-insert', 3200);
+
+# 3. the recovered index keeps working: inserts, deletes and VACUUM, and one more crash after
+$from = $node->safe_psql('postgres', 'SELECT max(id) + 1 FROM items');
+my $to = $from + 499;
+$node->safe_psql('postgres', "INSERT INTO items SELECT i, vec(i) FROM generate_series($from, $to) i");
+$node->safe_psql('postgres', 'DELETE FROM items WHERE id % 7 = 3');
+$node->safe_psql('postgres', 'VACUUM items');
+is( $node->safe_psql('postgres', q{
+SET enable_seqscan = off;
+SET hnsw.ef_search = 200;
+SELECT count(*) FROM (SELECT id FROM items ORDER BY embedding <-> vec(-5) LIMIT 200) s WHERE id % 7 = 3;
+}),
+	'0',
+	'deleted rows are not returned');
+check_index('inserts, DELETE and VACUUM after recovery', $from - 1);
+$node->stop('immediate');
+$node->start;
+check_index('immediate shutdown after VACUUM', $from - 1);
+is( $node->safe_psql('postgres',
+		'SELECT count(*) = count(*) FILTER (WHERE id % 7 <> 3) FROM items'),
+	't', 'no deleted row came back');
+
+# no assertion failure, segfault or PANIC (a failed redo) anywhere in the server log
+my $log = slurp_file($node->logfile);
+unlike($log, qr/PANIC|TRAP:|terminated by signal (?:6|11)\b/,
+	'the server log shows no PANIC, assertion failure or crash other than the kill -9');
+
+$node->stop;
+done_testing();

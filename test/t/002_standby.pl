@@ -1,0 +1,151 @@
+# Streaming replication of hnsw indexes: a standby replays the build (log_newpage_range), the
+# GenericXLog records of inserts and of VACUUM's link repair, and answers k-NN queries through the
+# index with exactly the rows the primary returns. Then the standby is promoted and keeps going.
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $primary = PostgreSQL::Test::Cluster->new('primary');
+$primary->init(allows_streaming => 1);
+$primary->append_conf('postgresql.conf', "shared_buffers = 4MB\n");
+$primary->start;
+
+$primary->safe_psql('postgres', q{
+CREATE EXTENSION vectorsearch;
+CREATE FUNCTION vec(i int) RETURNS vector IMMUTABLE PARALLEL SAFE LANGUAGE sql AS $$
+  SELECT array_agg((hashint4(i * 16 + j) % 1000) / 100.0 ORDER BY j)::vector(16)
+  FROM generate_series(0, 15) j
+$$;
+CREATE TABLE items (id int PRIMARY KEY, embedding vector(16));
+INSERT INTO items SELECT i, vec(i) FROM generate_series(1, 3000) i;
+});
+
+# the standby exists before the index: it gets the build through the WAL stream
+$primary->backup('backup');
+my $standby = PostgreSQL::Test::Cluster->new('standby');
+$standby->init_from_backup($primary, 'backup', has_streaming => 1);
+$standby->append_conf('postgresql.conf', "shared_buffers = 4MB\n");
+$standby->start;
+
+$primary->safe_psql('postgres', q{
+CREATE INDEX items_hnsw ON items USING hnsw (embedding vector_l2_ops) WITH (m = 16, ef_construction = 64);
+CREATE INDEX items_cosine ON items USING hnsw (embedding vector_cosine_ops) WITH (m = 8, ef_construction = 40);
+ANALYZE items;
+});
+$primary->safe_psql('postgres',
+	'INSERT INTO items SELECT i, vec(i) FROM generate_series(3001, 3500) i');
+$primary->safe_psql('postgres', 'DELETE FROM items WHERE id % 5 = 1');
+$primary->safe_psql('postgres', 'VACUUM items');
+$primary->safe_psql('postgres',
+	'INSERT INTO items SELECT i, vec(i) FROM generate_series(3501, 4000) i');
+# one row per transaction, too, as an application inserts
+$primary->safe_psql('postgres',
+	q{DO $$ BEGIN FOR i IN 4001 .. 4200 LOOP INSERT INTO items VALUES (i, vec(i)); COMMIT; END LOOP; END $$});
+$primary->wait_for_catchup($standby, 'replay', $primary->lsn('insert'));
+
+# 30 queries, 10 nearest each, at ef_search 100: one line of ids per query
+sub knn_sql
+{
+	my ($op) = @_;
+	return qq{
+SELECT q, string_agg(id::text, ' ' ORDER BY rank)
+FROM generate_series(1, 30) q,
+     LATERAL (SELECT id, row_number() OVER () AS rank
+              FROM (SELECT id FROM items ORDER BY embedding $op vec(-q) LIMIT 10) s) n
+GROUP BY q ORDER BY q};
+}
+
+sub knn
+{
+	my ($node, $op) = @_;
+	return $node->safe_psql('postgres',
+		"SET enable_seqscan = off;\nSET hnsw.ef_search = 100;\n" . knn_sql($op));
+}
+
+sub plan_of
+{
+	my ($node, $op) = @_;
+	return $node->safe_psql('postgres', qq{
+SET enable_seqscan = off;
+EXPLAIN (COSTS OFF) SELECT id FROM items ORDER BY embedding $op vec(-1) LIMIT 10;
+});
+}
+
+sub compare
+{
+	my ($label, $deleted) = @_;
+	like(plan_of($standby, '<->'), qr/Index Scan using items_hnsw on items/,
+		"$label: the standby uses the l2 index");
+	like(plan_of($standby, '<=>'), qr/Index Scan using items_cosine on items/,
+		"$label: the standby uses the cosine index");
+	for my $op ('<->', '<=>')
+	{
+		like(
+			$standby->safe_psql('postgres',
+				"SET enable_seqscan = off;\nEXPLAIN (COSTS OFF) " . knn_sql($op)),
+			qr/Index Scan using items_(?:hnsw|cosine) on items/,
+			"$label, $op: the 30 queries go through the index on the standby");
+		my $on_primary = knn($primary, $op);
+		my $on_standby = knn($standby, $op);
+		my @lines = split /\n/, $on_primary;
+		is(scalar(@lines), 30, "$label, $op: 30 queries answered on the primary");
+		ok(!grep({ !/^\d+\|(?:\d+ ){9}\d+$/ } @lines),
+			"$label, $op: 10 rows for each query on the primary");
+		is($on_standby, $on_primary, "$label, $op: the standby returns the same ids as the primary");
+		ok(!grep({ $deleted->($_) } map { my ($q, $ids) = split /\|/; split / /, $ids } @lines),
+			"$label, $op: no deleted row is returned");
+	}
+	is( $standby->safe_psql('postgres', 'SELECT count(*) FROM items'),
+		$primary->safe_psql('postgres', 'SELECT count(*) FROM items'),
+		"$label: same row count");
+	return;
+}
+
+compare('after build, inserts, DELETE + VACUUM, inserts', sub { $_[0] % 5 == 1 && $_[0] <= 3500 });
+
+# every row on the standby is found by its own vector
+is( $standby->safe_psql('postgres', q{
+SET enable_seqscan = off;
+SET hnsw.ef_search = 100;
+SELECT count(*) FROM items r
+WHERE (SELECT i.embedding <-> r.embedding FROM items i ORDER BY i.embedding <-> r.embedding LIMIT 1) <> 0
+   OR NOT EXISTS (SELECT FROM (SELECT 1 FROM items i ORDER BY i.embedding <-> r.embedding LIMIT 1) s);
+}),
+	'0',
+	'every row on the standby is found by its own vector');
+like( $standby->safe_psql('postgres', q{
+SET enable_seqscan = off;
+EXPLAIN (COSTS OFF) SELECT (SELECT i.id FROM items i ORDER BY i.embedding <-> r.embedding LIMIT 1) FROM items r;
+}),
+	qr/Index Scan using items_hnsw on items i/,
+	'(that self-lookup goes through the index)');
+
+# a second round of changes, streamed while the standby is running queries
+$primary->safe_psql('postgres', 'DELETE FROM items WHERE id % 5 = 1 OR id BETWEEN 4100 AND 4200');
+$primary->safe_psql('postgres', 'VACUUM items');
+$primary->safe_psql('postgres',
+	'INSERT INTO items SELECT i, vec(i) FROM generate_series(4201, 4700) i WHERE i % 5 <> 1');
+$primary->wait_for_catchup($standby, 'replay', $primary->lsn('insert'));
+compare('after a second round', sub { $_[0] % 5 == 1 || ($_[0] >= 4100 && $_[0] <= 4200) });
+
+# the promoted standby writes to the replayed index
+$standby->promote;
+$standby->poll_query_until('postgres', 'SELECT NOT pg_is_in_recovery()')
+  or die 'the standby was not promoted';
+is( $standby->safe_psql('postgres', q{
+INSERT INTO items SELECT i, vec(i) FROM generate_series(5001, 5300) i;
+SET enable_seqscan = off;
+SELECT id FROM items ORDER BY embedding <-> vec(5150) LIMIT 1;
+}),
+	'5150',
+	'the promoted standby inserts into the index and finds the new rows');
+
+my $log = slurp_file($standby->logfile) . slurp_file($primary->logfile);
+unlike($log, qr/PANIC|TRAP:|terminated by signal/, 'no PANIC, assertion failure or crash');
+
+$standby->stop;
+$primary->stop;
+done_testing();
