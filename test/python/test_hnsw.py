@@ -1,0 +1,162 @@
+"""Recall of the hnsw index on real data (Fashion-MNIST, 784 dimensions), over prepared binary
+queries: after CREATE INDEX, after inserting more rows, after deleting half of them and VACUUM,
+and under the cosine operator class. The ground truth is a float64 brute force over the rows the
+table holds at each stage.
+
+The stages build on one another (build, then insert, then delete), in the order of the test
+names; each one brings the table to its stage first, so that any test also runs on its own."""
+import os
+import sys
+import unittest
+
+import numpy as np
+import psycopg
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "scripts"))
+import vsutil  # noqa: E402
+
+K = 10
+N_BASE = 20_000     # the first train images, indexed by CREATE INDEX
+N_EXTRA = 5_000     # the next ones, inserted into the index one by one (COPY)
+N_QUERIES = 200     # the first test images
+TABLE = "fm_hnsw"
+COSINE_TABLE = "fm_hnsw_cosine"
+
+
+def distances(base, queries, op):
+    """(len(queries), len(base)) float64 distances: L2 for '<->', cosine distance for '<=>'."""
+    b, q = base.astype(np.float64), queries.astype(np.float64)
+    if op == "<->":
+        squared = (q * q).sum(axis=1)[:, None] - 2 * q @ b.T + (b * b).sum(axis=1)[None, :]
+        return np.sqrt(np.maximum(squared, 0))
+    b_norm = np.linalg.norm(b, axis=1)
+    q_norm = np.linalg.norm(q, axis=1)
+    return 1 - (q @ b.T) / (q_norm[:, None] * b_norm[None, :])
+
+
+class HnswRecallTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        train, _ = vsutil.fashion_mnist("train")
+        cls.vectors = train[:N_BASE + N_EXTRA]          # row id i holds vectors[i - 1]
+        cls.queries = vsutil.fashion_mnist("t10k")[0][:N_QUERIES]
+        cls.conn = psycopg.connect(autocommit=True)
+        vsutil.register_vector(cls.conn)
+        cls.conn.execute(f"DROP TABLE IF EXISTS {TABLE}, {COSINE_TABLE}")
+        cls.conn.execute(f"CREATE TABLE {TABLE} (id int, embedding vector(784))")
+        cls.conn.execute(f"ALTER TABLE {TABLE} ALTER COLUMN embedding SET STORAGE PLAIN")
+        vsutil.copy_vectors(cls.conn, TABLE, cls.vectors[:N_BASE])
+        cls.conn.execute(f"CREATE INDEX {TABLE}_idx ON {TABLE} USING hnsw (embedding vector_l2_ops) "
+                         "WITH (m = 16, ef_construction = 64)")
+        cls.conn.execute(f"ANALYZE {TABLE}")
+        cls.live = np.arange(1, N_BASE + 1)             # ids of the rows the table holds
+        cls.stage = "built"
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.conn.execute(f"DROP TABLE IF EXISTS {TABLE}, {COSINE_TABLE}")
+        cls.conn.close()
+
+    # the stages, each reached once whatever test asks for it first
+
+    @classmethod
+    def insert_rows(cls):
+        if cls.stage == "built":
+            vsutil.copy_vectors(cls.conn, TABLE, cls.vectors[N_BASE:], first_id=N_BASE + 1)
+            cls.conn.execute(f"ANALYZE {TABLE}")
+            cls.live = np.arange(1, N_BASE + N_EXTRA + 1)
+            cls.stage = "inserted"
+
+    @classmethod
+    def delete_half(cls):
+        cls.insert_rows()
+        if cls.stage == "inserted":
+            cls.conn.execute(f"DELETE FROM {TABLE} WHERE id % 2 = 0")
+            cls.conn.execute(f"VACUUM ANALYZE {TABLE}")
+            cls.live = np.arange(1, N_BASE + N_EXTRA + 1, 2)
+            cls.stage = "deleted"
+
+    # measuring
+
+    def search(self, table, op, ef_search):
+        """The ids of the K nearest rows for each query, through the index."""
+        self.conn.execute("SET enable_seqscan = off")
+        self.conn.execute(f"SET hnsw.ef_search = {ef_search}")
+        sql = f"SELECT id FROM {table} ORDER BY embedding {op} %s LIMIT {K}"
+        plan = "\n".join(r[0] for r in self.conn.execute("EXPLAIN " + sql, (self.queries[0],)))
+        self.assertIn(f"Index Scan using {table}_idx", plan)
+        cur = self.conn.cursor()
+        try:
+            return [[r[0] for r in cur.execute(sql, (q,), binary=True, prepare=True).fetchall()]
+                    for q in self.queries]
+        finally:
+            self.conn.execute("RESET enable_seqscan")
+            self.conn.execute("RESET hnsw.ef_search")
+
+    def recall(self, results, live, op):
+        """Mean fraction of the K returned rows that are among the K nearest live rows; a row tied
+        with the K-th nearest counts as one of them."""
+        d = distances(self.vectors[live - 1], self.queries, op)
+        kth = np.partition(d, K - 1, axis=1)[:, K - 1]
+        position = np.full(live.max() + 1, -1)
+        position[live] = np.arange(len(live))
+        hits = 0
+        for i, ids in enumerate(results):
+            self.assertLessEqual(len(ids), K)
+            ids = np.array(ids, dtype=np.int64)
+            self.assertTrue((ids <= live.max()).all() and (position[ids] >= 0).all(),
+                            f"query {i} returned rows the table does not hold: {ids}")
+            hits += int((d[i, position[ids]] <= kth[i] * (1 + 1e-6) + 1e-9).sum())
+        return hits / (K * len(results))
+
+    # the tests
+
+    def test_1_recall_after_build(self):
+        at_100 = self.recall(self.search(TABLE, "<->", 100), self.live, "<->")
+        at_10 = self.recall(self.search(TABLE, "<->", 10), self.live, "<->")
+        print(f"\n  after build ({N_BASE} rows): recall@{K} {at_100:.4f} at ef_search 100, "
+              f"{at_10:.4f} at ef_search 10", file=sys.stderr)
+        self.assertGreaterEqual(at_100, 0.98)
+        self.assertLessEqual(at_10, at_100)
+
+    def test_2_recall_after_inserts(self):
+        self.insert_rows()
+        results = self.search(TABLE, "<->", 100)
+        self.assertTrue(any(id_ > N_BASE for ids in results for id_ in ids), "no inserted row is ever returned")
+        at_100 = self.recall(results, self.live, "<->")
+        print(f"\n  after {N_EXTRA} inserts ({len(self.live)} rows): recall@{K} {at_100:.4f} "
+              "at ef_search 100", file=sys.stderr)
+        self.assertGreaterEqual(at_100, 0.97)
+
+    def test_3_recall_after_delete_and_vacuum(self):
+        self.delete_half()
+        self.assertEqual(self.conn.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0], len(self.live))
+        for ef_search in (100, 10):
+            results = self.search(TABLE, "<->", ef_search)
+            deleted = sorted({id_ for ids in results for id_ in ids if id_ % 2 == 0})
+            self.assertEqual(deleted, [], f"deleted rows returned at ef_search {ef_search}")
+            if ef_search == 100:
+                self.assertTrue(all(len(ids) == K for ids in results))
+                at_100 = self.recall(results, self.live, "<->")
+        print(f"\n  after deleting half + VACUUM ({len(self.live)} rows): recall@{K} {at_100:.4f} "
+              "at ef_search 100", file=sys.stderr)
+        self.assertGreaterEqual(at_100, 0.95)
+
+    def test_4_cosine(self):
+        self.conn.execute(f"DROP TABLE IF EXISTS {COSINE_TABLE}")
+        self.conn.execute(f"CREATE TABLE {COSINE_TABLE} (id int, embedding vector(784))")
+        self.conn.execute(f"ALTER TABLE {COSINE_TABLE} ALTER COLUMN embedding SET STORAGE PLAIN")
+        vsutil.copy_vectors(self.conn, COSINE_TABLE, self.vectors[:N_BASE])
+        self.conn.execute(f"CREATE INDEX {COSINE_TABLE}_idx ON {COSINE_TABLE} "
+                          "USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)")
+        self.conn.execute(f"ANALYZE {COSINE_TABLE}")
+        try:
+            at_100 = self.recall(self.search(COSINE_TABLE, "<=>", 100), np.arange(1, N_BASE + 1), "<=>")
+        finally:
+            self.conn.execute(f"DROP TABLE {COSINE_TABLE}")
+        print(f"\n  cosine ({N_BASE} rows): recall@{K} {at_100:.4f} at ef_search 100", file=sys.stderr)
+        self.assertGreaterEqual(at_100, 0.95)
+
+
+if __name__ == "__main__":
+    unittest.main()
