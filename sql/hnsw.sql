@@ -94,6 +94,27 @@ SET enable_seqscan = off;
 SELECT id FROM grows ORDER BY embedding <-> '[100,0,2,1]' LIMIT 3;
 RESET enable_seqscan;
 
+-- a graph that outgrows maintenance_work_mem is finished on disk, with a NOTICE; nearly every
+-- row is found by its own vector (on this data hnswlib, built in memory, finds 2961 of 3000)
+CREATE TABLE spill (id int, embedding vector(64));
+INSERT INTO spill SELECT i, (SELECT array_agg(sin(i * j) * 10) FROM generate_series(1, 64) j) FROM generate_series(1, 3000) i;
+SET maintenance_work_mem = '1MB';
+SET client_min_messages = notice;
+CREATE INDEX ON spill USING hnsw (embedding vector_l2_ops);
+RESET maintenance_work_mem;
+SET hnsw.ef_search = 400;
+SET enable_seqscan = off;
+SELECT count(*) >= 2930 AS found_itself FROM spill s
+  WHERE (SELECT t.id FROM spill t ORDER BY t.embedding <-> s.embedding LIMIT 1) = s.id;
+RESET enable_seqscan;
+RESET hnsw.ef_search;
+
+-- a build can be cancelled
+SET statement_timeout = '100ms';
+CREATE INDEX ON spill USING hnsw (embedding vector_l2_ops) WITH (ef_construction = 1000);
+RESET statement_timeout;
+DROP TABLE spill;
+
 -- unlogged tables get an init fork
 CREATE UNLOGGED TABLE scratch (embedding vector(2));
 CREATE INDEX ON scratch USING hnsw (embedding vector_l2_ops);
