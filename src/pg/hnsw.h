@@ -210,6 +210,7 @@ class HnswPageStore {
     float *scratch_;
     vs::Candidate *pool_;
     vs::Ref *selected_;
+    vs::Candidate *merge_pool_;  // a new element's links and those concurrent inserters added
 };
 
 // hnsw_build.cpp

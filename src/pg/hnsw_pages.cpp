@@ -9,6 +9,7 @@ extern "C" {
 #pragma GCC diagnostic pop
 }
 
+#include <algorithm>
 #include <cmath>
 
 // Usable bytes of a page between its header and the special space.
@@ -199,6 +200,7 @@ void HnswPageStore::init(Relation index, const HnswIndexInfo *info, MemoryContex
     scratch_ = static_cast<float *>(MemoryContextAlloc(context, sizeof(float) * info->dims));
     pool_ = static_cast<vs::Candidate *>(MemoryContextAlloc(context, sizeof(vs::Candidate) * (2 * info->m + 1)));
     selected_ = static_cast<vs::Ref *>(MemoryContextAlloc(context, sizeof(vs::Ref) * (2 * info->m + 1)));
+    merge_pool_ = static_cast<vs::Candidate *>(MemoryContextAlloc(context, sizeof(vs::Candidate) * (3 * info->m)));
 }
 
 // Every distance this index uses is a sum over elements, so the pieces of a vector that spans
@@ -279,9 +281,9 @@ uint8 hnsw_element_flags(Relation index, const HnswIndexInfo *info, vs::Ref ref,
     return flags;
 }
 
-// Writes r's list on layer, WAL-logged. When expected is given, the write happens only if the
-// list still holds exactly those links, and returns false otherwise: another backend changed it
-// since the caller read it, and the caller recomputes (see add_neighbor).
+// Writes r's list on layer, WAL-logged, if the list still holds exactly the expected links;
+// returns false otherwise: another backend changed it since the caller read it, and the caller
+// recomputes.
 static bool write_links(Relation index, const HnswIndexInfo *info, vs::Ref r, int layer, const vs::Ref *list, int n,
                         const HnswLink *expected) {
     int slots = vs::hnsw::max_degree(info->m, layer);
@@ -306,7 +308,7 @@ static bool write_links(Relation index, const HnswIndexInfo *info, vs::Ref r, in
         links = reinterpret_cast<HnswLink *>(PageGetItem(page, PageGetItemId(page, upper_offset)));
         links += Size(layer - 1) * info->m;
     }
-    if (expected && memcmp(links, expected, sizeof(HnswLink) * slots) != 0) {
+    if (memcmp(links, expected, sizeof(HnswLink) * slots) != 0) {
         GenericXLogAbort(state);
         UnlockReleaseBuffer(target);
         return false;
@@ -317,8 +319,39 @@ static bool write_links(Relation index, const HnswIndexInfo *info, vs::Ref r, in
     return true;
 }
 
+// Sets a new element's list. Once the element is reachable on a layer, a concurrent inserter
+// may already have linked itself into that list: its links are kept, not written over (which
+// could leave that inserter unreachable). As when a link joins any list, all are kept while
+// they fit, and the heuristic chooses only among more.
 void HnswPageStore::set_neighbors(vs::Ref r, int layer, const vs::Ref *list, int n) {
-    write_links(index_, info_, r, layer, list, n, nullptr);
+    HnswLink slots[2 * vs::hnsw::kMaxM];
+    int capacity = vs::hnsw::max_degree(info_->m, layer);
+    for (;;) {
+        CHECK_FOR_INTERRUPTS();
+        int n_slots = read_links(r, layer, slots);
+        if (n_slots == 0 || !hnsw_link_valid(slots[0])) {
+            if (replace_links(r, layer, list, n, slots)) return;
+            continue;
+        }
+        hnsw_read_vector(index_, info_, r, scratch_);
+        int n_pool = 0;
+        auto consider = [&](vs::Ref candidate) {
+            for (int i = 0; i < n_pool; i++)
+                if (merge_pool_[i].ref == candidate) return;
+            merge_pool_[n_pool++] = {distance_from(scratch_, candidate), candidate};
+        };
+        for (int i = 0; i < n; i++) consider(list[i]);
+        for (int i = 0; i < n_slots && hnsw_link_valid(slots[i]); i++) consider(hnsw_link_ref(slots[i]));
+        std::sort(merge_pool_, merge_pool_ + n_pool,
+                  [](const vs::Candidate &a, const vs::Candidate &b) { return a.distance < b.distance; });
+        int kept = n_pool;
+        if (n_pool <= capacity) {
+            for (int i = 0; i < n_pool; i++) selected_[i] = merge_pool_[i].ref;
+        } else {
+            kept = vs::hnsw::select_neighbors(*this, merge_pool_, n_pool, capacity, selected_);
+        }
+        if (replace_links(r, layer, selected_, kept, slots)) return;
+    }
 }
 
 bool HnswPageStore::replace_links(vs::Ref r, int layer, const vs::Ref *list, int n, const HnswLink *expected) {

@@ -59,6 +59,13 @@ std::vector<float> clustered(std::size_t n, int dim, int clusters, std::mt19937 
     return data;
 }
 
+// Moves the last nq points of data into the returned query set.
+std::vector<float> split_queries(std::vector<float> &data, std::size_t nq, int dim) {
+    std::vector<float> queries(data.end() - nq * dim, data.end());
+    data.resize(data.size() - nq * dim);
+    return queries;
+}
+
 const float *graph_vector(Fixture &f, vs::Ref r) { return f.graph.vector(r); }
 
 double recall_at_k(Fixture &f, const std::vector<float> &data, const std::vector<float> &queries, int dim, int k,
@@ -89,8 +96,7 @@ TEST(Hnsw, RecallOnClusteredDataL2) {
     Fixture f;
     const int dim = 24;
     auto data = clustered(4100, dim, 20, f.rng);
-    std::vector<float> queries(data.end() - 100 * dim, data.end());
-    data.resize(4000 * dim);
+    auto queries = split_queries(data, 100, dim);
     f.build(data, dim, 12, 64, f.kernels.l2_squared);
     EXPECT_GE(recall_at_k(f, data, queries, dim, 10, 80, f.kernels.l2_squared), 0.97);
     // A wider beam never finds fewer true neighbours on the same graph.
@@ -104,8 +110,7 @@ TEST(Hnsw, RecallWithNegativeInnerProductOnUnitVectors) {
     Fixture f;
     const int dim = 16;
     auto data = clustered(3050, dim, 10, f.rng);
-    std::vector<float> queries(data.end() - 50 * dim, data.end());
-    data.resize(3000 * dim);
+    auto queries = split_queries(data, 50, dim);
     for (auto *v : {&data, &queries})
         for (std::size_t i = 0; i < v->size() / dim; i++) {
             float norm = 0;
