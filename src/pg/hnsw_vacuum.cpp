@@ -22,6 +22,10 @@ struct HnswVacuumState {
     vs::VisitedSet deleted;  // every element marked deleted, in this or an earlier VACUUM
     vs::hnsw::EntryPoint best_live;  // the live element on the highest layer: the next entry point
     double live;
+    // Scratch of repair_list, sized for layer 0: candidates are a list and its deleted links' lists.
+    vs::Candidate *pool;
+    vs::Ref *chosen;
+    vs::VisitedSet seen;
 };
 
 // Calls visit(ref, record) for every slot of every link page, under the lock given.
@@ -82,8 +86,7 @@ static void repair_list(HnswVacuumState *state, HnswPageStore &store, vs::Ref re
     int capacity = vs::hnsw::max_degree(state->info.m, layer);
     HnswLink slots[2 * vs::hnsw::kMaxM];
     vs::Ref links[2 * vs::hnsw::kMaxM], second[2 * vs::hnsw::kMaxM];
-    auto *pool = static_cast<vs::Candidate *>(palloc(sizeof(vs::Candidate) * (capacity * (capacity + 1))));
-    auto *chosen = static_cast<vs::Ref *>(palloc(sizeof(vs::Ref) * capacity));
+    vs::Candidate *pool = state->pool;
     for (;;) {
         int n_slots = store.read_links(ref, layer, slots);
         int n = 0;
@@ -93,13 +96,12 @@ static void repair_list(HnswVacuumState *state, HnswPageStore &store, vs::Ref re
             damaged |= state->deleted.contains(links[n]);
             n++;
         }
-        if (!damaged) break;
-        vs::VisitedSet seen;
-        seen.init(&state->allocator, std::size_t(capacity) * (capacity + 1));
-        seen.insert(ref);
+        if (!damaged) return;
+        state->seen.clear();
+        state->seen.insert(ref);
         int n_pool = 0;
         auto consider = [&](vs::Ref candidate) {
-            if (state->deleted.contains(candidate) || !seen.insert(candidate)) return;
+            if (state->deleted.contains(candidate) || !state->seen.insert(candidate)) return;
             pool[n_pool++] = {store.distance(ref, candidate), candidate};
         };
         for (int i = 0; i < n; i++) {
@@ -111,11 +113,9 @@ static void repair_list(HnswVacuumState *state, HnswPageStore &store, vs::Ref re
             for (int j = 0; j < n_second; j++) consider(second[j]);
         }
         std::sort(pool, pool + n_pool, [](const vs::Candidate &a, const vs::Candidate &b) { return a.distance < b.distance; });
-        int kept = vs::hnsw::select_neighbors(store, pool, n_pool, capacity, chosen);
-        if (store.replace_links(ref, layer, chosen, kept, slots)) break;
+        int kept = vs::hnsw::select_neighbors(store, pool, n_pool, capacity, state->chosen);
+        if (store.replace_links(ref, layer, state->chosen, kept, slots)) return;
     }
-    pfree(chosen);
-    pfree(pool);
 }
 
 // Pass 2: repair the lists of live elements that link to deleted ones, on every layer.
@@ -184,6 +184,10 @@ IndexBulkDeleteResult *hnsw_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteRes
     double removed_before = stats->tuples_removed;
     mark_deleted(&state, callback, callback_state, stats);
     if (stats->tuples_removed > removed_before) {
+        int widest = 2 * state.info.m;
+        state.pool = state.allocator.array<vs::Candidate>(std::size_t(widest) * (widest + 1));
+        state.chosen = state.allocator.array<vs::Ref>(widest);
+        state.seen.init(&state.allocator, std::size_t(widest) * (widest + 1));
         repair(&state);
         replace_entry(&state);
     }
