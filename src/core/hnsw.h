@@ -48,6 +48,7 @@ struct Workspace {
     Candidate *pool;                // neighbour selection input
     Ref *selected;                  // a re-selected neighbour list
     Ref *chosen;                    // the new element's links on one layer
+    Candidate *layer_links;         // its chosen links on every layer, kMaxM per layer
     Ref *batch;                     // neighbours not visited yet
     float *batch_distances;
 
@@ -64,6 +65,7 @@ struct Workspace {
         pool = a->array<Candidate>(widest + 1);
         selected = a->array<Ref>(widest + 1);
         chosen = a->array<Ref>(widest + 1);
+        layer_links = a->array<Candidate>(std::size_t(kMaxLevel + 1) * kMaxM);
         batch = a->array<Ref>(widest + 1);
         batch_distances = a->array<float>(widest + 1);
     }
@@ -184,6 +186,10 @@ struct EntryPoint {
 // Links element ref, drawn at level, into the graph whose entry point is entry (kNoRef when the
 // graph is empty). The store's query must be ref's vector. Returns whether ref becomes the new
 // entry point (its level is above the old top).
+//
+// The links of every layer are chosen before any is written. An element becomes reachable on a
+// layer once a neighbour links back to it, and a search that reaches it there goes on down
+// through its lists on the layers below: they must all be in place by then.
 template <class Store>
 bool insert(Store &store, Ref ref, int level, EntryPoint entry, int m, int ef_construction, Workspace &ws) noexcept {
     if (entry.ref == kNoRef) return true;
@@ -193,19 +199,34 @@ bool insert(Store &store, Ref ref, int level, EntryPoint entry, int m, int ef_co
     ws.reserve(ef_construction);
     ws.entries[0] = current;
     int n_entries = 1;
-    for (int layer = level < entry.level ? level : entry.level; layer >= 0; layer--) {
+    int top = level < entry.level ? level : entry.level;
+    int counts[kMaxLevel + 1];
+    for (int layer = top; layer >= 0; layer--) {
         int found = search_layer(store, ws.entries, n_entries, ef_construction, layer, ws);
-        int n = select_neighbors(store, ws.sorted, found, m, ws.chosen);
-        store.set_neighbors(ref, layer, ws.chosen, n);
-        for (int i = 0; i < n; i++) {
-            float d = 0;
-            for (int j = 0; j < found; j++)
-                if (ws.sorted[j].ref == ws.chosen[i]) d = ws.sorted[j].distance;
-            store.add_neighbor(ws.chosen[i], layer, ref, d);
-        }
         // The next layer down starts from everything found here, not only the nearest.
         std::memcpy(ws.entries, ws.sorted, sizeof(Candidate) * found);
         n_entries = found;
+        // A concurrent inserter may have linked this element in already: it is no neighbour of itself.
+        int kept = 0;
+        for (int j = 0; j < found; j++)
+            if (ws.sorted[j].ref != ref) ws.sorted[kept++] = ws.sorted[j];
+        int n = select_neighbors(store, ws.sorted, kept, m, ws.chosen);
+        Candidate *links = ws.layer_links + std::size_t(layer) * kMaxM;
+        for (int i = 0; i < n; i++) {
+            links[i] = {0, ws.chosen[i]};
+            for (int j = 0; j < kept; j++)
+                if (ws.sorted[j].ref == ws.chosen[i]) links[i].distance = ws.sorted[j].distance;
+        }
+        counts[layer] = n;
+    }
+    for (int layer = top; layer >= 0; layer--) {
+        const Candidate *links = ws.layer_links + std::size_t(layer) * kMaxM;
+        for (int i = 0; i < counts[layer]; i++) ws.chosen[i] = links[i].ref;
+        store.set_neighbors(ref, layer, ws.chosen, counts[layer]);
+    }
+    for (int layer = 0; layer <= top; layer++) {
+        const Candidate *links = ws.layer_links + std::size_t(layer) * kMaxM;
+        for (int i = 0; i < counts[layer]; i++) store.add_neighbor(links[i].ref, layer, ref, links[i].distance);
     }
     return level > entry.level;
 }

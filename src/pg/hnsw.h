@@ -138,15 +138,19 @@ inline HnswLink hnsw_make_link(vs::Ref ref) {
     BlockNumber b = hnsw_ref_run(ref);
     return {uint16(b >> 16), uint16(b & 0xffff), uint16(hnsw_ref_index(ref))};
 }
-inline bool hnsw_link_valid(const HnswLink &l) { return l.block_hi != 0xffff || l.block_lo != 0xffff; }
+// Unused slots hold HNSW_NO_LINK; block 0 is the metapage, so a zeroed slot (of a record that
+// was never written) is no link either.
+inline bool hnsw_link_valid(const HnswLink &l) {
+    return (l.block_hi != 0xffff || l.block_lo != 0xffff) && (l.block_hi != 0 || l.block_lo != 0);
+}
 constexpr HnswLink HNSW_NO_LINK = {0xffff, 0xffff, 0xffff};
 
 void hnsw_layout(int dims, int m, HnswIndexInfo *info);
 // The index's layout and distance, kept with its relcache entry (rd_amcache). The entry may be
 // rebuilt at any invalidation: copy the struct rather than keep the pointer across other calls.
 const HnswIndexInfo *hnsw_index_info(Relation index);
-// ReadBuffer for index pages, through a per-backend memo of where each block was last found,
-// so that most reads skip the shared buffer mapping table.
+// ReadBuffer for index pages, through a per-backend memo (kept with hnsw_index_info's cache) of
+// where each block was last found, so that most reads skip the shared buffer mapping table.
 Buffer hnsw_read_buffer(Relation index, BlockNumber block);
 // Starts loading, ahead of a pin, the descriptor of the buffer block was last found in and
 // length bytes of its page from offset.

@@ -86,8 +86,8 @@ static void write_vector(Relation index, const HnswIndexInfo *info, vs::Ref ref,
     });
 }
 
-// Sets a link record's flags; for a new element (upper given) also its level, heap TID, upper
-// tuple and empty layer-0 links.
+// Adds flags to a link record (a DELETED mark VACUUM set meanwhile stays); for a new element
+// (upper given) first sets its level, heap TID, upper tuple and empty layer-0 links.
 static void write_record(Relation index, const HnswIndexInfo *info, vs::Ref ref, int level, uint8 flags,
                          ItemPointer heap_tid, ItemPointer upper) {
     Buffer buf = hnsw_read_buffer(index, hnsw_link_block(info, ref));
@@ -101,8 +101,9 @@ static void write_record(Relation index, const HnswIndexInfo *info, vs::Ref ref,
         record->upper = *upper;
         HnswLink *links = hnsw_record_links(record);
         for (int i = 0; i < 2 * info->m; i++) links[i] = HNSW_NO_LINK;
+        record->flags = 0;
     }
-    record->flags = flags;
+    record->flags |= flags;
     GenericXLogFinish(state);
     UnlockReleaseBuffer(buf);
 }
@@ -111,7 +112,7 @@ void hnsw_insert_element(Relation index, const HnswIndexInfo *info, const float 
                          MemoryContext context) {
     int level = vs::hnsw::random_level(1.0 - pg_prng_double(&pg_global_prng_state), info->m);
 
-    // Reserve a slot, and become the entry point of an empty index.
+    // Reserve a slot (and an upper tuple) under the metapage lock.
     Buffer metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
     LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
     GenericXLogState *state = GenericXLogStart(index);
@@ -126,33 +127,36 @@ void hnsw_insert_element(Relation index, const HnswIndexInfo *info, const float 
     Buffer upperbuf = InvalidBuffer;
     if (level > 0) upper = add_upper_tuple(index, meta, level, info->m, state, &upperbuf);
     vs::hnsw::EntryPoint entry{meta->entry, meta->entry_level};
-    bool first = entry.ref == vs::kNoRef;
-    if (first) {
+
+    if (entry.ref == vs::kNoRef) {
+        // The first element becomes the entry point. Its vector and record are logged before
+        // the metapage record that points to it, and the metapage stays locked meanwhile, so
+        // neither a concurrent search nor recovery after a crash finds an entry not yet written.
+        write_vector(index, info, ref, vector);
+        write_record(index, info, ref, level, HNSW_FLAG_VALID, heap_tid, &upper);
         meta->entry = ref;
         meta->entry_level = level;
+        GenericXLogFinish(state);
+        if (BufferIsValid(upperbuf)) UnlockReleaseBuffer(upperbuf);
+        UnlockReleaseBuffer(metabuf);
+        return;
     }
     GenericXLogFinish(state);
     if (BufferIsValid(upperbuf)) UnlockReleaseBuffer(upperbuf);
-    // The first element stays locked behind the metapage until it is complete: no one may
-    // start a search at an entry point whose vector is not written yet.
-    if (!first) UnlockReleaseBuffer(metabuf);
+    UnlockReleaseBuffer(metabuf);
 
     write_vector(index, info, ref, vector);
     write_record(index, info, ref, level, 0, heap_tid, &upper);
-    if (!first) {
-        vs::Allocator allocator = hnsw_allocator(context);
-        HnswPageStore store;
-        store.init(index, info, context);
-        store.set_query(vector);
-        vs::hnsw::Workspace ws;
-        ws.init(&allocator, info->m, info->ef_construction);
-        vs::hnsw::insert(store, ref, level, entry, info->m, info->ef_construction, ws);
-    }
+    vs::Allocator allocator = hnsw_allocator(context);
+    HnswPageStore store;
+    store.init(index, info, context);
+    store.set_query(vector);
+    vs::hnsw::Workspace ws;
+    ws.init(&allocator, info->m, info->ef_construction);
+    vs::hnsw::insert(store, ref, level, entry, info->m, info->ef_construction, ws);
     write_record(index, info, ref, level, HNSW_FLAG_VALID, nullptr, nullptr);
 
-    if (first) {
-        UnlockReleaseBuffer(metabuf);
-    } else if (level > entry.level) {
+    if (level > entry.level) {
         metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
         LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
         state = GenericXLogStart(index);

@@ -5,6 +5,7 @@
 extern "C" {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wregister"
+#include "access/xlog.h"
 #include "storage/buf_internals.h"
 #pragma GCC diagnostic pop
 }
@@ -91,36 +92,38 @@ void hnsw_read_meta(Relation index, HnswMeta *meta) {
                         errhint("REINDEX the index.")));
 }
 
+// One allocation in rd_indexcxt, so that the relcache frees all of it when it drops rd_amcache.
 struct HnswCache {
     HnswIndexInfo info;
     BlockNumber n_recent;
-    Buffer *recent;  // per block: the buffer it was last read into, or InvalidBuffer
+    Buffer recent[];  // per block: the buffer it was last read into, or InvalidBuffer
 };
 
-static HnswCache *hnsw_cache(Relation index) {
-    if (index->rd_amcache != nullptr) return static_cast<HnswCache *>(index->rd_amcache);
-    HnswMeta meta;
-    hnsw_read_meta(index, &meta);
-    auto *cache = static_cast<HnswCache *>(MemoryContextAllocZero(index->rd_indexcxt, sizeof(HnswCache)));
-    HnswIndexInfo &info = cache->info;
-    hnsw_layout(meta.dims, meta.m, &info);
-    info.ef_construction = meta.ef_construction;
-    info.metric = hnsw_metric(index);
-    switch (info.metric) {
-        case HnswMetric::L2: info.distance = vs_kernels.l2_squared; break;
-        case HnswMetric::L1: info.distance = vs_kernels.l1; break;
-        case HnswMetric::InnerProduct:
-        case HnswMetric::Cosine: info.distance = vs_kernels.negative_inner_product; break;
+const HnswIndexInfo *hnsw_index_info(Relation index) {
+    if (index->rd_amcache == nullptr) {
+        HnswMeta meta;
+        hnsw_read_meta(index, &meta);
+        auto *cache = static_cast<HnswCache *>(MemoryContextAllocZero(index->rd_indexcxt, sizeof(HnswCache)));
+        HnswIndexInfo &info = cache->info;
+        hnsw_layout(meta.dims, meta.m, &info);
+        info.ef_construction = meta.ef_construction;
+        info.metric = hnsw_metric(index);
+        switch (info.metric) {
+            case HnswMetric::L2: info.distance = vs_kernels.l2_squared; break;
+            case HnswMetric::L1: info.distance = vs_kernels.l1; break;
+            case HnswMetric::InnerProduct:
+            case HnswMetric::Cosine: info.distance = vs_kernels.negative_inner_product; break;
+        }
+        index->rd_amcache = cache;
     }
-    index->rd_amcache = cache;
-    return cache;
+    return &static_cast<HnswCache *>(index->rd_amcache)->info;
 }
 
-const HnswIndexInfo *hnsw_index_info(Relation index) { return &hnsw_cache(index)->info; }
-
+// The memo is used only when hnsw_index_info has made it: building it here would read the
+// metapage, which a caller may hold locked.
 void hnsw_prefetch_buffer(Relation index, BlockNumber block, Size offset, Size length) {
-    HnswCache *cache = hnsw_cache(index);
-    if (block >= cache->n_recent || cache->recent[block] <= 0) return;
+    auto *cache = static_cast<HnswCache *>(index->rd_amcache);
+    if (cache == nullptr || block >= cache->n_recent || cache->recent[block] <= 0) return;
     Buffer buf = cache->recent[block];
     __builtin_prefetch(GetBufferDescriptor(buf - 1));
     const char *data = static_cast<const char *>(BufferGetBlock(buf)) + offset;
@@ -129,20 +132,18 @@ void hnsw_prefetch_buffer(Relation index, BlockNumber block, Size offset, Size l
 }
 
 Buffer hnsw_read_buffer(Relation index, BlockNumber block) {
-    HnswCache *cache = hnsw_cache(index);
+    auto *cache = static_cast<HnswCache *>(index->rd_amcache);
+    if (cache == nullptr) return ReadBuffer(index, block);
     if (block < cache->n_recent && BufferIsValid(cache->recent[block]) &&
         ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, block, cache->recent[block]))
         return cache->recent[block];
     Buffer buf = ReadBuffer(index, block);
     if (block >= cache->n_recent) {
         BlockNumber n = std::max<BlockNumber>(block + 1, RelationGetNumberOfBlocks(index));
-        Buffer *recent = static_cast<Buffer *>(MemoryContextAllocZero(index->rd_indexcxt, sizeof(Buffer) * n));
-        if (cache->recent) {
-            memcpy(recent, cache->recent, sizeof(Buffer) * cache->n_recent);
-            pfree(cache->recent);
-        }
-        cache->recent = recent;
+        cache = static_cast<HnswCache *>(repalloc(cache, offsetof(HnswCache, recent) + sizeof(Buffer) * n));
+        memset(cache->recent + cache->n_recent, 0, sizeof(Buffer) * (n - cache->n_recent));
         cache->n_recent = n;
+        index->rd_amcache = cache;
     }
     cache->recent[block] = buf;
     return buf;
@@ -170,16 +171,22 @@ HnswLinkRecordHeader *hnsw_link_record(Page page, const HnswIndexInfo *info, uin
     return reinterpret_cast<HnswLinkRecordHeader *>(page_data(page) + offset);
 }
 
-// Vector pages are read under a pin alone, without the content lock: a vector is written once,
-// before any link leads to it, and never changes or moves after (a write to its page stores the
-// same bytes again), so a pinned page shows it whole.
+// On a primary, vector pages are read under a pin alone, without the content lock: a vector is
+// written once, before any link leads to it, and never changes or moves after (a write to its
+// page stores the same bytes again), so a pinned page shows it whole. A hot standby's replay may
+// zero a page in its buffer before restoring its full image, so there the share lock is taken.
+static void lock_vector_page(Buffer buf, int mode) {
+    if (RecoveryInProgress()) LockBuffer(buf, mode);
+}
 
 // Copies an element's vector, which may span pages.
 void hnsw_read_vector(Relation index, const HnswIndexInfo *info, vs::Ref ref, float *out) {
     char *dest = reinterpret_cast<char *>(out);
     hnsw_vector_pieces(info, ref, [&](BlockNumber block, Size in_page, Size done, Size piece) {
         Buffer buf = hnsw_read_buffer(index, block);
+        lock_vector_page(buf, BUFFER_LOCK_SHARE);
         memcpy(dest + done, page_data(BufferGetPage(buf)) + in_page, piece);
+        lock_vector_page(buf, BUFFER_LOCK_UNLOCK);
         ReleaseBuffer(buf);
     });
 }
@@ -209,8 +216,10 @@ float HnswPageStore::distance_from(const float *q, vs::Ref r) {
     float sum = 0;
     hnsw_vector_pieces(info_, r, [&](BlockNumber block, Size in_page, Size done, Size piece) {
         Buffer buf = hnsw_read_buffer(index_, block);
+        lock_vector_page(buf, BUFFER_LOCK_SHARE);
         const float *x = reinterpret_cast<const float *>(page_data(BufferGetPage(buf)) + in_page);
         sum += info_->distance(q + done / sizeof(float), x, piece / sizeof(float));
+        lock_vector_page(buf, BUFFER_LOCK_UNLOCK);
         ReleaseBuffer(buf);
     });
     return sum;

@@ -35,7 +35,8 @@ void hnsw_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, 
     so->query = nullptr;
     so->searched = false;
     so->n_results = so->next = 0;
-    if (orderbys && scan->numberOfOrderBys > 0) memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
+    if (scan->numberOfOrderBys == 0) return;  // gettuple reports it
+    if (orderbys) memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
     if (scan->orderByData[0].sk_flags & SK_ISNULL) return;
 
     MemoryContext old = MemoryContextSwitchTo(so->context);

@@ -62,7 +62,10 @@ static void mark_deleted(HnswVacuumState *state, IndexBulkDeleteCallback callbac
                 state->deleted.insert(ref);
                 continue;
             }
-            if (!(record->flags & HNSW_FLAG_VALID)) continue;
+            // A record never written has no heap TID. One written but never made valid is an
+            // insert still running, or one that failed after linking its element: the heap
+            // decides, as for any other (an aborted insert's row is dead).
+            if (!ItemPointerIsValid(&record->heap_tid)) continue;
             if (callback(&record->heap_tid, callback_state)) {
                 if (xlog == nullptr) {
                     xlog = GenericXLogStart(state->index);
@@ -71,7 +74,7 @@ static void mark_deleted(HnswVacuumState *state, IndexBulkDeleteCallback callbac
                 hnsw_link_record(writable, &info, slot)->flags |= HNSW_FLAG_DELETED;
                 state->deleted.insert(ref);
                 stats->tuples_removed++;
-            } else {
+            } else if (record->flags & HNSW_FLAG_VALID) {
                 state->live++;
                 if (record->level > state->best_live.level) state->best_live = {ref, record->level};
             }
@@ -112,6 +115,8 @@ static void repair_list(HnswVacuumState *state, HnswPageStore &store, vs::Ref re
             int n_second = store.neighbors(links[i], layer, second);
             for (int j = 0; j < n_second; j++) consider(second[j]);
         }
+        // With no live candidate left, the deleted links stay: they still lead somewhere.
+        if (n_pool == 0) return;
         std::sort(pool, pool + n_pool, [](const vs::Candidate &a, const vs::Candidate &b) { return a.distance < b.distance; });
         int kept = vs::hnsw::select_neighbors(store, pool, n_pool, capacity, state->chosen);
         if (store.replace_links(ref, layer, state->chosen, kept, slots)) return;
