@@ -159,6 +159,7 @@ void hnsw_init_page(Page page, uint16 type, BlockNumber run_start);
 HnswMeta *hnsw_init_meta_page(Page page, const HnswIndexInfo *info);  // an empty index's metapage
 HnswMeta *hnsw_meta(Page page);
 char *hnsw_page_data(Page page);
+// Usable bytes of a page between its header and the special space.
 constexpr Size HNSW_PAGE_SPACE = BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(HnswPageOpaque));
 void hnsw_read_meta(Relation index, HnswMeta *meta);
 HnswLinkRecordHeader *hnsw_link_record(Page page, const HnswIndexInfo *info, uint32 index);

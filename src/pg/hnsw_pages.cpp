@@ -13,9 +13,6 @@ extern "C" {
 #include <algorithm>
 #include <cmath>
 
-// Usable bytes of a page between its header and the special space.
-static constexpr Size kPageSpace = HNSW_PAGE_SPACE;
-
 static HnswPageOpaque *opaque(Page page) { return reinterpret_cast<HnswPageOpaque *>(PageGetSpecialPointer(page)); }
 
 static char *page_data(Page page) { return reinterpret_cast<char *>(page) + MAXALIGN(SizeOfPageHeaderData); }
@@ -35,13 +32,13 @@ void hnsw_layout(int dims, int m, HnswIndexInfo *info) {
     info->dims = dims;
     info->m = m;
     info->link_record_size = sizeof(HnswLinkRecordHeader) + sizeof(HnswLink) * 2 * m;
-    info->records_per_link_page = uint32(kPageSpace / info->link_record_size);
+    info->records_per_link_page = uint32(HNSW_PAGE_SPACE / info->link_record_size);
     Size vector_bytes = sizeof(float) * dims;
-    uint32 limit = uint32(std::min<Size>(65535, std::max<Size>(1, 64 * kPageSpace / (info->link_record_size + vector_bytes))));
+    uint32 limit = uint32(std::min<Size>(65535, std::max<Size>(1, 64 * HNSW_PAGE_SPACE / (info->link_record_size + vector_bytes))));
     double best = 0;
     for (uint32 n = 1; n <= limit; n++) {
         uint32 link_pages = (n + info->records_per_link_page - 1) / info->records_per_link_page;
-        uint32 vector_pages = uint32((n * vector_bytes + kPageSpace - 1) / kPageSpace);
+        uint32 vector_pages = uint32((n * vector_bytes + HNSW_PAGE_SPACE - 1) / HNSW_PAGE_SPACE);
         double per_page = double(n) / double(link_pages + vector_pages);
         if (per_page > best * 1.0000001) {
             best = per_page;
@@ -104,9 +101,17 @@ const HnswIndexInfo *hnsw_index_info(Relation index) {
         HnswMeta meta;
         hnsw_read_meta(index, &meta);
         auto *cache = static_cast<HnswCache *>(MemoryContextAllocZero(index->rd_indexcxt, sizeof(HnswCache)));
+        // The layout is read as the build chose it, not chosen again: a later release may choose
+        // differently for new indexes and still read this one.
         HnswIndexInfo &info = cache->info;
-        hnsw_layout(meta.dims, meta.m, &info);
+        info.dims = meta.dims;
+        info.m = meta.m;
         info.ef_construction = meta.ef_construction;
+        info.link_record_size = sizeof(HnswLinkRecordHeader) + sizeof(HnswLink) * 2 * meta.m;
+        info.elements_per_run = meta.elements_per_run;
+        info.link_pages_per_run = meta.link_pages_per_run;
+        info.vector_pages_per_run = meta.vector_pages_per_run;
+        info.records_per_link_page = meta.records_per_link_page;
         info.metric = hnsw_metric(index);
         switch (info.metric) {
             case HnswMetric::L2: info.distance = vs_kernels.l2_squared; break;
@@ -233,8 +238,8 @@ void HnswPageStore::distances_to_query(const vs::Ref *refs, int n, float *out) {
     Size bytes = sizeof(float) * info_->dims;
     for (int i = 0; i < n; i++) {
         Size offset = Size(hnsw_ref_index(refs[i])) * bytes;
-        hnsw_prefetch_buffer(index_, hnsw_ref_run(refs[i]) + info_->link_pages_per_run + BlockNumber(offset / kPageSpace),
-                             MAXALIGN(SizeOfPageHeaderData) + offset % kPageSpace, bytes);
+        hnsw_prefetch_buffer(index_, hnsw_ref_run(refs[i]) + info_->link_pages_per_run + BlockNumber(offset / HNSW_PAGE_SPACE),
+                             MAXALIGN(SizeOfPageHeaderData) + offset % HNSW_PAGE_SPACE, bytes);
     }
     for (int i = 0; i < n; i++) out[i] = distance_from(query_, refs[i]);
 }
