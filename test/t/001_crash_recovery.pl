@@ -6,57 +6,17 @@
 use strict;
 use warnings;
 
-use IPC::Run;
+use FindBin;
+use lib $FindBin::Bin;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use VectorSearchTest;
 
-my $node = PostgreSQL::Test::Cluster->new('crash');
-$node->init;    # wal_level = minimal at first: the build is synced at commit, not logged
-$node->append_conf('postgresql.conf', "shared_buffers = 4MB\n");
-$node->start;
-
-# vec(i): a deterministic pseudo-random 16-dimensional vector per integer, components in
-# (-10, 10); rows hold vec(id), queries use ids never stored.
+# wal_level = minimal at first: the build is synced at commit, not logged
+my $node = start_node('crash', "shared_buffers = 4MB\n");
+$node->safe_psql('postgres', PostgreSQL::Test::Utils::slurp_file("$FindBin::Bin/helpers.sql"));
 $node->safe_psql('postgres', q{
-CREATE EXTENSION vectorsearch;
-CREATE FUNCTION vec(i int) RETURNS vector IMMUTABLE PARALLEL SAFE LANGUAGE sql AS $$
-  SELECT array_agg((hashint4(i * 16 + j) % 1000) / 100.0 ORDER BY j)::vector(16)
-  FROM generate_series(0, 15) j
-$$;
--- rows (sampled by the WHERE clause given) whose own vector, as a query, does not find them:
--- the nearest row must be the row itself or one at distance 0 (an identical vector)
-CREATE FUNCTION self_lookup_failures(sample text)
-RETURNS TABLE (missing_id int, found_id int, found_distance float8) LANGUAGE plpgsql AS $f$
-DECLARE
-  r record;
-BEGIN
-  FOR r IN EXECUTE 'SELECT id, embedding FROM items WHERE ' || sample || ' ORDER BY id' LOOP
-    SELECT i.id, i.embedding <-> r.embedding INTO found_id, found_distance
-      FROM items i ORDER BY i.embedding <-> r.embedding LIMIT 1;
-    IF found_id IS DISTINCT FROM r.id AND found_distance IS DISTINCT FROM 0 THEN
-      missing_id := r.id;
-      RETURN NEXT;
-    END IF;
-  END LOOP;
-END $f$;
--- the k distances an index scan returns equal those of a sequential scan
-CREATE FUNCTION same_as_seqscan(q vector, k int) RETURNS boolean LANGUAGE plpgsql AS $f$
-DECLARE
-  by_index float8[];
-  by_scan float8[];
-BEGIN
-  SET LOCAL enable_seqscan = off;
-  SET LOCAL enable_indexscan = on;
-  SELECT array_agg(d) INTO by_index
-    FROM (SELECT embedding <-> q AS d FROM items ORDER BY embedding <-> q LIMIT k) s;
-  SET LOCAL enable_seqscan = on;
-  SET LOCAL enable_indexscan = off;
-  SET LOCAL enable_bitmapscan = off;
-  SELECT array_agg(d) INTO by_scan
-    FROM (SELECT embedding <-> q AS d FROM items ORDER BY embedding <-> q LIMIT k) s;
-  RETURN by_index = by_scan;
-END $f$;
 CREATE TABLE items (id int PRIMARY KEY, embedding vector(16));
 INSERT INTO items SELECT i, vec(i) FROM generate_series(1, 3000) i;
 CREATE INDEX items_hnsw ON items USING hnsw (embedding vector_l2_ops) WITH (m = 16, ef_construction = 64);
@@ -69,34 +29,15 @@ CREATE INDEX scratch_hnsw ON scratch USING hnsw (embedding vector_l2_ops);
 $node->safe_psql('postgres',
 	'INSERT INTO items SELECT i, vec(i) FROM generate_series(3001, 3200) i');
 
-# Every check after a crash: the planner picks the index; rows are found by their own vector
-# (about 200 sampled ones plus every row above $recent_from); the index agrees with a sequential
-# scan for 20 queries at ef_search 400.
-sub check_index
+# Every check after a crash: the planner picks the index; rows are found by their own vector at
+# ef_search 100 (about 200 sampled ones plus every row above $recent_from); the index agrees with
+# a sequential scan for 20 queries at ef_search 400.
+sub check_items
 {
 	my ($label, $recent_from) = @_;
-
-	my $plan = $node->safe_psql('postgres', q{
-SET enable_seqscan = off;
-EXPLAIN (COSTS OFF) SELECT id FROM items ORDER BY embedding <-> vec(-1) LIMIT 10;
-});
-	like($plan, qr/Index Scan using items_hnsw on items/, "$label: the hnsw index is used");
-
-	my $sample = "id % 16 = 0 OR id > $recent_from";
-	my $checked = $node->safe_psql('postgres', "SELECT count(*) FROM items WHERE $sample");
-	my $failures = $node->safe_psql('postgres', qq{
-SET enable_seqscan = off;
-SET hnsw.ef_search = 100;
-SELECT count(*) || coalesce(': ' || string_agg(format('%s (found %s at %s)', missing_id, found_id, found_distance), ', '), '')
-FROM self_lookup_failures('$sample');
-});
-	is($failures, '0', "$label: each of $checked sampled rows is found by its own vector");
-
-	my $exact = $node->safe_psql('postgres', q{
-SET hnsw.ef_search = 400;
-SELECT count(*) FILTER (WHERE same_as_seqscan(vec(-i), 10)) FROM generate_series(1, 20) i;
-});
-	is($exact, '20', "$label: at ef_search 400 the index returns what a sequential scan returns");
+	check_index($node, $label, 'items',
+		ef_search => 100,
+		sample => "id % 16 = 0 OR id > $recent_from");
 	return;
 }
 
@@ -104,22 +45,12 @@ SELECT count(*) FILTER (WHERE same_as_seqscan(vec(-i), 10)) FROM generate_series
 sub start_inserter
 {
 	my ($from) = @_;
-	my ($out, $err) = ('', '');
-	my $sql = qq{DO \$\$ BEGIN
+	return start_psql($node, 'inserter', qq{DO \$\$ BEGIN
   FOR i IN $from .. $from + 1000000 LOOP
     INSERT INTO items VALUES (i, vec(i));
     COMMIT;
   END LOOP;
-END \$\$;};
-	my $h = IPC::Run::start(
-		[
-			'psql', '-XAtq', '-v', 'ON_ERROR_STOP=1',
-			'-d', $node->connstr('postgres') . ' application_name=inserter',
-			'-c', $sql
-		],
-		'>', \$out, '2>', \$err,
-		IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
-	return $h;
+END \$\$;}, 'application_name=inserter');
 }
 
 sub wait_for_rows
@@ -132,24 +63,19 @@ sub wait_for_rows
 
 sub finish_quietly
 {
-	my ($h) = @_;
-	eval { $h->finish; };
+	my ($s) = @_;
+	eval { $s->{h}->finish; };
 	return;
 }
 
 # 1. wal_level = minimal: the build and 200 inserts, then an immediate shutdown.
 $node->stop('immediate');
 $node->start;
-check_index('wal_level minimal, immediate shutdown after build and inserts', 3000);
+check_items('wal_level minimal, immediate shutdown after build and inserts', 3000);
 is($node->safe_psql('postgres', 'SELECT count(*) FROM items'), '3200', 'all 3200 rows are there');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM scratch'), '0', 'the unlogged table was reset');
-is( $node->safe_psql('postgres', q{
-INSERT INTO scratch SELECT i, vec(i) FROM generate_series(1, 300) i;
-SET enable_seqscan = off;
-SELECT id FROM scratch ORDER BY embedding <-> vec(77) LIMIT 1;
-}),
-	'77',
-	'the reset unlogged index takes inserts and finds them');
+is(insert_and_find($node, 'scratch', 1, 300, 77),
+	'77', 'the reset unlogged index takes inserts and finds them');
 
 # 2. wal_level = replica from here on, and the postmaster reinitializes after a backend crash.
 $node->append_conf('postgresql.conf',
@@ -173,7 +99,7 @@ ok( $node->log_contains(qr/all server processes terminated; reinitializing/, $lo
 	'the postmaster went through crash recovery');
 my $after = $node->safe_psql('postgres', "SELECT count(*) FROM items WHERE id >= $from");
 cmp_ok($after, '>=', $seen, "kill -9 mid-insert: every committed row survived ($after >= $seen)");
-check_index('kill -9 of the inserting backend', $from - 1);
+check_items('kill -9 of the inserting backend', $from - 1);
 
 # an immediate shutdown in the middle of inserts, without a checkpoint since the last crash
 $from = $node->safe_psql('postgres', 'SELECT max(id) + 1 FROM items');
@@ -185,7 +111,7 @@ $node->start;
 $after = $node->safe_psql('postgres', "SELECT count(*) FROM items WHERE id >= $from");
 cmp_ok($after, '>=', $seen,
 	"immediate shutdown mid-insert: every committed row survived ($after >= $seen)");
-check_index('immediate shutdown mid-insert', 3200);
+check_items('immediate shutdown mid-insert', 3200);
 
 # 3. the recovered index keeps working: inserts, deletes and VACUUM, and one more crash after
 $from = $node->safe_psql('postgres', 'SELECT max(id) + 1 FROM items');
@@ -200,10 +126,10 @@ SELECT count(*) FROM (SELECT id FROM items ORDER BY embedding <-> vec(-5) LIMIT 
 }),
 	'0',
 	'deleted rows are not returned');
-check_index('inserts, DELETE and VACUUM after recovery', $from - 1);
+check_items('inserts, DELETE and VACUUM after recovery', $from - 1);
 $node->stop('immediate');
 $node->start;
-check_index('immediate shutdown after VACUUM', $from - 1);
+check_items('immediate shutdown after VACUUM', $from - 1);
 is( $node->safe_psql('postgres',
 		'SELECT count(*) = count(*) FILTER (WHERE id % 7 <> 3) FROM items'),
 	't', 'no deleted row came back');

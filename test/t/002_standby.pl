@@ -4,21 +4,16 @@
 use strict;
 use warnings;
 
+use FindBin;
+use lib $FindBin::Bin;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use VectorSearchTest;
 
-my $primary = PostgreSQL::Test::Cluster->new('primary');
-$primary->init(allows_streaming => 1);
-$primary->append_conf('postgresql.conf', "shared_buffers = 4MB\n");
-$primary->start;
-
+my $primary = start_node('primary', "shared_buffers = 4MB\n", allows_streaming => 1);
+$primary->safe_psql('postgres', PostgreSQL::Test::Utils::slurp_file("$FindBin::Bin/helpers.sql"));
 $primary->safe_psql('postgres', q{
-CREATE EXTENSION vectorsearch;
-CREATE FUNCTION vec(i int) RETURNS vector IMMUTABLE PARALLEL SAFE LANGUAGE sql AS $$
-  SELECT array_agg((hashint4(i * 16 + j) % 1000) / 100.0 ORDER BY j)::vector(16)
-  FROM generate_series(0, 15) j
-$$;
 CREATE TABLE items (id int PRIMARY KEY, embedding vector(16));
 INSERT INTO items SELECT i, vec(i) FROM generate_series(1, 3000) i;
 });
@@ -135,13 +130,8 @@ compare('after a second round', sub { $_[0] % 5 == 1 || ($_[0] >= 4100 && $_[0] 
 $standby->promote;
 $standby->poll_query_until('postgres', 'SELECT NOT pg_is_in_recovery()')
   or die 'the standby was not promoted';
-is( $standby->safe_psql('postgres', q{
-INSERT INTO items SELECT i, vec(i) FROM generate_series(5001, 5300) i;
-SET enable_seqscan = off;
-SELECT id FROM items ORDER BY embedding <-> vec(5150) LIMIT 1;
-}),
-	'5150',
-	'the promoted standby inserts into the index and finds the new rows');
+is(insert_and_find($standby, 'items', 5001, 5300, 5150),
+	'5150', 'the promoted standby inserts into the index and finds the new rows');
 
 my $log = slurp_file($standby->logfile) . slurp_file($primary->logfile);
 unlike($log, qr/PANIC|TRAP:|terminated by signal/, 'no PANIC, assertion failure or crash');

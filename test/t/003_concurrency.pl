@@ -6,51 +6,17 @@
 use strict;
 use warnings;
 
+use FindBin;
 use IPC::Run;
+use lib $FindBin::Bin;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use VectorSearchTest;
 
-my $node = PostgreSQL::Test::Cluster->new('concurrency');
-$node->init;
-$node->append_conf('postgresql.conf', "shared_buffers = 16MB\nautovacuum = off\n");
-$node->start;
-
+my $node = start_node('concurrency', "shared_buffers = 16MB\nautovacuum = off\n");
+$node->safe_psql('postgres', PostgreSQL::Test::Utils::slurp_file("$FindBin::Bin/helpers.sql"));
 $node->safe_psql('postgres', q{
-CREATE EXTENSION vectorsearch;
-CREATE FUNCTION vec(i bigint) RETURNS vector IMMUTABLE PARALLEL SAFE LANGUAGE sql AS $$
-  SELECT array_agg((hashint8(i * 16 + j) % 1000) / 100.0 ORDER BY j)::vector(16)
-  FROM generate_series(0, 15) j
-$$;
--- rows of tbl whose own vector, as a query, does not find them (nor an identical vector)
-CREATE FUNCTION self_lookup_failures(tbl regclass)
-RETURNS TABLE (missing_id bigint, found_id bigint, found_distance float8) LANGUAGE plpgsql AS $f$
-DECLARE
-  r record;
-BEGIN
-  FOR r IN EXECUTE format('SELECT id, embedding FROM %s ORDER BY id', tbl) LOOP
-    EXECUTE format('SELECT id, embedding <-> $1 FROM %s ORDER BY embedding <-> $1 LIMIT 1', tbl)
-      INTO found_id, found_distance USING r.embedding;
-    IF found_id IS DISTINCT FROM r.id AND found_distance IS DISTINCT FROM 0 THEN
-      missing_id := r.id;
-      RETURN NEXT;
-    END IF;
-  END LOOP;
-END $f$;
-CREATE FUNCTION same_as_seqscan(tbl regclass, q vector, k int) RETURNS boolean LANGUAGE plpgsql AS $f$
-DECLARE
-  by_index float8[];
-  by_scan float8[];
-  query text := format('SELECT array_agg(d) FROM (SELECT embedding <-> $1 AS d FROM %s ORDER BY embedding <-> $1 LIMIT %s) s', tbl, k);
-BEGIN
-  SET LOCAL enable_seqscan = off;
-  EXECUTE query INTO by_index USING q;
-  SET LOCAL enable_seqscan = on;
-  SET LOCAL enable_indexscan = off;
-  SET LOCAL enable_bitmapscan = off;
-  EXECUTE query INTO by_scan USING q;
-  RETURN by_index = by_scan;
-END $f$;
 CREATE TABLE items (id bigint PRIMARY KEY, embedding vector(16));
 INSERT INTO items SELECT i, vec(i) FROM generate_series(1, 2000) i;
 CREATE INDEX items_hnsw ON items USING hnsw (embedding vector_l2_ops) WITH (m = 16, ef_construction = 64);
@@ -72,8 +38,7 @@ CREATE TABLE short_answers (q int, n bigint);
 sub start_query_session
 {
 	my ($session) = @_;
-	my ($out, $err) = ('', '');
-	my $sql = qq{DO \$\$
+	return start_psql($node, "query session $session", qq{DO \$\$
 DECLARE
   n int := 0;
   q vector;
@@ -103,15 +68,7 @@ BEGIN
     n := n + 1;
   END LOOP;
   INSERT INTO query_log VALUES ($session, n);
-END \$\$;};
-	my $h = IPC::Run::start(
-		[
-			'psql', '-XAtq', '-v', 'ON_ERROR_STOP=1',
-			'-d', $node->connstr('postgres'), '-c', $sql
-		],
-		'>', \$out, '2>', \$err,
-		IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
-	return { h => $h, out => \$out, err => \$err, name => "query session $session" };
+END \$\$;});
 }
 
 sub finish_session
@@ -129,47 +86,34 @@ INSERT INTO items VALUES (:n, vec(:n));
 INSERT INTO grows VALUES (:n, vec(:n));
 };
 
+# four pgbench sessions, $per_client transactions each, of $insert_script, none failing
+sub insert_with_pgbench
+{
+	my ($per_client, $script_name, $label) = @_;
+	my $total = 4 * $per_client;
+	$node->pgbench(
+		"--no-vacuum --client=4 --jobs=4 --transactions=$per_client",
+		0,
+		[
+			qr{number of transactions actually processed: $total/$total},
+			qr{number of failed transactions: 0 }
+		],
+		[qr{^$}],
+		$label,
+		{ $script_name => $insert_script });
+	return;
+}
+
 sub check_tables
 {
 	my ($label) = @_;
-	for my $tbl ('items', 'grows')
-	{
-		like(
-			$node->safe_psql('postgres',
-				"SET enable_seqscan = off; EXPLAIN (COSTS OFF) SELECT id FROM $tbl ORDER BY embedding <-> vec(1) LIMIT 1"),
-			qr/Index Scan using ${tbl}_hnsw/,
-			"$label: lookups on $tbl go through the index");
-		my $rows = $node->safe_psql('postgres', "SELECT count(*) FROM $tbl");
-		is( $node->safe_psql('postgres', qq{
-SET enable_seqscan = off;
-SET hnsw.ef_search = 400;
-SELECT count(*) || coalesce(': ' || string_agg(format('%s (found %s at %s)', missing_id, found_id, found_distance), ', '), '')
-FROM self_lookup_failures('$tbl');
-}),
-			'0',
-			"$label: each of the $rows rows of $tbl is found by its own vector");
-		is( $node->safe_psql('postgres', qq{
-SET hnsw.ef_search = 400;
-SELECT count(*) FILTER (WHERE same_as_seqscan('$tbl', vec(-i), 10)) FROM generate_series(1, 20) i;
-}),
-			'20',
-			"$label: on $tbl the index agrees with a sequential scan at ef_search 400");
-	}
+	check_index($node, $label, $_) for ('items', 'grows');
 	return;
 }
 
 # 1. four inserting sessions, two querying ones
 my @queriers = map { start_query_session($_) } (1, 2);
-$node->pgbench(
-	'--no-vacuum --client=4 --jobs=4 --transactions=500',
-	0,
-	[
-		qr{number of transactions actually processed: 2000/2000},
-		qr{number of failed transactions: 0 }
-	],
-	[qr{^$}],
-	'4 sessions insert 500 rows each into both tables',
-	{ '003_insert' => $insert_script });
+insert_with_pgbench(500, '003_insert', '4 sessions insert 500 rows each into both tables');
 $node->safe_psql('postgres', 'INSERT INTO done VALUES (true)');
 finish_session($_) for @queriers;
 my $queries = $node->safe_psql('postgres',
@@ -189,20 +133,25 @@ check_tables('after concurrent inserts');
 # at run time), and a
 # session deleting rows and vacuuming, all at once
 $node->safe_psql('postgres', 'DELETE FROM done');
-my $deleter_sql = '';
+# One -c per statement: each runs as soon as psql starts (input on stdin would wait for the
+# session to be finished), and VACUUM must not share a transaction with anything.
+my @deleter_statements;
 for my $k (1 .. 8)
 {
 	my $upto = $k * 250;
-	$deleter_sql .= "DELETE FROM items WHERE id % 10 = 0 AND id <= $upto;\n";
-	$deleter_sql .= "WITH d AS (DELETE FROM grows WHERE id % 10 = 3 RETURNING id) "
-	  . "INSERT INTO deleted_log SELECT id FROM d;\n";
-	$deleter_sql .= "VACUUM items;\nVACUUM grows;\nSELECT pg_sleep(0.2);\n";
+	push @deleter_statements,
+	  "DELETE FROM items WHERE id % 10 = 0 AND id <= $upto",
+	  "WITH d AS (DELETE FROM grows WHERE id % 10 = 3 RETURNING id) INSERT INTO deleted_log SELECT id FROM d",
+	  'VACUUM items', 'VACUUM grows', 'SELECT pg_sleep(0.2)';
 }
 my ($del_out, $del_err) = ('', '');
 my $deleter = {
 	h => IPC::Run::start(
-		[ 'psql', '-XAtq', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('postgres') ],
-		'<', \$deleter_sql, '>', \$del_out, '2>', \$del_err,
+		[
+			'psql', '-XAtq', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('postgres'),
+			map { ('-c', $_) } @deleter_statements
+		],
+		'>', \$del_out, '2>', \$del_err,
 		IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default)),
 	err => \$del_err,
 	name => 'the deleting and vacuuming session'
@@ -231,16 +180,8 @@ my $query_bench = IPC::Run::start(
 	'>', \$q_out, '2>', \$q_err,
 	IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
 
-$node->pgbench(
-	'--no-vacuum --client=4 --jobs=4 --transactions=250',
-	0,
-	[
-		qr{number of transactions actually processed: 1000/1000},
-		qr{number of failed transactions: 0 }
-	],
-	[qr{^$}],
-	'4 sessions insert 250 more rows each while rows are deleted and vacuumed',
-	{ '003_insert_again' => $insert_script });
+insert_with_pgbench(250, '003_insert_again',
+	'4 sessions insert 250 more rows each while rows are deleted and vacuumed');
 ok(eval { $query_bench->finish }, 'pgbench queries, checked in SQL, ran without error')
   or diag("pgbench stdout:\n$q_out\nstderr:\n$q_err");
 diag('answers of fewer than 10 rows under concurrent changes: '

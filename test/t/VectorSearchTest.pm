@@ -1,0 +1,92 @@
+# Perl helpers shared by the TAP tests in test/t (the SQL ones are in helpers.sql).
+package VectorSearchTest;
+use strict;
+use warnings;
+
+use Exporter 'import';
+use IPC::Run;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+our @EXPORT = qw(start_node start_psql check_index insert_and_find);
+
+# a started node named $name: init(%init), then $conf appended to postgresql.conf
+sub start_node
+{
+	my ($name, $conf, %init) = @_;
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init(%init);
+	$node->append_conf('postgresql.conf', $conf);
+	$node->start;
+	return $node;
+}
+
+# psql in the background on database postgres, running $sql (psql -c: one statement, sent at
+# once) and stopping at the first error; $conn_extra is appended to the connection string.
+# Returns { h, out, err, name }.
+sub start_psql
+{
+	my ($node, $name, $sql, $conn_extra) = @_;
+	my ($out, $err) = ('', '');
+	my $connstr = $node->connstr('postgres');
+	$connstr .= " $conn_extra" if defined $conn_extra;
+	my $h = IPC::Run::start(
+		[ 'psql', '-XAtq', '-v', 'ON_ERROR_STOP=1', '-d', $connstr, '-c', $sql ],
+		'>', \$out, '2>', \$err,
+		IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
+	return { h => $h, out => \$out, err => \$err, name => $name };
+}
+
+# Checks of the hnsw index ${tbl}_hnsw (L2): the planner picks it; rows of $tbl are found by
+# their own vector at ef_search $opt{ef_search} (every row, or those the WHERE clause
+# $opt{sample} selects); the index agrees with a sequential scan for 20 queries at ef_search 400.
+sub check_index
+{
+	my ($node, $label, $tbl, %opt) = @_;
+	my $ef_search = $opt{ef_search} // 400;
+	my $sample = $opt{sample};
+
+	like(
+		$node->safe_psql('postgres', qq{
+SET enable_seqscan = off;
+EXPLAIN (COSTS OFF) SELECT id FROM $tbl ORDER BY embedding <-> vec(-1) LIMIT 10;
+}),
+		qr/Index Scan using ${tbl}_hnsw on $tbl/,
+		"$label: lookups on $tbl go through the hnsw index");
+
+	my $where = defined $sample ? " WHERE $sample" : '';
+	my $sample_arg = defined $sample ? ", '$sample'" : '';
+	my $rows = $node->safe_psql('postgres', "SELECT count(*) FROM $tbl$where");
+	is( $node->safe_psql('postgres', qq{
+SET enable_seqscan = off;
+SET hnsw.ef_search = $ef_search;
+SELECT count(*) || coalesce(': ' || string_agg(format('%s (found %s at %s)', missing_id, found_id, found_distance), ', '), '')
+FROM self_lookup_failures('$tbl'$sample_arg);
+}),
+		'0',
+		"$label: each of the $rows " . (defined $sample ? 'sampled ' : '')
+		  . "rows of $tbl is found by its own vector");
+
+	is( $node->safe_psql('postgres', qq{
+SET hnsw.ef_search = 400;
+SELECT count(*) FILTER (WHERE same_as_seqscan('$tbl', vec(-i), 10)) FROM generate_series(1, 20) i;
+}),
+		'20',
+		"$label: on $tbl the index agrees with a sequential scan at ef_search 400");
+	return;
+}
+
+# inserts rows $from .. $to (vec(id)) into $tbl, then returns the id the index finds nearest to
+# vec($probe)
+sub insert_and_find
+{
+	my ($node, $tbl, $from, $to, $probe) = @_;
+	return $node->safe_psql('postgres', qq{
+INSERT INTO $tbl SELECT i, vec(i) FROM generate_series($from, $to) i;
+SET enable_seqscan = off;
+SELECT id FROM $tbl ORDER BY embedding <-> vec($probe) LIMIT 1;
+});
+}
+
+1;
