@@ -34,6 +34,16 @@ def distances(base, queries, op):
     return 1 - (q @ b.T) / (q_norm[:, None] * b_norm[None, :])
 
 
+
+def indexed_table(conn, table, vectors, opclass):
+    """table (id, embedding) holding vectors as rows 1..n, with an hnsw index named table_idx."""
+    conn.execute(f"CREATE TABLE {table} (id int, embedding vector({vectors.shape[1]}))")
+    conn.execute(f"ALTER TABLE {table} ALTER COLUMN embedding SET STORAGE PLAIN")
+    vsutil.copy_vectors(conn, table, vectors)
+    conn.execute(f"CREATE INDEX {table}_idx ON {table} USING hnsw (embedding {opclass}) "
+                 "WITH (m = 16, ef_construction = 64)")
+    conn.execute(f"ANALYZE {table}")
+
 class HnswRecallTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -43,12 +53,7 @@ class HnswRecallTest(unittest.TestCase):
         cls.conn = psycopg.connect(autocommit=True)
         vsutil.register_vector(cls.conn)
         cls.conn.execute(f"DROP TABLE IF EXISTS {TABLE}, {COSINE_TABLE}")
-        cls.conn.execute(f"CREATE TABLE {TABLE} (id int, embedding vector(784))")
-        cls.conn.execute(f"ALTER TABLE {TABLE} ALTER COLUMN embedding SET STORAGE PLAIN")
-        vsutil.copy_vectors(cls.conn, TABLE, cls.vectors[:N_BASE])
-        cls.conn.execute(f"CREATE INDEX {TABLE}_idx ON {TABLE} USING hnsw (embedding vector_l2_ops) "
-                         "WITH (m = 16, ef_construction = 64)")
-        cls.conn.execute(f"ANALYZE {TABLE}")
+        indexed_table(cls.conn, TABLE, cls.vectors[:N_BASE], "vector_l2_ops")
         cls.live = np.arange(1, N_BASE + 1)             # ids of the rows the table holds
         cls.stage = "built"
 
@@ -144,12 +149,7 @@ class HnswRecallTest(unittest.TestCase):
 
     def test_4_cosine(self):
         self.conn.execute(f"DROP TABLE IF EXISTS {COSINE_TABLE}")
-        self.conn.execute(f"CREATE TABLE {COSINE_TABLE} (id int, embedding vector(784))")
-        self.conn.execute(f"ALTER TABLE {COSINE_TABLE} ALTER COLUMN embedding SET STORAGE PLAIN")
-        vsutil.copy_vectors(self.conn, COSINE_TABLE, self.vectors[:N_BASE])
-        self.conn.execute(f"CREATE INDEX {COSINE_TABLE}_idx ON {COSINE_TABLE} "
-                          "USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)")
-        self.conn.execute(f"ANALYZE {COSINE_TABLE}")
+        indexed_table(self.conn, COSINE_TABLE, self.vectors[:N_BASE], "vector_cosine_ops")
         try:
             at_100 = self.recall(self.search(COSINE_TABLE, "<=>", 100), np.arange(1, N_BASE + 1), "<=>")
         finally:
