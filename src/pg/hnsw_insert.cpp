@@ -18,22 +18,21 @@ static Buffer new_page(Relation index, uint16 type, BlockNumber run_start, Gener
     Buffer buf = ReadBufferExtended(index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, nullptr);
     LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
     *page = GenericXLogRegisterBuffer(state, buf, GENERIC_XLOG_FULL_IMAGE);
-    hnsw_init_page(*page, type, run_start == InvalidBlockNumber && type != HNSW_PAGE_UPPER
-                                    ? BufferGetBlockNumber(buf) : run_start);
+    hnsw_init_page(*page, type, run_start);
     return buf;
 }
 
 // Appends an empty run; its pages are contiguous because every extension of an hnsw index
 // happens under the relation extension lock, taken here, and the metapage lock, held by the caller.
 static BlockNumber allocate_run(Relation index, const HnswIndexInfo *info) {
-    BlockNumber start = InvalidBlockNumber;
     LockRelationForExtension(index, ExclusiveLock);
+    BlockNumber start = RelationGetNumberOfBlocks(index);
     for (uint32 p = 0; p < info->link_pages_per_run + info->vector_pages_per_run; p++) {
         GenericXLogState *state = GenericXLogStart(index);
         Page page;
         Buffer buf = new_page(index, p < info->link_pages_per_run ? HNSW_PAGE_LINKS : HNSW_PAGE_VECTORS, start,
                               state, &page);
-        if (p == 0) start = BufferGetBlockNumber(buf);
+        Assert(BufferGetBlockNumber(buf) == start + p);
         GenericXLogFinish(state);
         UnlockReleaseBuffer(buf);
     }
