@@ -146,7 +146,7 @@ VS_FUNCTION(hnswhandler) {
     am->amcostestimate = hnsw_costestimate;
     am->amoptions = hnsw_options;
     am->amproperty = nullptr;
-    am->ambuildphasename = nullptr;
+    am->ambuildphasename = hnsw_buildphasename;
     am->amvalidate = hnsw_validate;
     am->amadjustmembers = nullptr;
     am->ambeginscan = hnsw_beginscan;

@@ -218,8 +218,11 @@ class HnswPageStore {
     vs::Candidate *merge_pool_;  // a new element's links and those concurrent inserters added
 };
 
-// hnsw_build.cpp
+// hnsw_build.cpp: the build's phases, as pg_stat_progress_create_index shows them
+#define HNSW_PHASE_LOAD 2   // reading the table into the graph
+#define HNSW_PHASE_WRITE 3  // writing the graph to pages
 IndexBuildResult *hnsw_build(Relation heap, Relation index, IndexInfo *index_info);
+char *hnsw_buildphasename(int64 phase);
 void hnsw_buildempty(Relation index);
 
 // hnsw_insert.cpp

@@ -145,8 +145,18 @@ static void write_graph(HnswBuildState *state) {
     pfree(page);
 }
 
+char *hnsw_buildphasename(int64 phase) {
+    switch (phase) {
+        case PROGRESS_CREATEIDX_SUBPHASE_INITIALIZE: return const_cast<char *>("initializing");
+        case HNSW_PHASE_LOAD: return const_cast<char *>("loading tuples");
+        case HNSW_PHASE_WRITE: return const_cast<char *>("writing pages");
+    }
+    return nullptr;
+}
+
 // Writes what is in memory and logs every page so far in bulk; later rows go to the pages.
 static void flush_to_disk(HnswBuildState *state) {
+    pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_WRITE);
     write_graph(state);
     if (RelationNeedsWAL(state->index))
         log_newpage_range(state->index, MAIN_FORKNUM, 0, RelationGetNumberOfBlocks(state->index), true);
@@ -174,6 +184,7 @@ static void build_callback(Relation index, ItemPointer tid, Datum *values, bool 
                                  errdetail("Building will take significantly more time."),
                                  errhint("Increase maintenance_work_mem to speed up builds.")));
                 flush_to_disk(state);
+                pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_LOAD);
             }
         }
         if (state->on_disk) {
@@ -236,6 +247,9 @@ IndexBuildResult *hnsw_build(Relation heap, Relation index, IndexInfo *index_inf
     state.on_disk = false;
     state.indexed = 0;
 
+    const int params[] = {PROGRESS_CREATEIDX_SUBPHASE, PROGRESS_CREATEIDX_TUPLES_TOTAL};
+    const int64 values[] = {HNSW_PHASE_LOAD, int64(std::max<float4>(heap->rd_rel->reltuples, 0))};
+    pgstat_progress_update_multi_param(2, params, values);
     double heap_tuples = table_index_build_scan(heap, index, index_info, true, true, build_callback, &state, nullptr);
     if (!state.on_disk) flush_to_disk(&state);
 

@@ -7,6 +7,7 @@ The stages build on one another (build, then insert, then delete), in the order 
 names; each one brings the table to its stage first, so that any test also runs on its own."""
 import os
 import sys
+import time
 import unittest
 
 import numpy as np
@@ -35,14 +36,19 @@ def distances(base, queries, op):
 
 
 
-def indexed_table(conn, table, vectors, opclass):
-    """table (id, embedding) holding vectors as rows 1..n, with an hnsw index named table_idx."""
+def vector_table(conn, table, vectors):
+    """table (id, embedding) holding vectors as rows 1..n, analyzed."""
     conn.execute(f"CREATE TABLE {table} (id int, embedding vector({vectors.shape[1]}))")
     conn.execute(f"ALTER TABLE {table} ALTER COLUMN embedding SET STORAGE PLAIN")
     vsutil.copy_vectors(conn, table, vectors)
+    conn.execute(f"ANALYZE {table}")
+
+
+def indexed_table(conn, table, vectors, opclass):
+    """vector_table with an hnsw index named table_idx."""
+    vector_table(conn, table, vectors)
     conn.execute(f"CREATE INDEX {table}_idx ON {table} USING hnsw (embedding {opclass}) "
                  "WITH (m = 16, ef_construction = 64)")
-    conn.execute(f"ANALYZE {table}")
 
 class HnswRecallTest(unittest.TestCase):
     @classmethod
@@ -146,6 +152,40 @@ class HnswRecallTest(unittest.TestCase):
         print(f"\n  after deleting half + VACUUM ({len(self.live)} rows): recall@{K} {at_100:.4f} "
               "at ef_search 100", file=sys.stderr)
         self.assertGreaterEqual(at_100, 0.95)
+
+    def test_5_build_progress(self):
+        # Another session watches pg_stat_progress_create_index while the build runs.
+        table = "hnsw_progress"
+        self.conn.execute(f"DROP TABLE IF EXISTS {table}")
+        vector_table(self.conn, table, self.vectors[:N_BASE])
+        builder = psycopg.connect(autocommit=True)
+        seen = set()
+        try:
+            with builder.cursor() as cur:
+                cur.execute("SELECT pg_backend_pid()")
+                pid = cur.fetchone()[0]
+                # Sends CREATE INDEX without waiting for it, then polls its progress.
+                builder.pgconn.send_query(
+                    f"CREATE INDEX ON {table} USING hnsw (embedding vector_l2_ops)".encode())
+                deadline = time.monotonic() + 120
+                while time.monotonic() < deadline:
+                    row = self.conn.execute(
+                        "SELECT phase, tuples_done, tuples_total FROM pg_stat_progress_create_index "
+                        "WHERE pid = %s", (pid,)).fetchone()
+                    if row is None and seen:
+                        break
+                    if row is not None:
+                        seen.add((row[0], row[1] > 0, row[2]))
+                    time.sleep(0.02)
+                while builder.pgconn.get_result() is not None:
+                    pass
+        finally:
+            builder.close()
+            self.conn.execute(f"DROP TABLE {table}")
+        phases = {phase for phase, _, _ in seen}
+        self.assertIn("building index: loading tuples", phases)
+        self.assertTrue(any(done for phase, done, _ in seen if phase == "building index: loading tuples"))
+        self.assertIn(N_BASE, {total for _, _, total in seen})
 
     def test_4_cosine(self):
         self.conn.execute(f"DROP TABLE IF EXISTS {COSINE_TABLE}")
