@@ -58,7 +58,5 @@ void check_dims(int dim);
 // ERRORs when typmod is set and differs from dim.
 void check_expected_dims(int32 typmod, int dim);
 
-// PG_GETARG-style helpers.
+// PG_GETARG-style: a view of argument n.
 #define VS_GETARG_VIEW(n, view) view_vector(PG_GETARG_DATUM(n), (view))
-#define VS_GETARG_VECTOR_COPY(n) ((Vector *)PG_DETOAST_DATUM_COPY(PG_GETARG_DATUM(n)))
-#define VS_GETARG_VECTOR(n) ((Vector *)PG_DETOAST_DATUM(PG_GETARG_DATUM(n)))
