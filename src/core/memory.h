@@ -110,9 +110,11 @@ class VisitedSet {
         capacity_ = 64;
         while (capacity_ < 2 * expected) capacity_ *= 2;
         slots_ = allocator->array<Ref>(capacity_);
-        clear();
+        std::memset(static_cast<void *>(slots_), 0xff, sizeof(Ref) * capacity_);
+        size_ = 0;
     }
     void clear() noexcept {
+        if (size_ == 0) return;  // a fresh or just-cleared table: skip rewriting every slot
         std::memset(static_cast<void *>(slots_), 0xff, sizeof(Ref) * capacity_);
         size_ = 0;
     }
