@@ -143,6 +143,12 @@ CREATE TABLE anydims (embedding vector);
 SELECT pg_temp.try($$CREATE INDEX ON anydims USING hnsw (embedding vector_l2_ops)$$);
 SELECT pg_temp.try($$SET hnsw.ef_search = 0$$);
 SELECT pg_temp.try($$SET hnsw.ef_search = 1001$$);
+-- pgvector's iterative-scan settings: accepted at their defaults, an iterative scan refused
+SELECT pg_temp.try($$SET hnsw.iterative_scan = off$$);
+SELECT pg_temp.try($$SET hnsw.iterative_scan = relaxed_order$$);
+SELECT pg_temp.try($$SET hnsw.max_scan_tuples = 20000$$);
+SELECT pg_temp.try($$SET hnsw.scan_mem_multiplier = 2$$);
+SELECT pg_temp.try($$SET hnsw.no_such_setting = 1$$);
 SET enable_seqscan = off;
 SELECT pg_temp.try($$SELECT id FROM items ORDER BY embedding <-> '[1,2]' LIMIT 5$$);
 \pset tuples_only off

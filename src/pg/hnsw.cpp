@@ -22,6 +22,22 @@ extern "C" {
 int hnsw_ef_search = HNSW_DEFAULT_EF_SEARCH;
 static relopt_kind hnsw_relopt_kind;
 
+// pgvector 0.8's iterative scans are not here yet. Their settings exist so that a client that sets
+// them to their defaults works unchanged, and one that asks for an iterative scan gets an error
+// instead of silently fewer rows.
+static int hnsw_iterative_scan;
+static int hnsw_max_scan_tuples;
+static double hnsw_scan_mem_multiplier;
+static const struct config_enum_entry iterative_scan_options[] = {
+    {"off", 0, false}, {"relaxed_order", 1, false}, {"strict_order", 2, false}, {nullptr, 0, false}};
+
+static bool check_iterative_scan(int *value, void **extra, GucSource source) {
+    if (*value == 0) return true;
+    GUC_check_errcode(ERRCODE_FEATURE_NOT_SUPPORTED);
+    GUC_check_errdetail("vectorsearch does not support iterative hnsw scans yet.");
+    return false;
+}
+
 void hnsw_init_gucs() {
     hnsw_relopt_kind = add_reloption_kind();
     add_int_reloption(hnsw_relopt_kind, "m", "Maximum number of links per element and layer (twice that on layer 0)",
@@ -32,6 +48,14 @@ void hnsw_init_gucs() {
                             "Valid range is 1..1000; larger finds more true neighbours, more slowly.",
                             &hnsw_ef_search, HNSW_DEFAULT_EF_SEARCH, 1, 1000, PGC_USERSET, 0, nullptr, nullptr,
                             nullptr);
+    DefineCustomEnumVariable("hnsw.iterative_scan", "Sets the mode of iterative scans (only off is supported).",
+                             nullptr, &hnsw_iterative_scan, 0, iterative_scan_options, PGC_USERSET, 0,
+                             check_iterative_scan, nullptr, nullptr);
+    DefineCustomIntVariable("hnsw.max_scan_tuples", "Sets the most tuples an iterative scan visits.", nullptr,
+                            &hnsw_max_scan_tuples, 20000, 1, INT_MAX, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomRealVariable("hnsw.scan_mem_multiplier",
+                             "Sets the multiple of work_mem an iterative scan may use.", nullptr,
+                             &hnsw_scan_mem_multiplier, 1, 1, 1000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
     MarkGUCPrefixReserved("hnsw");
 }
 
