@@ -75,7 +75,7 @@ HnswMeta *hnsw_meta(Page page) { return reinterpret_cast<HnswMeta *>(page_data(p
 char *hnsw_page_data(Page page) { return page_data(page); }
 
 void hnsw_read_meta(Relation index, HnswMeta *meta) {
-    Buffer buf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+    Buffer buf = hnsw_read_buffer(index, HNSW_METAPAGE_BLKNO);
     LockBuffer(buf, BUFFER_LOCK_SHARE);
     memcpy(meta, page_data(BufferGetPage(buf)), sizeof(HnswMeta));
     UnlockReleaseBuffer(buf);

@@ -28,9 +28,17 @@ struct HnswVacuumState {
     vs::VisitedSet seen;
 };
 
-// Calls visit(ref, record) for every slot of every link page, under the lock given.
-template <typename Visit>
-static void for_each_link_page(HnswVacuumState *state, int lock, Visit visit) {
+struct HnswSlot {
+    vs::Ref ref;
+    int level;
+};
+
+// Visits every link page: pick(buf, page, run, first, out), under the lock given, fills out with
+// the slots to work on and returns their count; handle(slot) then runs for each of them once
+// the page is released, free to take other locks and to allocate.
+template <typename Pick, typename Handle>
+static void for_each_link_page(HnswVacuumState *state, int lock, Pick pick, Handle handle) {
+    HnswSlot slots[BLCKSZ / sizeof(HnswLinkRecordHeader)];
     BlockNumber nblocks = RelationGetNumberOfBlocks(state->index);
     for (BlockNumber block = 1; block < nblocks; block++) {
         vacuum_delay_point();
@@ -38,28 +46,29 @@ static void for_each_link_page(HnswVacuumState *state, int lock, Visit visit) {
         LockBuffer(buf, lock);
         Page page = BufferGetPage(buf);
         auto *opaque = reinterpret_cast<HnswPageOpaque *>(PageGetSpecialPointer(page));
-        if (PageIsNew(page) || opaque->page_type != HNSW_PAGE_LINKS) {
-            UnlockReleaseBuffer(buf);
-            continue;
-        }
-        uint32 first = (block - opaque->run_start) * state->info.records_per_link_page;
-        visit(buf, page, opaque->run_start, first);
+        int n = 0;
+        if (!PageIsNew(page) && opaque->page_type == HNSW_PAGE_LINKS)
+            n = pick(buf, page, opaque->run_start, (block - opaque->run_start) * state->info.records_per_link_page,
+                     slots);
         UnlockReleaseBuffer(buf);
+        for (int i = 0; i < n; i++) handle(slots[i]);
     }
 }
 
-// Pass 1: flag the elements whose heap rows the callback reports dead.
+// Pass 1: flag the elements whose heap rows the callback reports dead, and gather every
+// deleted element, of this VACUUM or an earlier one.
 static void mark_deleted(HnswVacuumState *state, IndexBulkDeleteCallback callback, void *callback_state,
                          IndexBulkDeleteResult *stats) {
     const HnswIndexInfo &info = state->info;
-    for_each_link_page(state, BUFFER_LOCK_EXCLUSIVE, [&](Buffer buf, Page page, BlockNumber run, uint32 first) {
+    auto pick = [&](Buffer buf, Page page, BlockNumber run, uint32 first, HnswSlot *out) {
         GenericXLogState *xlog = nullptr;
         Page writable = page;
+        int n = 0;
         for (uint32 slot = 0; slot < info.records_per_link_page && first + slot < info.elements_per_run; slot++) {
             HnswLinkRecordHeader *record = hnsw_link_record(page, &info, slot);
             vs::Ref ref = hnsw_ref(run, first + slot);
             if (record->flags & HNSW_FLAG_DELETED) {
-                state->deleted.insert(ref);
+                out[n++] = {ref, record->level};
                 continue;
             }
             // A record never written has no heap TID. One written but never made valid is an
@@ -72,7 +81,7 @@ static void mark_deleted(HnswVacuumState *state, IndexBulkDeleteCallback callbac
                     writable = GenericXLogRegisterBuffer(xlog, buf, 0);
                 }
                 hnsw_link_record(writable, &info, slot)->flags |= HNSW_FLAG_DELETED;
-                state->deleted.insert(ref);
+                out[n++] = {ref, record->level};
                 stats->tuples_removed++;
             } else if (record->flags & HNSW_FLAG_VALID) {
                 state->live++;
@@ -80,7 +89,9 @@ static void mark_deleted(HnswVacuumState *state, IndexBulkDeleteCallback callbac
             }
         }
         if (xlog) GenericXLogFinish(xlog);
-    });
+        return n;
+    };
+    for_each_link_page(state, BUFFER_LOCK_EXCLUSIVE, pick, [&](const HnswSlot &slot) { state->deleted.insert(slot.ref); });
 }
 
 // Re-selects ref's list on layer without deleted elements: candidates are its live links and
@@ -128,32 +139,18 @@ static void repair(HnswVacuumState *state) {
     const HnswIndexInfo &info = state->info;
     HnswPageStore store;
     store.init(state->index, &info, state->context);
-    BlockNumber nblocks = RelationGetNumberOfBlocks(state->index);
-    for (BlockNumber block = 1; block < nblocks; block++) {
-        vacuum_delay_point();
-        // Read the page's live elements first: repairing takes other locks, so this page's
-        // lock is not held meanwhile.
-        uint8 levels[BLCKSZ / sizeof(HnswLinkRecordHeader)];
-        vs::Ref refs[BLCKSZ / sizeof(HnswLinkRecordHeader)];
+    auto pick = [&](Buffer, Page page, BlockNumber run, uint32 first, HnswSlot *out) {
         int n = 0;
-        Buffer buf = ReadBufferExtended(state->index, MAIN_FORKNUM, block, RBM_NORMAL, nullptr);
-        LockBuffer(buf, BUFFER_LOCK_SHARE);
-        Page page = BufferGetPage(buf);
-        auto *opaque = reinterpret_cast<HnswPageOpaque *>(PageGetSpecialPointer(page));
-        if (!PageIsNew(page) && opaque->page_type == HNSW_PAGE_LINKS) {
-            uint32 first = (block - opaque->run_start) * info.records_per_link_page;
-            for (uint32 slot = 0; slot < info.records_per_link_page && first + slot < info.elements_per_run; slot++) {
-                HnswLinkRecordHeader *record = hnsw_link_record(page, &info, slot);
-                if ((record->flags & HNSW_FLAG_VALID) && !(record->flags & HNSW_FLAG_DELETED)) {
-                    refs[n] = hnsw_ref(opaque->run_start, first + slot);
-                    levels[n++] = record->level;
-                }
-            }
+        for (uint32 slot = 0; slot < info.records_per_link_page && first + slot < info.elements_per_run; slot++) {
+            HnswLinkRecordHeader *record = hnsw_link_record(page, &info, slot);
+            if ((record->flags & HNSW_FLAG_VALID) && !(record->flags & HNSW_FLAG_DELETED))
+                out[n++] = {hnsw_ref(run, first + slot), record->level};
         }
-        UnlockReleaseBuffer(buf);
-        for (int i = 0; i < n; i++)
-            for (int layer = 0; layer <= levels[i]; layer++) repair_list(state, store, refs[i], layer);
-    }
+        return n;
+    };
+    for_each_link_page(state, BUFFER_LOCK_SHARE, pick, [&](const HnswSlot &slot) {
+        for (int layer = 0; layer <= slot.level; layer++) repair_list(state, store, slot.ref, layer);
+    });
 }
 
 // A deleted entry point still works as a way in, but the next VACUUM could not repair around
