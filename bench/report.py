@@ -77,6 +77,8 @@ def markdown(result, reference_path=None):
     for run in result["runs"]:
         label = run["label"] + (" †" if run["engine"] == "hnswlib" else "")
         build, size = _num(run.get("build_s"), 1), _num(_mb(run.get("index_bytes")), 1)
+        if run.get("build_parallel_s"):
+            build += f" ({_num(run['build_parallel_s'], 1)} with 1 worker)"
         insert = (_num(run["insert_rows"] / run["insert_s"]) if run.get("insert_s") else "–")
         if run.get("error"):
             lines.append(f"| {label} | **{run['error']}** | | | | | {build} | {size} | {insert} |")

@@ -57,6 +57,15 @@ SELECT count(*) FILTER (WHERE pg_temp.same_as_seqscan('<->', ARRAY[i % 23, (i * 
 FROM generate_series(1, 50) i;
 RESET enable_seqscan;
 
+-- VACUUM freed the 833 deleted rows' slots: once no snapshot from before it remains (one more
+-- transaction ID is handed out), inserts take them instead of growing the index
+SELECT pg_relation_size('items_l2') AS size_before_reuse \gset
+SELECT txid_current() > 0 AS one_more_transaction;
+INSERT INTO items SELECT i, ARRAY[(i * 5) % 23 + 0.25, (i * 3) % 29, (i * 17) % 31] FROM generate_series(2501, 3300) i;
+SELECT pg_relation_size('items_l2') = :size_before_reuse AS space_reused;
+SELECT count(*) FILTER (WHERE pg_temp.same_as_seqscan('<->', ARRAY[i % 23 + 0.25, (i * 3) % 29, (i * 5) % 31]::vector, 10)) AS after_reuse
+FROM generate_series(1, 50) i;
+
 -- the other operator classes
 CREATE INDEX items_ip ON items USING hnsw (embedding vector_ip_ops);
 CREATE INDEX items_cosine ON items USING hnsw (embedding vector_cosine_ops);

@@ -12,6 +12,8 @@
 //   void set_neighbors(Ref r, int layer, const Ref *list, int n)
 //   void add_neighbor(Ref r, int layer, Ref new_ref, float distance)
 //                                         links new_ref from r (see updated_neighbors)
+//   bool linkable(Ref r)                  whether a new element may link to r: a store whose
+//                                         elements can be deleted says no for those
 //
 // Every function is noexcept and allocates only through the Allocator in its workspace.
 #pragma once
@@ -206,10 +208,11 @@ bool insert(Store &store, Ref ref, int level, EntryPoint entry, int m, int ef_co
         // The next layer down starts from everything found here, not only the nearest.
         std::memcpy(ws.entries, ws.sorted, sizeof(Candidate) * found);
         n_entries = found;
-        // A concurrent inserter may have linked this element in already: it is no neighbour of itself.
+        // A concurrent inserter may have linked this element in already: it is no neighbour of
+        // itself. A deleted element still leads the search on, but is no neighbour either.
         int kept = 0;
         for (int j = 0; j < found; j++)
-            if (ws.sorted[j].ref != ref) ws.sorted[kept++] = ws.sorted[j];
+            if (ws.sorted[j].ref != ref && store.linkable(ws.sorted[j].ref)) ws.sorted[kept++] = ws.sorted[j];
         int n = select_neighbors(store, ws.sorted, kept, m, ws.chosen);
         Candidate *links = ws.layer_links + std::size_t(layer) * kMaxM;
         for (int i = 0; i < n; i++) {

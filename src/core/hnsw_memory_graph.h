@@ -1,74 +1,141 @@
-// An HNSW graph held in arrays: the store an index build fills before writing pages, and the
-// one the unit tests check the algorithms on. Elements are numbered densely from 0.
+// An HNSW graph held in one block of memory: the store an index build fills before writing
+// pages, and the one the unit tests check the algorithms on. Elements are numbered densely from 0.
+//
+// Everything lives inside the block and refers to other parts by offset, never by pointer, so
+// the block may be shared memory mapped at different addresses in several processes: each
+// attaches its own MemoryGraph to it and all insert at once (a parallel index build). Every
+// neighbour list has a spin lock held only to copy the list in or out; distances are computed
+// outside it. Vectors, levels and labels are written before the element is linked anywhere, and
+// a reader reaches an element only through a list it read under that list's lock, so it sees
+// them complete.
+//
+//   header | labels (8 B each) | upper-list offsets (8 B) | layer-0 lists ((2m + 1) x 4 B)
+//          | levels (1 B) | list locks (1 B) | vectors (dim x 4 B) | pool of upper lists
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <new>
+#include <thread>
 
 #include "distance.h"
 #include "hnsw.h"
 
 namespace vs::hnsw {
 
+// A lock for a few dozen instructions of work, usable across processes in shared memory.
+class SpinLock {
+  public:
+    void lock() noexcept {
+        while (held_.exchange(1, std::memory_order_acquire)) {
+            for (int spins = 0; held_.load(std::memory_order_relaxed); spins++)
+                if (spins >= 64) {
+                    std::this_thread::yield();  // the holder may have been descheduled
+                    spins = 0;
+                }
+        }
+    }
+    void unlock() noexcept { held_.store(0, std::memory_order_release); }
+
+  private:
+    std::atomic<std::uint8_t> held_{0};
+};
+
 class MemoryGraph {
   public:
-    // Bytes one element takes, so a caller can size the graph to a memory budget.
+    // Bytes of a block for capacity elements.
+    static std::size_t region_bytes(int dim, int m, std::size_t capacity) noexcept {
+        return Layout(dim, m, capacity).total;
+    }
+    // Bytes one more element adds, so a caller can size the graph to a memory budget.
     static std::size_t bytes_per_element(int dim, int m) noexcept {
-        return sizeof(float) * dim + sizeof(std::uint32_t) * (2 * m + 1) + sizeof(std::uint32_t *) + 1;
+        return sizeof(std::uint64_t) * 2 + sizeof(std::uint32_t) * (2 * m + 1) + 2 + sizeof(float) * dim +
+               sizeof(std::uint32_t) * pool_words_per_element(m);
     }
 
-    void init(const Allocator *allocator, int dim, std::size_t capacity, int m, DistanceFn distance) noexcept {
-        allocator_ = allocator;
-        dim_ = dim;
-        m_ = m;
-        capacity_ = capacity;
-        size_ = 0;
+    // Lays out an empty graph of capacity elements in region (region_bytes long, 8-byte aligned)
+    // and attaches to it. scratch serves this process's own work space.
+    void create(void *region, int dim, int m, std::size_t capacity, const Allocator *scratch,
+                DistanceFn distance) noexcept {
+        lay_out(region, dim, m, capacity);
+        attach(region, scratch, distance);
+    }
+
+    // Attaches to a graph that create laid out, possibly in another process.
+    void attach(void *region, const Allocator *scratch, DistanceFn distance) noexcept {
+        map(region);
         distance_ = distance;
-        vectors_ = allocator->array<float>(capacity * dim);
-        levels_ = allocator->array<std::uint8_t>(capacity);
-        layer0_ = allocator->array<std::uint32_t>(capacity * (2 * m + 1));
-        upper_ = allocator->array<std::uint32_t *>(capacity);
-        pool_ = allocator->array<Candidate>(2 * m + 1);
-        selected_ = allocator->array<Ref>(2 * m + 1);
-        entry_ = {kNoRef, -1};
+        scratch_pool_ = scratch->array<Candidate>(2 * m_ + 1);
+        scratch_selected_ = scratch->array<Ref>(2 * m_ + 1);
     }
 
-    // Doubles the room for elements, up to limit; returns false when already at limit.
-    bool grow(std::size_t limit) noexcept {
-        std::size_t capacity = capacity_ * 2 < limit ? capacity_ * 2 : limit;
-        if (capacity <= capacity_) return false;
-        vectors_ = moved(vectors_, std::size_t(dim_) * size_, std::size_t(dim_) * capacity);
-        levels_ = moved(levels_, size_, capacity);
-        layer0_ = moved(layer0_, (2 * m_ + 1) * size_, (2 * m_ + 1) * capacity);
-        upper_ = moved(upper_, size_, capacity);
-        capacity_ = capacity;
-        return true;
+    // Copies the graph into region, laid out anew for a larger capacity, and attaches to it.
+    // Only while no other process uses the graph.
+    void move_to(void *region, std::size_t capacity) noexcept {
+        MemoryGraph old = *this;
+        std::size_t n = size();
+        lay_out(region, dim_, m_, capacity);
+        map(region);
+        std::memcpy(labels_, old.labels_, sizeof(std::uint64_t) * n);
+        std::memcpy(upper_, old.upper_, sizeof(std::uint64_t) * n);
+        std::memcpy(layer0_, old.layer0_, sizeof(std::uint32_t) * (2 * m_ + 1) * n);
+        std::memcpy(levels_, old.levels_, n);
+        std::memcpy(vectors_, old.vectors_, sizeof(float) * dim_ * n);
+        std::size_t used = old.header_->pool_used.load();
+        std::memcpy(pool_, old.pool_, sizeof(std::uint32_t) * used);
+        header_->size.store(n);
+        header_->pool_used.store(used);
+        header_->entry.store(old.header_->entry.load());
     }
 
-    std::size_t size() const noexcept { return size_; }
-    std::size_t capacity() const noexcept { return capacity_; }
+    std::size_t size() const noexcept { return header_->size.load(std::memory_order_acquire); }
+    std::size_t capacity() const noexcept { return header_->capacity; }
     int dim() const noexcept { return dim_; }
-    EntryPoint entry() const noexcept { return entry_; }
+    EntryPoint entry() const noexcept {
+        std::uint64_t packed = header_->entry.load(std::memory_order_acquire);
+        if (packed == kNoEntry) return {kNoRef, -1};
+        return {packed >> 8, int(packed & 0xff)};
+    }
     const float *vector(Ref r) const noexcept { return vectors_ + r * dim_; }
     int level(Ref r) const noexcept { return levels_[r]; }
+    std::uint64_t label(Ref r) const noexcept { return labels_[r]; }
 
-    // Appends an element with no links yet; the caller checks size() < capacity() first.
-    Ref add(const float *vector, int level) noexcept {
-        Ref r = size_++;
+    // Claims the next element and stores its vector, level and the caller's label for it, with
+    // no links yet. Returns kNoRef when the graph is full.
+    Ref add(const float *vector, int level, std::uint64_t label) noexcept {
+        std::uint64_t words = std::uint64_t(level) * (m_ + 1);
+        std::uint64_t offset = kNoOffset;
+        if (words > 0 && !claim(header_->pool_used, header_->pool_words, words, &offset)) return kNoRef;
+        std::uint64_t r;
+        if (!claim(header_->size, header_->capacity, 1, &r)) return kNoRef;
         std::memcpy(vectors_ + r * dim_, vector, sizeof(float) * dim_);
+        labels_[r] = label;
         levels_[r] = std::uint8_t(level);
         layer0_[r * (2 * m_ + 1)] = 0;
-        upper_[r] = nullptr;
-        if (level > 0) {
-            upper_[r] = allocator_->array<std::uint32_t>(std::size_t(level) * (m_ + 1));
-            for (int l = 1; l <= level; l++) upper_[r][(l - 1) * (m_ + 1)] = 0;
-        }
+        upper_[r] = offset;
+        for (int l = 1; l <= level; l++) pool_[offset + std::size_t(l - 1) * (m_ + 1)] = 0;
         return r;
     }
 
-    // Links r into the graph with the core's insert; returns nothing, the entry point follows.
+    // Links r into the graph with the core's insert. An element that raises the top level does
+    // so holding a lock, so that two such inserts (the first two into an empty graph above all)
+    // do not each take the other for absent and leave one of them unreachable.
     void link(Ref r, int ef_construction, Workspace &ws) noexcept {
         query_ = vector(r);
-        if (insert(*this, r, level(r), entry_, m_, ef_construction, ws)) entry_ = {r, level(r)};
+        int top = level(r);
+        EntryPoint current = entry();
+        if (current.ref == kNoRef || top > current.level) {
+            header_->top.lock();
+            current = entry();
+            bool raises = current.ref == kNoRef || top > current.level;
+            if (raises) {
+                insert(*this, r, top, current, m_, ef_construction, ws);
+                header_->entry.store((r << 8) | std::uint64_t(top), std::memory_order_release);
+            }
+            header_->top.unlock();
+            if (raises) return;
+        }
+        insert(*this, r, top, current, m_, ef_construction, ws);
     }
 
     void set_query(const float *query) noexcept { query_ = query; }
@@ -82,51 +149,136 @@ class MemoryGraph {
         }
     }
     float distance(Ref a, Ref b) const noexcept { return distance_(vector(a), vector(b), dim_); }
+    bool linkable(Ref) const noexcept { return true; }
     int neighbors(Ref r, int layer, Ref *out) const noexcept {
         const std::uint32_t *list = links(r, layer);
-        for (std::uint32_t i = 0; i < list[0]; i++) out[i] = list[i + 1];
-        return int(list[0]);
+        locks_[r].lock();
+        std::uint32_t n = list[0];
+        for (std::uint32_t i = 0; i < n; i++) out[i] = list[i + 1];
+        locks_[r].unlock();
+        return int(n);
     }
     void set_neighbors(Ref r, int layer, const Ref *list, int n) noexcept {
         std::uint32_t *dest = links(r, layer);
-        dest[0] = std::uint32_t(n);
-        for (int i = 0; i < n; i++) dest[i + 1] = std::uint32_t(list[i]);
+        locks_[r].lock();
+        write_list(dest, list, n);
+        locks_[r].unlock();
     }
+    // The new list is chosen outside the lock and written only if the list did not change
+    // meanwhile; otherwise chosen again from the newer list.
     void add_neighbor(Ref r, int layer, Ref new_ref, float d) noexcept {
         Ref current[2 * kMaxM + 1];
-        int count = neighbors(r, layer, current);
-        int n = updated_neighbors(*this, r, current, count, new_ref, d, max_degree(m_, layer), pool_, selected_);
-        set_neighbors(r, layer, selected_, n);
+        std::uint32_t *dest = links(r, layer);
+        for (;;) {
+            int count = neighbors(r, layer, current);
+            int n = updated_neighbors(*this, r, current, count, new_ref, d, max_degree(m_, layer), scratch_pool_,
+                                      scratch_selected_);
+            locks_[r].lock();
+            bool unchanged = dest[0] == std::uint32_t(count);
+            for (int i = 0; i < count && unchanged; i++) unchanged = dest[i + 1] == std::uint32_t(current[i]);
+            if (unchanged) write_list(dest, scratch_selected_, n);
+            locks_[r].unlock();
+            if (unchanged) return;
+        }
     }
 
   private:
-    template <typename T>
-    T *moved(T *old, std::size_t used, std::size_t capacity) noexcept {
-        T *bigger = allocator_->array<T>(capacity);
-        std::memcpy(static_cast<void *>(bigger), old, sizeof(T) * used);
-        allocator_->free(old);
-        return bigger;
+    static constexpr std::uint64_t kNoEntry = ~std::uint64_t(0);
+    static constexpr std::uint64_t kNoOffset = ~std::uint64_t(0);
+
+    struct Header {
+        int dim;
+        int m;
+        std::uint64_t capacity;
+        std::uint64_t pool_words;
+        std::atomic<std::uint64_t> size{0};
+        std::atomic<std::uint64_t> pool_used{0};
+        std::atomic<std::uint64_t> entry{kNoEntry};  // ref << 8 | level
+        SpinLock top;
+    };
+
+    // Upper lists take (m + 1) words per layer and an element has 1 / (m - 1) upper layers on
+    // average: the pool holds twice that, plus room for a few elements of the highest level so
+    // that small graphs never run short.
+    static std::size_t pool_words_per_element(int m) noexcept { return std::size_t(2 * (m + 1) + m - 2) / (m - 1); }
+
+    struct Layout {
+        std::size_t labels, upper, layer0, levels, locks, vectors, pool, pool_words, total;
+        Layout(int dim, int m, std::size_t capacity) noexcept {
+            auto aligned = [](std::size_t x) { return (x + 63) & ~std::size_t(63); };
+            pool_words = capacity * pool_words_per_element(m) + std::size_t(4 * kMaxLevel) * (m + 1);
+            labels = aligned(sizeof(Header));
+            upper = aligned(labels + sizeof(std::uint64_t) * capacity);
+            layer0 = aligned(upper + sizeof(std::uint64_t) * capacity);
+            levels = aligned(layer0 + sizeof(std::uint32_t) * (2 * m + 1) * capacity);
+            locks = aligned(levels + capacity);
+            vectors = aligned(locks + sizeof(SpinLock) * capacity);
+            pool = aligned(vectors + sizeof(float) * dim * capacity);
+            total = aligned(pool + sizeof(std::uint32_t) * pool_words);
+        }
+    };
+
+    static void lay_out(void *region, int dim, int m, std::size_t capacity) noexcept {
+        Layout layout(dim, m, capacity);
+        Header *header = new (region) Header;
+        header->dim = dim;
+        header->m = m;
+        header->capacity = capacity;
+        header->pool_words = layout.pool_words;
+        SpinLock *locks = reinterpret_cast<SpinLock *>(static_cast<char *>(region) + layout.locks);
+        for (std::size_t i = 0; i < capacity; i++) new (&locks[i]) SpinLock;
+    }
+
+    void map(void *region) noexcept {
+        header_ = static_cast<Header *>(region);
+        dim_ = header_->dim;
+        m_ = header_->m;
+        Layout layout(dim_, m_, header_->capacity);
+        char *base = static_cast<char *>(region);
+        labels_ = reinterpret_cast<std::uint64_t *>(base + layout.labels);
+        upper_ = reinterpret_cast<std::uint64_t *>(base + layout.upper);
+        layer0_ = reinterpret_cast<std::uint32_t *>(base + layout.layer0);
+        levels_ = reinterpret_cast<std::uint8_t *>(base + layout.levels);
+        locks_ = reinterpret_cast<SpinLock *>(base + layout.locks);
+        vectors_ = reinterpret_cast<float *>(base + layout.vectors);
+        pool_ = reinterpret_cast<std::uint32_t *>(base + layout.pool);
+    }
+
+    // Takes n units of a counter bounded by limit; false, taking nothing, when they do not fit.
+    static bool claim(std::atomic<std::uint64_t> &counter, std::uint64_t limit, std::uint64_t n,
+                      std::uint64_t *first) noexcept {
+        std::uint64_t used = counter.load(std::memory_order_relaxed);
+        do {
+            if (used + n > limit) return false;
+        } while (!counter.compare_exchange_weak(used, used + n, std::memory_order_acq_rel));
+        *first = used;
+        return true;
+    }
+
+    static void write_list(std::uint32_t *dest, const Ref *list, int n) noexcept {
+        dest[0] = std::uint32_t(n);
+        for (int i = 0; i < n; i++) dest[i + 1] = std::uint32_t(list[i]);
     }
 
     std::uint32_t *links(Ref r, int layer) const noexcept {
         if (layer == 0) return layer0_ + r * (2 * m_ + 1);
-        return upper_[r] + std::size_t(layer - 1) * (m_ + 1);
+        return pool_ + upper_[r] + std::size_t(layer - 1) * (m_ + 1);
     }
 
-    const Allocator *allocator_;
+    Header *header_;
     int dim_;
     int m_;
-    std::size_t capacity_;
-    std::size_t size_;
     DistanceFn distance_;
     const float *query_;
-    float *vectors_;
+    std::uint64_t *labels_;
+    std::uint64_t *upper_;
+    std::uint32_t *layer0_;
     std::uint8_t *levels_;
-    std::uint32_t *layer0_;  // per element: count, then up to 2m links
-    std::uint32_t **upper_;  // per element with level > 0: (count, m links) for layers 1..level
-    Candidate *pool_;
-    Ref *selected_;
-    EntryPoint entry_;
+    SpinLock *locks_;
+    float *vectors_;
+    std::uint32_t *pool_;
+    Candidate *scratch_pool_;
+    Ref *scratch_selected_;
 };
 
 // The k nearest of the graph's elements to query (an approximate answer): greedy descent through

@@ -8,7 +8,8 @@
 // by piece; packing them this way stores 784-d vectors 2.6 to a page where whole-tuple layouts
 // fit only 2. An element is addressed by (run start block, index in run).
 //
-//   block 0        metapage: layout version, dims, options, entry point, where to insert next
+//   block 0        metapage: layout version, dims, options, entry point, where to insert next,
+//                  where VACUUM freed slots and when they may be reused
 //   run            [link page]...[link page][vector page]...[vector page]
 //   upper page     slotted page of upper-layer tuples: links on layers 1..level of one element
 //
@@ -26,6 +27,7 @@ extern "C" {
 #pragma GCC diagnostic ignored "-Wregister"
 #include "access/amapi.h"
 #include "access/generic_xlog.h"
+#include "access/transam.h"
 #include "access/reloptions.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
@@ -38,7 +40,7 @@ extern "C" {
 #include "core/memory.h"
 
 #define HNSW_MAGIC 0x48534e56  // "VNSH"
-#define HNSW_LAYOUT_VERSION 1
+#define HNSW_LAYOUT_VERSION 2
 #define HNSW_METAPAGE_BLKNO 0
 
 #define HNSW_PAGE_META 1
@@ -56,6 +58,7 @@ extern "C" {
 
 #define HNSW_FLAG_VALID 0x01    // written completely; absent on a slot an insert reserved but did not finish
 #define HNSW_FLAG_DELETED 0x02  // its heap row is gone: still navigable, never returned
+#define HNSW_FLAG_UNLINKED 0x04  // deleted, and no list links to it: its slot is free (see hnsw_vacuum.cpp)
 
 struct HnswPageOpaque {
     uint16 page_type;
@@ -93,6 +96,8 @@ struct HnswMeta {
     BlockNumber last_run;  // InvalidBlockNumber before the first run
     uint32 last_run_used;  // elements placed in last_run
     BlockNumber upper_page;  // where the next upper tuple goes, or InvalidBlockNumber
+    BlockNumber free_block;  // no link page before it holds an unlinked slot; InvalidBlockNumber: none does
+    FullTransactionId free_after;  // unlinked slots are free once no snapshot older than this remains
 };
 
 // WITH (...) options, as stored in rd_options.
@@ -198,6 +203,13 @@ class HnswPageStore {
     int neighbors(vs::Ref r, int layer, vs::Ref *out);
     void set_neighbors(vs::Ref r, int layer, const vs::Ref *list, int n);
     void add_neighbor(vs::Ref r, int layer, vs::Ref new_ref, float distance);
+    bool linkable(vs::Ref r) { return !(hnsw_element_flags(index_, info_, r, nullptr) & HNSW_FLAG_DELETED); }
+    // r's flags and its distance to the query, read while r's link record is share-locked: the
+    // vector of an element that is valid then cannot change until the lock is released. A hot
+    // standby's scan re-ranks its results with it, since the primary's wait before reusing a
+    // slot does not know the standby's snapshots, and an old scan there could otherwise mix
+    // two vectors in one distance.
+    float checked_distance(vs::Ref r, uint8 *flags);
 
     // The raw slots of r's list on layer (2m on layer 0, m above, 0 above r's level); returns
     // the slot count.
@@ -228,8 +240,8 @@ void hnsw_buildempty(Relation index);
 // hnsw_insert.cpp
 bool hnsw_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid, Relation heap,
                  IndexUniqueCheck check_unique, bool index_unchanged, IndexInfo *index_info);
-void hnsw_insert_element(Relation index, const HnswIndexInfo *info, const float *vector, ItemPointer heap_tid,
-                         MemoryContext context);
+void hnsw_insert_element(Relation index, Relation heap, const HnswIndexInfo *info, const float *vector,
+                         ItemPointer heap_tid, MemoryContext context);
 
 // hnsw_scan.cpp
 IndexScanDesc hnsw_beginscan(Relation index, int nkeys, int norderbys);

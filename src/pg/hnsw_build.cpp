@@ -1,21 +1,61 @@
 // Building an hnsw index: the graph is built in memory (within maintenance_work_mem), then
 // written to pages in one pass and WAL-logged in bulk. Rows that arrive after memory is full
 // are inserted into the written graph one at a time, like INSERTs.
+//
+// With parallel workers (PostgreSQL plans them only for btree, so the build asks the planner
+// itself), the graph lives in dynamic shared memory and the leader and every worker scan their
+// share of the table and insert into it at once; the core's MemoryGraph keeps one lock per
+// neighbour list for that. The leader writes the pages once all are done.
 #include "hnsw.h"
 
 extern "C" {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wregister"
+#include "access/parallel.h"
+#include "access/relscan.h"
+#include "access/table.h"
 #include "access/tableam.h"
+#include "access/xact.h"
 #include "access/xloginsert.h"
 #include "catalog/index.h"
 #include "commands/progress.h"
-#include "pgstat.h"
 #include "common/pg_prng.h"
+#include "executor/instrument.h"
 #include "miscadmin.h"
+#include "optimizer/optimizer.h"
+#include "optimizer/plancat.h"
+#include "pgstat.h"
+#include "port/atomics.h"
+#include "storage/lwlock.h"
 #include "storage/smgr.h"
+#include "storage/spin.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 #pragma GCC diagnostic pop
+}
+
+// What the participants of a parallel build share, followed by the parallel heap scan.
+struct HnswShared {
+    Oid heap_relid;
+    Oid index_relid;
+    bool concurrent;
+    int lock_tranche;
+    // Held shared by every in-memory insert and exclusively to write the graph to pages, after
+    // which (flushed) every participant inserts into the pages instead.
+    LWLock flush_lock;
+    bool flushed;
+    pg_atomic_uint64 indexed;
+    slock_t mutex;
+    double heap_tuples;  // rows the participants scanned, under mutex
+};
+
+#define HNSW_SHARED_KEY UINT64CONST(0xA000000000000001)
+#define HNSW_GRAPH_KEY UINT64CONST(0xA000000000000002)
+#define HNSW_WAL_USAGE_KEY UINT64CONST(0xA000000000000003)
+#define HNSW_BUFFER_USAGE_KEY UINT64CONST(0xA000000000000004)
+
+static ParallelTableScanDesc shared_scan(HnswShared *shared) {
+    return reinterpret_cast<ParallelTableScanDesc>(reinterpret_cast<char *>(shared) + BUFFERALIGN(sizeof(HnswShared)));
 }
 
 struct HnswBuildState {
@@ -25,13 +65,25 @@ struct HnswBuildState {
     MemoryContext tuple_context;  // reset after every row
     vs::Allocator allocator;
     vs::hnsw::MemoryGraph graph;
+    void *region;                 // the graph's memory in a serial build
     vs::hnsw::Workspace ws;
-    ItemPointerData *heap_tids;   // of each in-memory element
     std::size_t memory_limit;     // elements that fit in maintenance_work_mem
+    HnswShared *shared;           // of a parallel build, or null
     bool on_disk;
     float *vector;
     double indexed;
 };
+
+// An element's label in the in-memory graph is its row's heap TID.
+static uint64 tid_label(ItemPointer tid) {
+    return (uint64(ItemPointerGetBlockNumberNoCheck(tid)) << 16) | ItemPointerGetOffsetNumberNoCheck(tid);
+}
+
+static ItemPointerData label_tid(uint64 label) {
+    ItemPointerData tid;
+    ItemPointerSet(&tid, BlockNumber(label >> 16), OffsetNumber(label & 0xffff));
+    return tid;
+}
 
 static void write_page(Relation index, Page source) {
     Buffer buf = ReadBufferExtended(index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, nullptr);
@@ -121,7 +173,7 @@ static void write_graph(HnswBuildState *state) {
                 HnswLinkRecordHeader *record = hnsw_link_record(page, &info, slot);
                 record->level = uint8(graph.level(i));
                 record->flags = HNSW_FLAG_VALID;
-                record->heap_tid = state->heap_tids[i];
+                record->heap_tid = label_tid(graph.label(i));
                 record->upper = upper[i];
                 int count = graph.neighbors(i, 0, links);
                 HnswLink *out = hnsw_record_links(record);
@@ -154,13 +206,87 @@ char *hnsw_buildphasename(int64 phase) {
     return nullptr;
 }
 
+// Progress is the leader's to report: a worker has no row in pg_stat_progress_create_index.
+static void report_progress(int param, int64 value) {
+    if (!IsParallelWorker()) pgstat_progress_update_param(param, value);
+}
+
 // Writes what is in memory and logs every page so far in bulk; later rows go to the pages.
 static void flush_to_disk(HnswBuildState *state) {
-    pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_WRITE);
+    report_progress(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_WRITE);
     write_graph(state);
     if (RelationNeedsWAL(state->index))
         log_newpage_range(state->index, MAIN_FORKNUM, 0, RelationGetNumberOfBlocks(state->index), true);
     state->on_disk = true;
+    report_progress(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_LOAD);
+}
+
+static void notice_graph_full(HnswBuildState *state, double indexed) {
+    if (state->graph.capacity() < state->memory_limit)
+        ereport(NOTICE, (errmsg("hnsw graph is full after %.0f tuples, more than the table was estimated to hold",
+                                indexed),
+                         errdetail("The remaining tuples are inserted into the written graph, which takes longer."),
+                         errhint("ANALYZE the table before building the index.")));
+    else
+        ereport(NOTICE, (errmsg("hnsw graph no longer fits into maintenance_work_mem after %.0f tuples", indexed),
+                         errdetail("Building will take significantly more time."),
+                         errhint("Increase maintenance_work_mem to speed up builds.")));
+}
+
+// Doubles a serial build's graph, within maintenance_work_mem; false when already at the limit.
+static bool grow_graph(HnswBuildState *state) {
+    vs::hnsw::MemoryGraph &graph = state->graph;
+    std::size_t capacity = Min(state->memory_limit, graph.capacity() * 2);
+    if (capacity <= graph.capacity()) return false;
+    void *bigger = MemoryContextAllocExtended(
+        state->context, vs::hnsw::MemoryGraph::region_bytes(state->info.dims, state->info.m, capacity), MCXT_ALLOC_HUGE);
+    graph.move_to(bigger, capacity);
+    pfree(state->region);
+    state->region = bigger;
+    return true;
+}
+
+// Adds state->vector to the in-memory graph; false once the graph has gone to pages, where the
+// row is to be inserted instead.
+static bool insert_in_memory(HnswBuildState *state, ItemPointer tid) {
+    vs::hnsw::MemoryGraph &graph = state->graph;
+    int level = vs::hnsw::random_level(1.0 - pg_prng_double(&pg_global_prng_state), state->info.m);
+    HnswShared *shared = state->shared;
+    if (shared == nullptr) {
+        while (!state->on_disk) {
+            vs::Ref r = graph.add(state->vector, level, tid_label(tid));
+            if (r != vs::kNoRef) {
+                graph.link(r, state->info.ef_construction, state->ws);
+                return true;
+            }
+            if (!grow_graph(state)) {
+                notice_graph_full(state, state->indexed);
+                flush_to_disk(state);
+            }
+        }
+        return false;
+    }
+    for (;;) {
+        LWLockAcquire(&shared->flush_lock, LW_SHARED);
+        vs::Ref r = vs::kNoRef;
+        bool flushed = shared->flushed;
+        if (!flushed) {
+            r = graph.add(state->vector, level, tid_label(tid));
+            if (r != vs::kNoRef) graph.link(r, state->info.ef_construction, state->ws);
+        }
+        LWLockRelease(&shared->flush_lock);
+        if (flushed) return false;
+        if (r != vs::kNoRef) return true;
+        // Full: the first participant to get here writes the pages, once the others' in-memory
+        // inserts have finished.
+        LWLockAcquire(&shared->flush_lock, LW_EXCLUSIVE);
+        if (!shared->flushed) {
+            notice_graph_full(state, double(pg_atomic_read_u64(&shared->indexed)));
+            flush_to_disk(state);
+            shared->flushed = true;
+        }
+        LWLockRelease(&shared->flush_lock);
+    }
 }
 
 static void build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, bool alive, void *arg) {
@@ -173,30 +299,11 @@ static void build_callback(Relation index, ItemPointer tid, Datum *values, bool 
     check_expected_dims(state->info.dims, v.dim);
     memcpy(state->vector, v.x, sizeof(float) * v.dim);
     if (hnsw_prepare_query(state->info.metric, state->vector, v.dim)) {
-        vs::hnsw::MemoryGraph &graph = state->graph;
-        if (!state->on_disk && graph.size() == graph.capacity()) {
-            if (graph.grow(state->memory_limit)) {
-                state->heap_tids = static_cast<ItemPointerData *>(
-                    repalloc_huge(state->heap_tids, sizeof(ItemPointerData) * graph.capacity()));
-            } else {
-                ereport(NOTICE, (errmsg("hnsw graph no longer fits into maintenance_work_mem after %.0f tuples",
-                                        state->indexed),
-                                 errdetail("Building will take significantly more time."),
-                                 errhint("Increase maintenance_work_mem to speed up builds.")));
-                flush_to_disk(state);
-                pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_LOAD);
-            }
-        }
-        if (state->on_disk) {
-            hnsw_insert_element(index, &state->info, state->vector, tid, state->tuple_context);
-        } else {
-            int level = vs::hnsw::random_level(1.0 - pg_prng_double(&pg_global_prng_state), state->info.m);
-            vs::Ref r = graph.add(state->vector, level);
-            state->heap_tids[r] = *tid;
-            graph.link(r, state->info.ef_construction, state->ws);
-        }
+        if (!insert_in_memory(state, tid))
+            hnsw_insert_element(index, nullptr, &state->info, state->vector, tid, state->tuple_context);
         state->indexed++;
-        pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, int64(state->indexed));
+        uint64 indexed = state->shared ? pg_atomic_add_fetch_u64(&state->shared->indexed, 1) : uint64(state->indexed);
+        report_progress(PROGRESS_CREATEIDX_TUPLES_DONE, int64(indexed));
     }
     MemoryContextSwitchTo(old);
     MemoryContextReset(state->tuple_context);
@@ -217,43 +324,170 @@ static void check_options(int m, int ef_construction) {
                         errmsg("ef_construction must be greater than or equal to 2 * m")));
 }
 
+static void init_info(Relation index, HnswIndexInfo *info) {
+    int m = hnsw_option_m(index);
+    info->ef_construction = hnsw_option_ef_construction(index);
+    check_options(m, info->ef_construction);
+    hnsw_layout(indexed_dims(index), m, info);
+    info->metric = hnsw_metric(index);
+    info->distance = info->metric == HnswMetric::L2   ? vs_kernels.l2_squared
+                     : info->metric == HnswMetric::L1 ? vs_kernels.l1
+                                                      : vs_kernels.negative_inner_product;
+}
+
+// Sets up what every participant needs for itself, in a context of its own.
+static void init_state(HnswBuildState *state, Relation index) {
+    state->index = index;
+    init_info(index, &state->info);
+    state->context = AllocSetContextCreate(CurrentMemoryContext, "hnsw build", ALLOCSET_DEFAULT_SIZES);
+    state->tuple_context = AllocSetContextCreate(state->context, "hnsw build tuple", ALLOCSET_DEFAULT_SIZES);
+    state->allocator = hnsw_allocator(state->context);
+    MemoryContext old = MemoryContextSwitchTo(state->context);
+    state->ws.init(&state->allocator, state->info.m, state->info.ef_construction);
+    state->vector = static_cast<float *>(palloc(sizeof(float) * state->info.dims));
+    MemoryContextSwitchTo(old);
+    std::size_t per_element = vs::hnsw::MemoryGraph::bytes_per_element(state->info.dims, state->info.m);
+    state->memory_limit = Max(std::size_t(1), std::size_t(maintenance_work_mem) * 1024 / per_element);
+    state->region = nullptr;
+    state->shared = nullptr;
+    state->on_disk = false;
+    state->indexed = 0;
+}
+
+// Elements the shared graph is laid out for. Shared memory is committed in full when it is
+// created, so it is sized to the table's estimated rows with a margin, within maintenance_work_mem.
+static std::size_t shared_capacity(Relation heap, std::size_t memory_limit) {
+    BlockNumber pages;
+    double tuples, all_visible;
+    estimate_rel_size(heap, nullptr, &pages, &tuples, &all_visible);
+    return Min(memory_limit, std::size_t(Max(tuples, 0.0) * 1.2) + 1024);
+}
+
+// Scans this participant's share of the table into the shared graph (or, once that is
+// written, the pages) and adds the rows it saw to the shared count.
+static void build_participant(HnswShared *shared, void *region, Relation heap, Relation index) {
+    HnswBuildState state;
+    init_state(&state, index);
+    state.shared = shared;
+    MemoryContext old = MemoryContextSwitchTo(state.context);
+    state.graph.attach(region, &state.allocator, state.info.distance);
+    IndexInfo *index_info = BuildIndexInfo(index);
+    index_info->ii_Concurrent = shared->concurrent;
+    TableScanDesc scan = table_beginscan_parallel(heap, shared_scan(shared));
+    double heap_tuples = table_index_build_scan(heap, index, index_info, true, !IsParallelWorker(), build_callback,
+                                                &state, scan);
+    SpinLockAcquire(&shared->mutex);
+    shared->heap_tuples += heap_tuples;
+    SpinLockRelease(&shared->mutex);
+    MemoryContextSwitchTo(old);
+    MemoryContextDelete(state.context);
+}
+
+extern "C" PGDLLEXPORT void hnsw_parallel_build_main(dsm_segment *seg, shm_toc *toc) {
+    auto *shared = static_cast<HnswShared *>(shm_toc_lookup(toc, HNSW_SHARED_KEY, false));
+    void *region = shm_toc_lookup(toc, HNSW_GRAPH_KEY, false);
+    LWLockRegisterTranche(shared->lock_tranche, "hnsw build");
+    // The leader holds stronger locks for the whole build; these only keep the relations open.
+    LOCKMODE heap_lock = shared->concurrent ? ShareUpdateExclusiveLock : ShareLock;
+    Relation heap = table_open(shared->heap_relid, heap_lock);
+    Relation index = index_open(shared->index_relid, RowExclusiveLock);
+    InstrStartParallelQuery();
+    build_participant(shared, region, heap, index);
+    auto *wal_usage = static_cast<WalUsage *>(shm_toc_lookup(toc, HNSW_WAL_USAGE_KEY, false));
+    auto *buffer_usage = static_cast<BufferUsage *>(shm_toc_lookup(toc, HNSW_BUFFER_USAGE_KEY, false));
+    InstrEndParallelQuery(&buffer_usage[ParallelWorkerNumber], &wal_usage[ParallelWorkerNumber]);
+    index_close(index, RowExclusiveLock);
+    table_close(heap, heap_lock);
+}
+
+// The leader's part of a parallel build: sets up the shared graph and scan, launches the
+// workers, scans its own share, waits for the rest and writes the pages.
+static double build_parallel(HnswBuildState *state, Relation heap, IndexInfo *index_info, int workers) {
+    Relation index = state->index;
+    std::size_t capacity = shared_capacity(heap, state->memory_limit);
+    Size graph_bytes = vs::hnsw::MemoryGraph::region_bytes(state->info.dims, state->info.m, capacity);
+    Snapshot snapshot = index_info->ii_Concurrent ? RegisterSnapshot(GetTransactionSnapshot()) : SnapshotAny;
+
+    EnterParallelMode();
+    ParallelContext *pcxt = CreateParallelContext("vectorsearch", "hnsw_parallel_build_main", workers);
+    Size shared_bytes = BUFFERALIGN(sizeof(HnswShared)) + table_parallelscan_estimate(heap, snapshot);
+    shm_toc_estimate_chunk(&pcxt->estimator, shared_bytes);
+    shm_toc_estimate_chunk(&pcxt->estimator, graph_bytes);
+    shm_toc_estimate_chunk(&pcxt->estimator, mul_size(sizeof(WalUsage), pcxt->nworkers));
+    shm_toc_estimate_chunk(&pcxt->estimator, mul_size(sizeof(BufferUsage), pcxt->nworkers));
+    shm_toc_estimate_keys(&pcxt->estimator, 4);
+    InitializeParallelDSM(pcxt);
+    if (pcxt->seg == nullptr) {
+        // No shared memory to be had: build alone.
+        DestroyParallelContext(pcxt);
+        ExitParallelMode();
+        if (IsMVCCSnapshot(snapshot)) UnregisterSnapshot(snapshot);
+        return -1;
+    }
+
+    auto *shared = static_cast<HnswShared *>(shm_toc_allocate(pcxt->toc, shared_bytes));
+    shared->heap_relid = RelationGetRelid(heap);
+    shared->index_relid = RelationGetRelid(index);
+    shared->concurrent = index_info->ii_Concurrent;
+    shared->lock_tranche = LWLockNewTrancheId();
+    LWLockRegisterTranche(shared->lock_tranche, "hnsw build");
+    LWLockInitialize(&shared->flush_lock, shared->lock_tranche);
+    shared->flushed = false;
+    pg_atomic_init_u64(&shared->indexed, 0);
+    SpinLockInit(&shared->mutex);
+    shared->heap_tuples = 0;
+    table_parallelscan_initialize(heap, shared_scan(shared), snapshot);
+    void *region = shm_toc_allocate(pcxt->toc, graph_bytes);
+    MemoryContext old = MemoryContextSwitchTo(state->context);
+    state->graph.create(region, state->info.dims, state->info.m, capacity, &state->allocator, state->info.distance);
+    MemoryContextSwitchTo(old);
+    auto *wal_usage = static_cast<WalUsage *>(shm_toc_allocate(pcxt->toc, mul_size(sizeof(WalUsage), pcxt->nworkers)));
+    auto *buffer_usage =
+        static_cast<BufferUsage *>(shm_toc_allocate(pcxt->toc, mul_size(sizeof(BufferUsage), pcxt->nworkers)));
+    shm_toc_insert(pcxt->toc, HNSW_SHARED_KEY, shared);
+    shm_toc_insert(pcxt->toc, HNSW_GRAPH_KEY, region);
+    shm_toc_insert(pcxt->toc, HNSW_WAL_USAGE_KEY, wal_usage);
+    shm_toc_insert(pcxt->toc, HNSW_BUFFER_USAGE_KEY, buffer_usage);
+
+    LaunchParallelWorkers(pcxt);
+    ereport(DEBUG1, (errmsg("hnsw build with %d parallel workers", pcxt->nworkers_launched)));
+    build_participant(shared, region, heap, index);
+    WaitForParallelWorkersToFinish(pcxt);
+    for (int i = 0; i < pcxt->nworkers_launched; i++) InstrAccumParallelQuery(&buffer_usage[i], &wal_usage[i]);
+
+    state->shared = shared;
+    if (!shared->flushed) flush_to_disk(state);
+    state->indexed = double(pg_atomic_read_u64(&shared->indexed));
+    double heap_tuples = shared->heap_tuples;
+    state->shared = nullptr;
+    DestroyParallelContext(pcxt);
+    ExitParallelMode();
+    if (IsMVCCSnapshot(snapshot)) UnregisterSnapshot(snapshot);
+    return heap_tuples;
+}
+
 IndexBuildResult *hnsw_build(Relation heap, Relation index, IndexInfo *index_info) {
     if (RelationGetNumberOfBlocks(index) != 0)
         elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index));
     HnswBuildState state;
-    state.index = index;
-    int m = hnsw_option_m(index);
-    state.info.ef_construction = hnsw_option_ef_construction(index);
-    check_options(m, state.info.ef_construction);
-    hnsw_layout(indexed_dims(index), m, &state.info);
-    state.info.metric = hnsw_metric(index);
-    state.info.distance = state.info.metric == HnswMetric::L2   ? vs_kernels.l2_squared
-                          : state.info.metric == HnswMetric::L1 ? vs_kernels.l1
-                                                                : vs_kernels.negative_inner_product;
-    state.context = AllocSetContextCreate(CurrentMemoryContext, "hnsw build", ALLOCSET_DEFAULT_SIZES);
-    state.tuple_context = AllocSetContextCreate(state.context, "hnsw build tuple", ALLOCSET_DEFAULT_SIZES);
-    MemoryContext old = MemoryContextSwitchTo(state.context);
-
-    state.allocator = hnsw_allocator(state.context);
-    std::size_t per_element =
-        vs::hnsw::MemoryGraph::bytes_per_element(state.info.dims, m) + sizeof(ItemPointerData) +
-        hnsw_upper_tuple_size(1, m) / m;  // upper layers add about m links for every m-th element
-    state.memory_limit = std::max<std::size_t>(1, std::size_t(maintenance_work_mem) * 1024 / per_element);
-    std::size_t initial = std::min<std::size_t>(state.memory_limit, 1024);
-    state.graph.init(&state.allocator, state.info.dims, initial, m, state.info.distance);
-    state.ws.init(&state.allocator, m, state.info.ef_construction);
-    state.heap_tids = static_cast<ItemPointerData *>(palloc_extended(sizeof(ItemPointerData) * initial, MCXT_ALLOC_HUGE));
-    state.vector = static_cast<float *>(palloc(sizeof(float) * state.info.dims));
-    state.on_disk = false;
-    state.indexed = 0;
-
+    init_state(&state, index);
     const int params[] = {PROGRESS_CREATEIDX_SUBPHASE, PROGRESS_CREATEIDX_TUPLES_TOTAL};
     const int64 values[] = {HNSW_PHASE_LOAD, int64(std::max<float4>(heap->rd_rel->reltuples, 0))};
     pgstat_progress_update_multi_param(2, params, values);
-    double heap_tuples = table_index_build_scan(heap, index, index_info, true, true, build_callback, &state, nullptr);
-    if (!state.on_disk) flush_to_disk(&state);
 
-    MemoryContextSwitchTo(old);
+    int workers = plan_create_index_workers(RelationGetRelid(heap), RelationGetRelid(index));
+    double heap_tuples = workers > 0 ? build_parallel(&state, heap, index_info, workers) : -1;
+    if (heap_tuples < 0) {
+        MemoryContext old = MemoryContextSwitchTo(state.context);
+        std::size_t initial = Min(state.memory_limit, std::size_t(1024));
+        state.region = palloc_extended(
+            vs::hnsw::MemoryGraph::region_bytes(state.info.dims, state.info.m, initial), MCXT_ALLOC_HUGE);
+        state.graph.create(state.region, state.info.dims, state.info.m, initial, &state.allocator,
+                           state.info.distance);
+        heap_tuples = table_index_build_scan(heap, index, index_info, true, true, build_callback, &state, nullptr);
+        if (!state.on_disk) flush_to_disk(&state);
+        MemoryContextSwitchTo(old);
+    }
     MemoryContextDelete(state.context);
     IndexBuildResult *result = static_cast<IndexBuildResult *>(palloc(sizeof(IndexBuildResult)));
     result->heap_tuples = heap_tuples;
@@ -263,10 +497,8 @@ IndexBuildResult *hnsw_build(Relation heap, Relation index, IndexInfo *index_inf
 
 // An unlogged index's init fork: an empty index, the metapage alone.
 void hnsw_buildempty(Relation index) {
-    int m = hnsw_option_m(index);
     HnswIndexInfo info;
-    hnsw_layout(indexed_dims(index), m, &info);
-    info.ef_construction = hnsw_option_ef_construction(index);
+    init_info(index, &info);
     Page page = static_cast<Page>(palloc0(BLCKSZ));
     hnsw_init_meta_page(page, &info);
     PageSetChecksumInplace(page, HNSW_METAPAGE_BLKNO);

@@ -1,6 +1,7 @@
 // Inserting one row into a built hnsw index: reserve a slot (and an upper tuple) under the
-// metapage lock, write the element, link it into the graph with the core's insert over the
-// page store, and only then mark it valid, so no scan returns a half-written element.
+// metapage lock, reusing one VACUUM freed where it may, write the element, link it into the
+// graph with the core's insert over the page store, and only then mark it valid, so no scan
+// returns a half-written element.
 #include "hnsw.h"
 
 extern "C" {
@@ -10,6 +11,7 @@ extern "C" {
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 #pragma GCC diagnostic pop
 }
 
@@ -72,6 +74,52 @@ static ItemPointerData add_upper_tuple(Relation index, HnswMeta *meta, int level
     return tid;
 }
 
+// Clears the links of a reused element's upper tuple, as a new one would start. The buffer joins the caller's WAL record with the metapage.
+static void reset_upper_tuple(Relation index, ItemPointer upper, int level, int m, GenericXLogState *state,
+                              Buffer *buf) {
+    *buf = hnsw_read_buffer(index, ItemPointerGetBlockNumber(upper));
+    LockBuffer(*buf, BUFFER_LOCK_EXCLUSIVE);
+    Page page = GenericXLogRegisterBuffer(state, *buf, 0);
+    auto *links = reinterpret_cast<HnswLink *>(PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(upper))));
+    for (int i = 0; i < level * m; i++) links[i] = HNSW_NO_LINK;
+}
+
+// Takes a slot VACUUM unlinked, if one is free: only once every snapshot that existed when it was
+// unlinked is gone can no scan still be reading the old element (vector pages are read under a
+// pin alone). Called with the metapage locked; moves the metapage's hint past link pages with
+// no unlinked slot left. Returns the slot, reserved, with its old element's level and upper tuple.
+// (A crash between this and the metapage's record leaves the slot reserved for good: one slot.)
+static vs::Ref claim_free_slot(Relation index, Relation heap, const HnswIndexInfo *info, HnswMeta *meta,
+                               int *level, ItemPointer upper) {
+    if (meta->free_block == InvalidBlockNumber || !GlobalVisCheckRemovableFullXid(heap, meta->free_after))
+        return vs::kNoRef;
+    BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+    for (BlockNumber block = meta->free_block; block < nblocks; block++) {
+        Buffer buf = hnsw_read_buffer(index, block);
+        LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+        Page page = BufferGetPage(buf);
+        auto *opaque = reinterpret_cast<HnswPageOpaque *>(PageGetSpecialPointer(page));
+        if (!PageIsNew(page) && opaque->page_type == HNSW_PAGE_LINKS) {
+            uint32 first = (block - opaque->run_start) * info->records_per_link_page;
+            for (uint32 slot = 0; slot < info->records_per_link_page && first + slot < info->elements_per_run; slot++) {
+                HnswLinkRecordHeader *record = hnsw_link_record(page, info, slot);
+                if (!(record->flags & HNSW_FLAG_UNLINKED)) continue;
+                *level = record->level;
+                *upper = record->upper;
+                GenericXLogState *state = GenericXLogStart(index);
+                hnsw_link_record(GenericXLogRegisterBuffer(state, buf, 0), info, slot)->flags = 0;
+                GenericXLogFinish(state);
+                UnlockReleaseBuffer(buf);
+                meta->free_block = block;
+                return hnsw_ref(opaque->run_start, first + slot);
+            }
+        }
+        UnlockReleaseBuffer(buf);
+    }
+    meta->free_block = InvalidBlockNumber;
+    return vs::kNoRef;
+}
+
 static void write_vector(Relation index, const HnswIndexInfo *info, vs::Ref ref, const float *x) {
     const char *source = reinterpret_cast<const char *>(x);
     hnsw_vector_pieces(info, ref, [&](BlockNumber block, Size in_page, Size done, Size piece) {
@@ -107,24 +155,77 @@ static void write_record(Relation index, const HnswIndexInfo *info, vs::Ref ref,
     UnlockReleaseBuffer(buf);
 }
 
-void hnsw_insert_element(Relation index, const HnswIndexInfo *info, const float *vector, ItemPointer heap_tid,
-                         MemoryContext context) {
-    int level = vs::hnsw::random_level(1.0 - pg_prng_double(&pg_global_prng_state), info->m);
+// VACUUM unlinks a deleted element once it has repaired every list that links to it, and this
+// insert may have chosen it as a neighbour just before it was deleted: such links go again
+// before the element is valid. (A list VACUUM repairs after this point it repairs itself.)
+static void drop_deleted_links(HnswPageStore &store, vs::Ref ref, int level) {
+    HnswLink slots[2 * vs::hnsw::kMaxM];
+    vs::Ref kept[2 * vs::hnsw::kMaxM];
+    for (int layer = 0; layer <= level; layer++) {
+        for (;;) {
+            int n_slots = store.read_links(ref, layer, slots);
+            int n = 0;
+            bool dropped = false;
+            for (int i = 0; i < n_slots && hnsw_link_valid(slots[i]); i++) {
+                vs::Ref link = hnsw_link_ref(slots[i]);
+                if (store.linkable(link))
+                    kept[n++] = link;
+                else
+                    dropped = true;
+            }
+            if (!dropped || store.replace_links(ref, layer, kept, n, slots)) break;
+        }
+    }
+}
 
-    // Reserve a slot (and an upper tuple) under the metapage lock.
+// Makes ref the entry point if it is above the current one, or if VACUUM left the index without one.
+static void become_entry(Relation index, vs::Ref ref, int level) {
+    Buffer metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+    LockBuffer(metabuf, BUFFER_LOCK_SHARE);
+    HnswMeta *meta = hnsw_meta(BufferGetPage(metabuf));
+    bool above = meta->entry == vs::kNoRef || level > meta->entry_level;
+    LockBuffer(metabuf, BUFFER_LOCK_UNLOCK);
+    if (above) {
+        LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+        GenericXLogState *state = GenericXLogStart(index);
+        meta = hnsw_meta(GenericXLogRegisterBuffer(state, metabuf, 0));
+        if (meta->entry == vs::kNoRef || level > meta->entry_level) {
+            meta->entry = ref;
+            meta->entry_level = level;
+            GenericXLogFinish(state);
+        } else {
+            GenericXLogAbort(state);
+        }
+        LockBuffer(metabuf, BUFFER_LOCK_UNLOCK);
+    }
+    ReleaseBuffer(metabuf);
+}
+
+void hnsw_insert_element(Relation index, Relation heap, const HnswIndexInfo *info, const float *vector,
+                         ItemPointer heap_tid, MemoryContext context) {
+    // Reserve a slot (and an upper tuple) under the metapage lock. A freed slot is reused with
+    // its level and upper tuple: the level was drawn at random, independently of the vector, so
+    // it serves the new element as well as a fresh draw, and no upper tuple is left behind.
     Buffer metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
     LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
     GenericXLogState *state = GenericXLogStart(index);
     HnswMeta *meta = hnsw_meta(GenericXLogRegisterBuffer(state, metabuf, 0));
-    if (meta->last_run == InvalidBlockNumber || meta->last_run_used == meta->elements_per_run) {
-        meta->last_run = allocate_run(index, info);
-        meta->last_run_used = 0;
-    }
-    vs::Ref ref = hnsw_ref(meta->last_run, meta->last_run_used++);
+    int level;
     ItemPointerData upper;
-    ItemPointerSetInvalid(&upper);
     Buffer upperbuf = InvalidBuffer;
-    if (level > 0) upper = add_upper_tuple(index, meta, level, info->m, state, &upperbuf);
+    vs::Ref ref = claim_free_slot(index, heap, info, meta, &level, &upper);
+    if (ref != vs::kNoRef) {
+        if (level > 0) reset_upper_tuple(index, &upper, level, info->m, state, &upperbuf);
+    } else {
+        if (meta->last_run == InvalidBlockNumber || meta->last_run_used == meta->elements_per_run) {
+            meta->last_run = allocate_run(index, info);
+            meta->last_run_used = 0;
+        }
+        ref = hnsw_ref(meta->last_run, meta->last_run_used++);
+        level = vs::hnsw::random_level(1.0 - pg_prng_double(&pg_global_prng_state), info->m);
+        ItemPointerSetInvalid(&upper);
+        if (level > 0) upper = add_upper_tuple(index, meta, level, info->m, state, &upperbuf);
+    }
     vs::hnsw::EntryPoint entry{meta->entry, meta->entry_level};
 
     if (entry.ref == vs::kNoRef) {
@@ -152,24 +253,16 @@ void hnsw_insert_element(Relation index, const HnswIndexInfo *info, const float 
     store.set_query(vector);
     vs::hnsw::Workspace ws;
     ws.init(&allocator, info->m, info->ef_construction);
+    // A cancel waits the few milliseconds until the element is linked and checked: stopped in
+    // between, it could keep a link to an element VACUUM frees (drop_deleted_links).
+    HOLD_INTERRUPTS();
     vs::hnsw::insert(store, ref, level, entry, info->m, info->ef_construction, ws);
+    drop_deleted_links(store, ref, level);
     write_record(index, info, ref, level, HNSW_FLAG_VALID, nullptr, nullptr);
-
-    if (level > entry.level) {
-        metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
-        LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
-        state = GenericXLogStart(index);
-        meta = hnsw_meta(GenericXLogRegisterBuffer(state, metabuf, 0));
-        if (level > meta->entry_level) {
-            meta->entry = ref;
-            meta->entry_level = level;
-            GenericXLogFinish(state);
-        } else {
-            GenericXLogAbort(state);
-        }
-        UnlockReleaseBuffer(metabuf);
-    }
+    RESUME_INTERRUPTS();
+    become_entry(index, ref, level);
 }
+
 
 bool hnsw_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid, Relation heap,
                  IndexUniqueCheck check_unique, bool index_unchanged, IndexInfo *index_info) {
@@ -182,7 +275,7 @@ bool hnsw_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_t
     check_expected_dims(info.dims, v.dim);
     float *x = static_cast<float *>(palloc(sizeof(float) * v.dim));
     memcpy(x, v.x, sizeof(float) * v.dim);
-    if (hnsw_prepare_query(info.metric, x, v.dim)) hnsw_insert_element(index, &info, x, heap_tid, context);
+    if (hnsw_prepare_query(info.metric, x, v.dim)) hnsw_insert_element(index, heap, &info, x, heap_tid, context);
     MemoryContextSwitchTo(old);
     MemoryContextDelete(context);
     return false;

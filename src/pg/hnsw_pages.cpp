@@ -66,6 +66,8 @@ HnswMeta *hnsw_init_meta_page(Page page, const HnswIndexInfo *info) {
     meta->last_run = InvalidBlockNumber;
     meta->last_run_used = 0;
     meta->upper_page = InvalidBlockNumber;
+    meta->free_block = InvalidBlockNumber;
+    meta->free_after = InvalidFullTransactionId;
     reinterpret_cast<PageHeader>(page)->pd_lower = MAXALIGN(SizeOfPageHeaderData) + sizeof(HnswMeta);
     return meta;
 }
@@ -177,9 +179,11 @@ HnswLinkRecordHeader *hnsw_link_record(Page page, const HnswIndexInfo *info, uin
 }
 
 // On a primary, vector pages are read under a pin alone, without the content lock: a vector is
-// written once, before any link leads to it, and never changes or moves after (a write to its
-// page stores the same bytes again), so a pinned page shows it whole. A hot standby's replay may
-// zero a page in its buffer before restoring its full image, so there the share lock is taken.
+// written before any link leads to it, and changes only when an insert reuses its slot, which
+// waits until no scan that could reach the old element is running (see hnsw_vacuum.cpp); a write
+// to its page meanwhile stores the same bytes again, so a pinned page shows it whole. A hot
+// standby's replay may zero a page in its buffer before restoring its full image, so there the
+// share lock is taken; its scans re-rank their results with HnswPageStore::checked_distance.
 static void lock_vector_page(Buffer buf, int mode) {
     if (RecoveryInProgress()) LockBuffer(buf, mode);
 }
@@ -283,6 +287,15 @@ int HnswPageStore::neighbors(vs::Ref r, int layer, vs::Ref *out) {
     int n = 0;
     for (int i = 0; i < slots && hnsw_link_valid(links[i]); i++) out[n++] = hnsw_link_ref(links[i]);
     return n;
+}
+
+float HnswPageStore::checked_distance(vs::Ref r, uint8 *flags) {
+    Buffer buf = hnsw_read_buffer(index_, hnsw_link_block(info_, r));
+    LockBuffer(buf, BUFFER_LOCK_SHARE);
+    *flags = hnsw_link_record(BufferGetPage(buf), info_, hnsw_ref_index(r))->flags;
+    float d = distance_from(query_, r);
+    UnlockReleaseBuffer(buf);
+    return d;
 }
 
 uint8 hnsw_element_flags(Relation index, const HnswIndexInfo *info, vs::Ref ref, ItemPointer heap_tid) {

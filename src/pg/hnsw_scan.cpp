@@ -2,10 +2,13 @@
 // of hnsw.ef_search on the first call, then the results nearest first, one per call.
 #include "hnsw.h"
 
+#include <algorithm>
+
 extern "C" {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wregister"
 #include "access/relscan.h"
+#include "access/xlog.h"
 #include "utils/memutils.h"
 #pragma GCC diagnostic pop
 }
@@ -71,6 +74,17 @@ static void search(IndexScanDesc scan, HnswScanState *so) {
     for (int layer = meta.entry_level; layer > 0; layer--) current = vs::hnsw::greedy_search(store, current, layer, ws);
     so->n_results = vs::hnsw::search_layer(store, &current, 1, hnsw_ef_search, 0, ws);
     so->results = ws.sorted;
+    if (RecoveryInProgress()) {
+        int kept = 0;
+        for (int i = 0; i < so->n_results; i++) {
+            uint8 flags;
+            float d = store.checked_distance(so->results[i].ref, &flags);
+            if ((flags & HNSW_FLAG_VALID) && !(flags & HNSW_FLAG_DELETED)) so->results[kept++] = {d, so->results[i].ref};
+        }
+        so->n_results = kept;
+        std::sort(so->results, so->results + kept,
+                  [](const vs::Candidate &a, const vs::Candidate &b) { return a.distance < b.distance; });
+    }
     MemoryContextSwitchTo(old);
 }
 

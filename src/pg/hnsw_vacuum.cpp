@@ -1,6 +1,14 @@
-// VACUUM of an hnsw index: mark the elements whose heap rows are gone as deleted, then repair
-// every list that links to one, so the graph stays navigable and recall holds as rows go.
-// Deleted elements stay in place (a scan may still be standing on one) and are never returned.
+// VACUUM of an hnsw index: mark the elements whose heap rows are gone as deleted, repair every
+// list that links to one, so the graph stays navigable and recall holds as rows go, then mark
+// them unlinked, free for inserts to reuse.
+//
+// A deleted element is never returned, but a scan that was already under way may still be
+// standing on it or about to read its vector, which it does under a pin alone. So VACUUM stamps
+// the metapage with the next transaction ID once no list links to the unlinked elements any
+// more, and inserts reuse their slots only when no snapshot from before that stamp remains
+// (GlobalVisCheckRemovableFullXid): every scan that could have reached them has ended by then.
+// An insert that chose one as a neighbour just before it was deleted drops that link before it
+// finishes (see hnsw_insert.cpp); its transaction, too, holds the stamp back until then.
 #include "hnsw.h"
 
 #include <algorithm>
@@ -8,6 +16,7 @@
 extern "C" {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wregister"
+#include "access/transam.h"
 #include "commands/vacuum.h"
 #include "miscadmin.h"
 #include "utils/memutils.h"
@@ -19,7 +28,13 @@ struct HnswVacuumState {
     HnswIndexInfo info;
     MemoryContext context;
     vs::Allocator allocator;
-    vs::VisitedSet deleted;  // every element marked deleted, in this or an earlier VACUUM
+    // The deleted elements not unlinked yet (by an earlier VACUUM that stopped short, or found
+    // now), which this VACUUM unlinks: no list may link to one. Unlinked ones are left out: an
+    // insert may be reusing their slots meanwhile.
+    vs::VisitedSet deleted;
+    vs::Ref *unlinking;
+    std::size_t n_unlinking;
+    std::size_t unlinking_capacity;
     vs::hnsw::EntryPoint best_live;  // the live element on the highest layer: the next entry point
     double live;
     // Scratch of repair_list, sized for layer 0: candidates are a list and its deleted links' lists.
@@ -55,8 +70,8 @@ static void for_each_link_page(HnswVacuumState *state, int lock, Pick pick, Hand
     }
 }
 
-// Pass 1: flag the elements whose heap rows the callback reports dead, and gather every
-// deleted element, of this VACUUM or an earlier one.
+// Pass 1: flag the elements whose heap rows the callback reports dead, and gather the deleted
+// elements not unlinked yet.
 static void mark_deleted(HnswVacuumState *state, IndexBulkDeleteCallback callback, void *callback_state,
                          IndexBulkDeleteResult *stats) {
     const HnswIndexInfo &info = state->info;
@@ -68,7 +83,7 @@ static void mark_deleted(HnswVacuumState *state, IndexBulkDeleteCallback callbac
             HnswLinkRecordHeader *record = hnsw_link_record(page, &info, slot);
             vs::Ref ref = hnsw_ref(run, first + slot);
             if (record->flags & HNSW_FLAG_DELETED) {
-                out[n++] = {ref, record->level};
+                if (!(record->flags & HNSW_FLAG_UNLINKED)) out[n++] = {ref, record->level};
                 continue;
             }
             // A record never written has no heap TID. One written but never made valid is an
@@ -91,11 +106,20 @@ static void mark_deleted(HnswVacuumState *state, IndexBulkDeleteCallback callbac
         if (xlog) GenericXLogFinish(xlog);
         return n;
     };
-    for_each_link_page(state, BUFFER_LOCK_EXCLUSIVE, pick, [&](const HnswSlot &slot) { state->deleted.insert(slot.ref); });
+    for_each_link_page(state, BUFFER_LOCK_EXCLUSIVE, pick, [&](const HnswSlot &slot) {
+        state->deleted.insert(slot.ref);
+        if (state->n_unlinking == state->unlinking_capacity) {
+            state->unlinking_capacity *= 2;
+            state->unlinking = static_cast<vs::Ref *>(
+                repalloc_huge(state->unlinking, sizeof(vs::Ref) * state->unlinking_capacity));
+        }
+        state->unlinking[state->n_unlinking++] = slot.ref;
+    });
 }
 
 // Re-selects ref's list on layer without deleted elements: candidates are its live links and
 // the live links of the deleted ones, so the paths that ran through a deleted element remain.
+// No deleted link stays, even where no live candidate replaces it: its slot is to be reused.
 static void repair_list(HnswVacuumState *state, HnswPageStore &store, vs::Ref ref, int layer) {
     int capacity = vs::hnsw::max_degree(state->info.m, layer);
     HnswLink slots[2 * vs::hnsw::kMaxM];
@@ -126,15 +150,14 @@ static void repair_list(HnswVacuumState *state, HnswPageStore &store, vs::Ref re
             int n_second = store.neighbors(links[i], layer, second);
             for (int j = 0; j < n_second; j++) consider(second[j]);
         }
-        // With no live candidate left, the deleted links stay: they still lead somewhere.
-        if (n_pool == 0) return;
         std::sort(pool, pool + n_pool, [](const vs::Candidate &a, const vs::Candidate &b) { return a.distance < b.distance; });
         int kept = vs::hnsw::select_neighbors(store, pool, n_pool, capacity, state->chosen);
         if (store.replace_links(ref, layer, state->chosen, kept, slots)) return;
     }
 }
 
-// Pass 2: repair the lists of live elements that link to deleted ones, on every layer.
+// Pass 2: repair the lists that link to deleted elements, on every layer, of every element not
+// deleted: the valid ones and those an insert is still linking.
 static void repair(HnswVacuumState *state) {
     const HnswIndexInfo &info = state->info;
     HnswPageStore store;
@@ -143,7 +166,7 @@ static void repair(HnswVacuumState *state) {
         int n = 0;
         for (uint32 slot = 0; slot < info.records_per_link_page && first + slot < info.elements_per_run; slot++) {
             HnswLinkRecordHeader *record = hnsw_link_record(page, &info, slot);
-            if ((record->flags & HNSW_FLAG_VALID) && !(record->flags & HNSW_FLAG_DELETED))
+            if (!(record->flags & HNSW_FLAG_DELETED) && ItemPointerIsValid(&record->heap_tid))
                 out[n++] = {hnsw_ref(run, first + slot), record->level};
         }
         return n;
@@ -153,20 +176,48 @@ static void repair(HnswVacuumState *state) {
     });
 }
 
-// A deleted entry point still works as a way in, but the next VACUUM could not repair around
-// it forever: move the entry to the highest live element.
-static void replace_entry(HnswVacuumState *state) {
+// Pass 3: with every list repaired, move the entry point off a deleted element (to the highest
+// live one, or to none when none is left), stamp the metapage, and only then mark the deleted
+// elements unlinked, so that no insert takes their slots under an older stamp. Last, point the
+// metapage's hint at the first of them.
+static void unlink(HnswVacuumState *state) {
+    const HnswIndexInfo &info = state->info;
     Buffer buf = ReadBuffer(state->index, HNSW_METAPAGE_BLKNO);
     LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
     GenericXLogState *xlog = GenericXLogStart(state->index);
     HnswMeta *meta = hnsw_meta(GenericXLogRegisterBuffer(xlog, buf, 0));
-    if (meta->entry != vs::kNoRef && state->deleted.contains(meta->entry) && state->best_live.ref != vs::kNoRef) {
+    if (meta->entry != vs::kNoRef && state->deleted.contains(meta->entry)) {
         meta->entry = state->best_live.ref;
         meta->entry_level = state->best_live.level;
-        GenericXLogFinish(xlog);
-    } else {
-        GenericXLogAbort(xlog);
     }
+    meta->free_after = ReadNextFullTransactionId();
+    GenericXLogFinish(xlog);
+    UnlockReleaseBuffer(buf);
+
+    std::sort(state->unlinking, state->unlinking + state->n_unlinking);
+    for (std::size_t i = 0; i < state->n_unlinking;) {
+        vacuum_delay_point();
+        BlockNumber block = hnsw_link_block(&info, state->unlinking[i]);
+        buf = ReadBuffer(state->index, block);
+        LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+        xlog = GenericXLogStart(state->index);
+        Page page = GenericXLogRegisterBuffer(xlog, buf, 0);
+        for (; i < state->n_unlinking && hnsw_link_block(&info, state->unlinking[i]) == block; i++) {
+            HnswLinkRecordHeader *record = hnsw_link_record(page, &info, hnsw_ref_index(state->unlinking[i]));
+            record->flags |= HNSW_FLAG_UNLINKED;
+            ItemPointerSetInvalid(&record->heap_tid);
+        }
+        GenericXLogFinish(xlog);
+        UnlockReleaseBuffer(buf);
+    }
+
+    buf = ReadBuffer(state->index, HNSW_METAPAGE_BLKNO);
+    LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+    xlog = GenericXLogStart(state->index);
+    meta = hnsw_meta(GenericXLogRegisterBuffer(xlog, buf, 0));
+    BlockNumber first = hnsw_link_block(&info, state->unlinking[0]);
+    if (meta->free_block == InvalidBlockNumber || first < meta->free_block) meta->free_block = first;
+    GenericXLogFinish(xlog);
     UnlockReleaseBuffer(buf);
 }
 
@@ -180,18 +231,20 @@ IndexBulkDeleteResult *hnsw_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteRes
     MemoryContext old = MemoryContextSwitchTo(state.context);
     state.allocator = hnsw_allocator(state.context);
     state.deleted.init(&state.allocator, 1024);
+    state.unlinking_capacity = 1024;
+    state.unlinking = static_cast<vs::Ref *>(palloc(sizeof(vs::Ref) * state.unlinking_capacity));
+    state.n_unlinking = 0;
     state.best_live = {vs::kNoRef, -1};
     state.live = 0;
 
-    double removed_before = stats->tuples_removed;
     mark_deleted(&state, callback, callback_state, stats);
-    if (stats->tuples_removed > removed_before) {
+    if (state.n_unlinking > 0) {
         int widest = 2 * state.info.m;
         state.pool = state.allocator.array<vs::Candidate>(std::size_t(widest) * (widest + 1));
         state.chosen = state.allocator.array<vs::Ref>(widest);
         state.seen.init(&state.allocator, std::size_t(widest) * (widest + 1));
         repair(&state);
-        replace_entry(&state);
+        unlink(&state);
     }
     stats->num_index_tuples = state.live;
     stats->num_pages = RelationGetNumberOfBlocks(info->index);

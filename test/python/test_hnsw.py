@@ -1,6 +1,7 @@
 """Recall of the hnsw index on real data (Fashion-MNIST, 784 dimensions), over prepared binary
 queries: after CREATE INDEX, after inserting more rows, after deleting half of them and VACUUM,
-and under the cosine operator class. The ground truth is a float64 brute force over the rows the
+after inserting into the space VACUUM freed, under the cosine operator class, and built with a
+parallel worker (against a serial build, and beyond maintenance_work_mem). The ground truth is a float64 brute force over the rows the
 table holds at each stage.
 
 The stages build on one another (build, then insert, then delete), in the order of the test
@@ -19,6 +20,7 @@ import vsutil  # noqa: E402
 K = 10
 N_BASE = 20_000     # the first train images, indexed by CREATE INDEX
 N_EXTRA = 5_000     # the next ones, inserted into the index one by one (COPY)
+N_REUSE = 5_000     # the next ones, inserted after the delete + VACUUM, into the freed slots
 N_QUERIES = 200     # the first test images
 TABLE = "fm_hnsw"
 COSINE_TABLE = "fm_hnsw_cosine"
@@ -54,7 +56,7 @@ class HnswRecallTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         train, _ = vsutil.fashion_mnist("train")
-        cls.vectors = train[:N_BASE + N_EXTRA]          # row id i holds vectors[i - 1]
+        cls.vectors = train[:N_BASE + N_EXTRA + N_REUSE]  # row id i holds vectors[i - 1]
         cls.queries = vsutil.fashion_mnist("t10k")[0][:N_QUERIES]
         cls.conn = psycopg.connect(autocommit=True)
         vsutil.register_vector(cls.conn)
@@ -73,7 +75,7 @@ class HnswRecallTest(unittest.TestCase):
     @classmethod
     def insert_rows(cls):
         if cls.stage == "built":
-            vsutil.copy_vectors(cls.conn, TABLE, cls.vectors[N_BASE:], first_id=N_BASE + 1)
+            vsutil.copy_vectors(cls.conn, TABLE, cls.vectors[N_BASE:N_BASE + N_EXTRA], first_id=N_BASE + 1)
             cls.conn.execute(f"ANALYZE {TABLE}")
             cls.live = np.arange(1, N_BASE + N_EXTRA + 1)
             cls.stage = "inserted"
@@ -153,6 +155,24 @@ class HnswRecallTest(unittest.TestCase):
               "at ef_search 100", file=sys.stderr)
         self.assertGreaterEqual(at_100, 0.95)
 
+    def test_3b_inserts_reuse_freed_space(self):
+        self.delete_half()
+        # VACUUM freed 12,500 slots; they may be reused once no snapshot older than it remains,
+        # which one more transaction ID handed out shows.
+        size = self.conn.execute(f"SELECT pg_relation_size('{TABLE}_idx')").fetchone()[0]
+        self.conn.execute("SELECT txid_current()")
+        first = N_BASE + N_EXTRA + 1
+        vsutil.copy_vectors(self.conn, TABLE, self.vectors[first - 1:], first_id=first)
+        grown = self.conn.execute(f"SELECT pg_relation_size('{TABLE}_idx')").fetchone()[0] - size
+        live = np.concatenate([self.live, np.arange(first, first + N_REUSE)])
+        results = self.search(TABLE, "<->", 100)
+        self.assertTrue(any(id_ >= first for ids in results for id_ in ids), "no reinserted row is ever returned")
+        at_100 = self.recall(results, live, "<->")
+        print(f"\n  {N_REUSE} inserts after VACUUM: the index grew by {grown} bytes; recall@{K} {at_100:.4f} "
+              "at ef_search 100", file=sys.stderr)
+        self.assertEqual(grown, 0)
+        self.assertGreaterEqual(at_100, 0.95)
+
     def test_5_build_progress(self):
         # Another session watches pg_stat_progress_create_index while the build runs.
         table = "hnsw_progress"
@@ -186,6 +206,60 @@ class HnswRecallTest(unittest.TestCase):
         self.assertIn("building index: loading tuples", phases)
         self.assertTrue(any(done for phase, done, _ in seen if phase == "building index: loading tuples"))
         self.assertIn(N_BASE, {total for _, _, total in seen})
+
+    def build_logged(self, table, settings):
+        """Builds table's hnsw index under settings; returns the notices and debug messages."""
+        messages = []
+        conn = psycopg.connect(autocommit=True)
+        conn.add_notice_handler(lambda d: messages.append(d.message_primary))
+        try:
+            for setting in settings + ["client_min_messages = debug1"]:
+                conn.execute(f"SET {setting}")
+            conn.execute(f"DROP INDEX IF EXISTS {table}_idx")
+            conn.execute(f"CREATE INDEX {table}_idx ON {table} USING hnsw (embedding vector_l2_ops) "
+                         "WITH (m = 16, ef_construction = 64)")
+        finally:
+            conn.close()
+        return messages
+
+    def test_6_parallel_build_matches_serial(self):
+        table = "hnsw_parallel"
+        self.conn.execute(f"DROP TABLE IF EXISTS {table}")
+        vector_table(self.conn, table, self.vectors[:N_BASE])
+        live = np.arange(1, N_BASE + 1)
+        try:
+            serial = self.build_logged(table, ["max_parallel_maintenance_workers = 0"])
+            self.assertFalse([m for m in serial if "parallel workers" in m])
+            serial_recall = [self.recall(self.search(table, "<->", ef), live, "<->") for ef in (10, 40)]
+            parallel = self.build_logged(table, ["max_parallel_maintenance_workers = 1"])
+            self.assertIn("hnsw build with 1 parallel workers", parallel)
+            parallel_recall = [self.recall(self.search(table, "<->", ef), live, "<->") for ef in (10, 40)]
+        finally:
+            self.conn.execute(f"DROP TABLE {table}")
+        print(f"\n  recall@{K} at ef_search 10, 40: serial build {serial_recall}, "
+              f"with a parallel worker {parallel_recall}", file=sys.stderr)
+        for one, two in zip(serial_recall, parallel_recall):
+            self.assertAlmostEqual(one, two, delta=0.02)
+
+    def test_7_parallel_build_beyond_memory(self):
+        # 1MB holds about 300 of these rows: the shared graph fills, is written out, and the
+        # leader and the worker insert the rest into the pages at once.
+        table = "hnsw_parallel_small"
+        self.conn.execute(f"DROP TABLE IF EXISTS {table}")
+        vector_table(self.conn, table, self.vectors[:3000])
+        self.conn.execute(f"ALTER TABLE {table} SET (parallel_workers = 1)")
+        try:
+            messages = self.build_logged(table, ["max_parallel_maintenance_workers = 1",
+                                                 "maintenance_work_mem = '1MB'"])
+            results = self.search(table, "<->", 100)
+        finally:
+            self.conn.execute(f"DROP TABLE {table}")
+        self.assertIn("hnsw build with 1 parallel workers", messages)
+        self.assertTrue(any("no longer fits into maintenance_work_mem" in m for m in messages), messages)
+        at_100 = self.recall(results, np.arange(1, 3001), "<->")
+        print(f"\n  parallel build beyond maintenance_work_mem (3000 rows): recall@{K} {at_100:.4f} "
+              "at ef_search 100", file=sys.stderr)
+        self.assertGreaterEqual(at_100, 0.98)
 
     def test_4_cosine(self):
         self.conn.execute(f"DROP TABLE IF EXISTS {COSINE_TABLE}")

@@ -1,6 +1,6 @@
 # Streaming replication of hnsw indexes: a standby replays the build (log_newpage_range), the
-# GenericXLog records of inserts and of VACUUM's link repair, and answers k-NN queries through the
-# index with exactly the rows the primary returns. Then the standby is promoted and keeps going.
+# GenericXLog records of inserts, of VACUUM's link repair and of inserts into freed slots, and
+# answers k-NN queries through the index with exactly the rows the primary returns. Then the standby is promoted and keeps going.
 use strict;
 use warnings;
 
@@ -36,9 +36,13 @@ $primary->safe_psql('postgres', 'DELETE FROM items WHERE id % 5 = 1');
 $primary->safe_psql('postgres', 'VACUUM items');
 $primary->safe_psql('postgres',
 	'INSERT INTO items SELECT i, vec(i) FROM generate_series(3501, 4000) i');
-# one row per transaction, too, as an application inserts
+# one row per transaction, too, as an application inserts: these reuse the slots VACUUM freed
+# (the transaction above holds the stamp back for itself), so the index does not grow
+my $size_sql = "SELECT pg_relation_size('items_hnsw')";
+my $size_before = $primary->safe_psql('postgres', $size_sql);
 $primary->safe_psql('postgres',
 	q{DO $$ BEGIN FOR i IN 4001 .. 4200 LOOP INSERT INTO items VALUES (i, vec(i)); COMMIT; END LOOP; END $$});
+is($primary->safe_psql('postgres', $size_sql), $size_before, 'inserts after VACUUM reuse the freed space');
 $primary->wait_for_catchup($standby, 'replay', $primary->lsn('insert'));
 
 # 30 queries, 10 nearest each, at ef_search 100: one line of ids per query
