@@ -103,38 +103,42 @@ Candidate greedy_search(Store &store, Candidate start, int layer, Workspace &ws)
     return best;
 }
 
+// Admits every element a search reaches to its results.
+struct AdmitAll {
+    bool operator()(Ref) const noexcept { return true; }
+};
+
 // Beam search of width ef on one layer from the given entries. Leaves the (up to) ef nearest
-// elements found in ws.sorted, nearest first, and returns their count. The caller has made room
-// for ef with ws.reserve.
-template <class Store>
-int search_layer(Store &store, const Candidate *entries, int n_entries, int ef, int layer, Workspace &ws) noexcept {
+// elements found that admit accepts in ws.sorted, nearest first, and returns their count. Others
+// still lead the search on (hnswlib walks past elements marked deleted the same way), and the
+// search goes on until it holds ef admitted ones or runs out of elements. The caller has made
+// room for ef with ws.reserve.
+template <class Store, class Admit = AdmitAll>
+int search_layer(Store &store, const Candidate *entries, int n_entries, int ef, int layer, Workspace &ws,
+                 Admit admit = Admit()) noexcept {
     ws.visited.clear();
     ws.frontier.clear();
     ws.results.clear();
-    for (int i = 0; i < n_entries; i++) {
-        if (!ws.visited.insert(entries[i].ref)) continue;
-        ws.frontier.push(entries[i]);
-        ws.results.push(entries[i]);
+    auto full = [&] { return int(ws.results.size()) >= ef; };
+    auto keep = [&](Candidate c) {
+        ws.frontier.push(c);
+        if (!admit(c.ref)) return;
+        ws.results.push(c);
         if (int(ws.results.size()) > ef) ws.results.pop();
-    }
+    };
+    for (int i = 0; i < n_entries; i++)
+        if (ws.visited.insert(entries[i].ref)) keep(entries[i]);
     while (!ws.frontier.empty()) {
         Candidate nearest = ws.frontier.top();
-        if (nearest.distance > ws.results.top().distance && int(ws.results.size()) >= ef) break;
+        if (full() && nearest.distance > ws.results.top().distance) break;
         ws.frontier.pop();
         int n = store.neighbors(nearest.ref, layer, ws.links);
         int fresh = 0;
         for (int i = 0; i < n; i++)
             if (ws.visited.insert(ws.links[i])) ws.batch[fresh++] = ws.links[i];
         store.distances_to_query(ws.batch, fresh, ws.batch_distances);
-        for (int i = 0; i < fresh; i++) {
-            Ref r = ws.batch[i];
-            float d = ws.batch_distances[i];
-            if (int(ws.results.size()) < ef || d < ws.results.top().distance) {
-                ws.frontier.push({d, r});
-                ws.results.push({d, r});
-                if (int(ws.results.size()) > ef) ws.results.pop();
-            }
-        }
+        for (int i = 0; i < fresh; i++)
+            if (!full() || ws.batch_distances[i] < ws.results.top().distance) keep({ws.batch_distances[i], ws.batch[i]});
     }
     return int(ws.results.drain_sorted(ws.sorted));
 }
@@ -203,21 +207,21 @@ bool insert(Store &store, Ref ref, int level, EntryPoint entry, int m, int ef_co
     int n_entries = 1;
     int top = level < entry.level ? level : entry.level;
     int counts[kMaxLevel + 1];
+    // A concurrent inserter may have linked this element in already: it is no neighbour of
+    // itself. A deleted element still leads the search on, but is no neighbour either.
+    auto neighbour = [&](Ref r) { return r != ref && store.linkable(r); };
     for (int layer = top; layer >= 0; layer--) {
-        int found = search_layer(store, ws.entries, n_entries, ef_construction, layer, ws);
+        int found = search_layer(store, ws.entries, n_entries, ef_construction, layer, ws, neighbour);
         // The next layer down starts from everything found here, not only the nearest.
-        std::memcpy(ws.entries, ws.sorted, sizeof(Candidate) * found);
-        n_entries = found;
-        // A concurrent inserter may have linked this element in already: it is no neighbour of
-        // itself. A deleted element still leads the search on, but is no neighbour either.
-        int kept = 0;
-        for (int j = 0; j < found; j++)
-            if (ws.sorted[j].ref != ref && store.linkable(ws.sorted[j].ref)) ws.sorted[kept++] = ws.sorted[j];
-        int n = select_neighbors(store, ws.sorted, kept, m, ws.chosen);
+        if (found > 0) {
+            std::memcpy(ws.entries, ws.sorted, sizeof(Candidate) * found);
+            n_entries = found;
+        }
+        int n = select_neighbors(store, ws.sorted, found, m, ws.chosen);
         Candidate *links = ws.layer_links + std::size_t(layer) * kMaxM;
         for (int i = 0; i < n; i++) {
             links[i] = {0, ws.chosen[i]};
-            for (int j = 0; j < kept; j++)
+            for (int j = 0; j < found; j++)
                 if (ws.sorted[j].ref == ws.chosen[i]) links[i].distance = ws.sorted[j].distance;
         }
         counts[layer] = n;

@@ -4,8 +4,8 @@
 // elements_per_run elements. A run starts with its link pages, an array of fixed-size link
 // records (one per element, never split across pages, so one page lock covers a record), and
 // continues with its vector pages, the elements' vectors laid end to end as one byte stream that
-// may cross page boundaries. Vectors never change once written, so a reader may copy one piece
-// by piece; packing them this way stores 784-d vectors 2.6 to a page where whole-tuple layouts
+// may cross page boundaries. A vector changes only when its slot is reused, once no scan can
+// reach the old element (hnsw_vacuum.cpp), so a reader may copy one piece by piece; packing them this way stores 784-d vectors 2.6 to a page where whole-tuple layouts
 // fit only 2. An element is addressed by (run start block, index in run).
 //
 //   block 0        metapage: layout version, dims, options, entry point, where to insert next,
@@ -57,7 +57,7 @@ extern "C" {
 #define HNSW_NORM_PROC 2
 
 #define HNSW_FLAG_VALID 0x01    // written completely; absent on a slot an insert reserved but did not finish
-#define HNSW_FLAG_DELETED 0x02  // its heap row is gone: still navigable, never returned
+#define HNSW_FLAG_DELETED 0x02  // its heap row is gone: never returned, navigable until unlinked
 #define HNSW_FLAG_UNLINKED 0x04  // deleted, and no list links to it: its slot is free (see hnsw_vacuum.cpp)
 
 struct HnswPageOpaque {
@@ -211,9 +211,9 @@ class HnswPageStore {
     // two vectors in one distance.
     float checked_distance(vs::Ref r, uint8 *flags);
 
-    // The raw slots of r's list on layer (2m on layer 0, m above, 0 above r's level); returns
-    // the slot count.
-    int read_links(vs::Ref r, int layer, HnswLink *out);
+    // The raw slots of r's list on layer (2m on layer 0, m above, 0 above r's level), and r's
+    // flags if asked; returns the slot count.
+    int read_links(vs::Ref r, int layer, HnswLink *out, uint8 *flags = nullptr);
     // Writes r's list only if its slots still equal expected (from read_links); false if not.
     bool replace_links(vs::Ref r, int layer, const vs::Ref *list, int n, const HnswLink *expected);
 

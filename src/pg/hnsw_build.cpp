@@ -5,7 +5,8 @@
 // With parallel workers (PostgreSQL plans them only for btree, so the build asks the planner
 // itself), the graph lives in dynamic shared memory and the leader and every worker scan their
 // share of the table and insert into it at once; the core's MemoryGraph keeps one lock per
-// neighbour list for that. The leader writes the pages once all are done.
+// neighbour list for that. The leader writes the pages once all are done, unless the graph
+// filled first: then the participant that found it full wrote them.
 #include "hnsw.h"
 
 extern "C" {
@@ -47,6 +48,7 @@ struct HnswShared {
     pg_atomic_uint64 indexed;
     slock_t mutex;
     double heap_tuples;  // rows the participants scanned, under mutex
+    bool broken_hot_chain;  // whether any participant's scan found one, under mutex
 };
 
 #define HNSW_SHARED_KEY UINT64CONST(0xA000000000000001)
@@ -378,6 +380,7 @@ static void build_participant(HnswShared *shared, void *region, Relation heap, R
                                                 &state, scan);
     SpinLockAcquire(&shared->mutex);
     shared->heap_tuples += heap_tuples;
+    shared->broken_hot_chain |= index_info->ii_BrokenHotChain;
     SpinLockRelease(&shared->mutex);
     MemoryContextSwitchTo(old);
     MemoryContextDelete(state.context);
@@ -429,13 +432,16 @@ static double build_parallel(HnswBuildState *state, Relation heap, IndexInfo *in
     shared->heap_relid = RelationGetRelid(heap);
     shared->index_relid = RelationGetRelid(index);
     shared->concurrent = index_info->ii_Concurrent;
-    shared->lock_tranche = LWLockNewTrancheId();
+    static int lock_tranche = 0;  // one per backend, however many builds it runs
+    if (lock_tranche == 0) lock_tranche = LWLockNewTrancheId();
+    shared->lock_tranche = lock_tranche;
     LWLockRegisterTranche(shared->lock_tranche, "hnsw build");
     LWLockInitialize(&shared->flush_lock, shared->lock_tranche);
     shared->flushed = false;
     pg_atomic_init_u64(&shared->indexed, 0);
     SpinLockInit(&shared->mutex);
     shared->heap_tuples = 0;
+    shared->broken_hot_chain = false;
     table_parallelscan_initialize(heap, shared_scan(shared), snapshot);
     void *region = shm_toc_allocate(pcxt->toc, graph_bytes);
     MemoryContext old = MemoryContextSwitchTo(state->context);
@@ -459,6 +465,8 @@ static double build_parallel(HnswBuildState *state, Relation heap, IndexInfo *in
     if (!shared->flushed) flush_to_disk(state);
     state->indexed = double(pg_atomic_read_u64(&shared->indexed));
     double heap_tuples = shared->heap_tuples;
+    // CREATE INDEX then sets indcheckxmin, as after a serial scan that found one.
+    if (shared->broken_hot_chain) index_info->ii_BrokenHotChain = true;
     state->shared = nullptr;
     DestroyParallelContext(pcxt);
     ExitParallelMode();

@@ -84,37 +84,52 @@ static void reset_upper_tuple(Relation index, ItemPointer upper, int level, int 
     for (int i = 0; i < level * m; i++) links[i] = HNSW_NO_LINK;
 }
 
+// The first unlinked slot on a link page, or -1; the caller holds a lock on the page.
+static int first_unlinked(Page page, const HnswIndexInfo *info, uint32 first) {
+    for (uint32 slot = 0; slot < info->records_per_link_page && first + slot < info->elements_per_run; slot++)
+        if (hnsw_link_record(page, info, slot)->flags & HNSW_FLAG_UNLINKED) return int(slot);
+    return -1;
+}
+
 // Takes a slot VACUUM unlinked, if one is free: only once every snapshot that existed when it was
 // unlinked is gone can no scan still be reading the old element (vector pages are read under a
-// pin alone). Called with the metapage locked; moves the metapage's hint past link pages with
-// no unlinked slot left. Returns the slot, reserved, with its old element's level and upper tuple.
-// (A crash between this and the metapage's record leaves the slot reserved for good: one slot.)
+// pin alone). Called with the metapage locked, so no other insert claims at the same time; walks
+// the link pages from the metapage's hint, jumping over vector pages, and moves the hint past
+// those with no unlinked slot left. Returns the slot, reserved, with its old element's level
+// and upper tuple. (An error or crash before the element's record is written leaves the slot
+// reserved for good: one slot.)
 static vs::Ref claim_free_slot(Relation index, Relation heap, const HnswIndexInfo *info, HnswMeta *meta,
                                int *level, ItemPointer upper) {
     if (meta->free_block == InvalidBlockNumber || !GlobalVisCheckRemovableFullXid(heap, meta->free_after))
         return vs::kNoRef;
     BlockNumber nblocks = RelationGetNumberOfBlocks(index);
-    for (BlockNumber block = meta->free_block; block < nblocks; block++) {
+    for (BlockNumber block = meta->free_block; block < nblocks;) {
         Buffer buf = hnsw_read_buffer(index, block);
-        LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+        LockBuffer(buf, BUFFER_LOCK_SHARE);
         Page page = BufferGetPage(buf);
         auto *opaque = reinterpret_cast<HnswPageOpaque *>(PageGetSpecialPointer(page));
-        if (!PageIsNew(page) && opaque->page_type == HNSW_PAGE_LINKS) {
-            uint32 first = (block - opaque->run_start) * info->records_per_link_page;
-            for (uint32 slot = 0; slot < info->records_per_link_page && first + slot < info->elements_per_run; slot++) {
-                HnswLinkRecordHeader *record = hnsw_link_record(page, info, slot);
-                if (!(record->flags & HNSW_FLAG_UNLINKED)) continue;
+        BlockNumber next = block + 1;
+        if (!PageIsNew(page) && (opaque->page_type == HNSW_PAGE_LINKS || opaque->page_type == HNSW_PAGE_VECTORS)) {
+            BlockNumber run = opaque->run_start;
+            if (block + 1 >= run + info->link_pages_per_run) next = run + info->link_pages_per_run + info->vector_pages_per_run;
+            uint32 first = (block - run) * info->records_per_link_page;
+            if (opaque->page_type == HNSW_PAGE_LINKS && first_unlinked(page, info, first) >= 0) {
+                LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+                LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+                int slot = first_unlinked(BufferGetPage(buf), info, first);  // only a claim, under the metapage lock, clears one
+                GenericXLogState *state = GenericXLogStart(index);
+                HnswLinkRecordHeader *record = hnsw_link_record(GenericXLogRegisterBuffer(state, buf, 0), info, slot);
                 *level = record->level;
                 *upper = record->upper;
-                GenericXLogState *state = GenericXLogStart(index);
-                hnsw_link_record(GenericXLogRegisterBuffer(state, buf, 0), info, slot)->flags = 0;
+                record->flags = 0;
                 GenericXLogFinish(state);
                 UnlockReleaseBuffer(buf);
                 meta->free_block = block;
-                return hnsw_ref(opaque->run_start, first + slot);
+                return hnsw_ref(run, first + uint32(slot));
             }
         }
         UnlockReleaseBuffer(buf);
+        block = next;
     }
     meta->free_block = InvalidBlockNumber;
     return vs::kNoRef;

@@ -254,10 +254,11 @@ float HnswPageStore::distance(vs::Ref a, vs::Ref b) {
 }
 
 // Copies the raw links of r on layer (2m on layer 0, m above); returns how many slots there are.
-int HnswPageStore::read_links(vs::Ref r, int layer, HnswLink *out) {
+int HnswPageStore::read_links(vs::Ref r, int layer, HnswLink *out, uint8 *flags) {
     Buffer buf = hnsw_read_buffer(index_, hnsw_link_block(info_, r));
     LockBuffer(buf, BUFFER_LOCK_SHARE);
     HnswLinkRecordHeader *record = hnsw_link_record(BufferGetPage(buf), info_, hnsw_ref_index(r));
+    if (flags) *flags = record->flags;
     int slots = vs::hnsw::max_degree(info_->m, layer);
     if (layer == 0) {
         memcpy(out, hnsw_record_links(record), sizeof(HnswLink) * slots);
@@ -283,7 +284,12 @@ int HnswPageStore::neighbors(vs::Ref r, int layer, vs::Ref *out) {
     // Every step of a graph walk comes through here: the place to honour a cancel.
     CHECK_FOR_INTERRUPTS();
     HnswLink links[2 * vs::hnsw::kMaxM];
-    int slots = read_links(r, layer, links);
+    uint8 flags;
+    int slots = read_links(r, layer, links, &flags);
+    // Only a valid element's lists lead anywhere. One still being inserted may hold a link to
+    // an element VACUUM deleted meanwhile, until its insert drops it; if the insert failed first,
+    // the link stays, and must never be followed to a slot that is being reused.
+    if (!(flags & HNSW_FLAG_VALID) || (flags & HNSW_FLAG_UNLINKED)) return 0;
     int n = 0;
     for (int i = 0; i < slots && hnsw_link_valid(links[i]); i++) out[n++] = hnsw_link_ref(links[i]);
     return n;

@@ -8,7 +8,8 @@
 // more, and inserts reuse their slots only when no snapshot from before that stamp remains
 // (GlobalVisCheckRemovableFullXid): every scan that could have reached them has ended by then.
 // An insert that chose one as a neighbour just before it was deleted drops that link before it
-// finishes (see hnsw_insert.cpp); its transaction, too, holds the stamp back until then.
+// finishes (see hnsw_insert.cpp), and its transaction holds the stamp back until then; should it
+// fail first, its element never becomes valid, and an invalid element's lists are never followed.
 #include "hnsw.h"
 
 #include <algorithm>
@@ -34,6 +35,9 @@ struct HnswVacuumState {
     vs::VisitedSet deleted;
     vs::Ref *unlinking;
     std::size_t n_unlinking;
+    // The first link page with a slot unlinked before: the metapage's hint may have moved past it
+    // (an interrupted VACUUM sets the hint last, and an insert may look before the slot is marked).
+    BlockNumber first_unlinked;
     std::size_t unlinking_capacity;
     vs::hnsw::EntryPoint best_live;  // the live element on the highest layer: the next entry point
     double live;
@@ -82,8 +86,12 @@ static void mark_deleted(HnswVacuumState *state, IndexBulkDeleteCallback callbac
         for (uint32 slot = 0; slot < info.records_per_link_page && first + slot < info.elements_per_run; slot++) {
             HnswLinkRecordHeader *record = hnsw_link_record(page, &info, slot);
             vs::Ref ref = hnsw_ref(run, first + slot);
+            if (record->flags & HNSW_FLAG_UNLINKED) {
+                state->first_unlinked = Min(state->first_unlinked, hnsw_link_block(&info, ref));
+                continue;
+            }
             if (record->flags & HNSW_FLAG_DELETED) {
-                if (!(record->flags & HNSW_FLAG_UNLINKED)) out[n++] = {ref, record->level};
+                out[n++] = {ref, record->level};
                 continue;
             }
             // A record never written has no heap TID. One written but never made valid is an
@@ -139,7 +147,8 @@ static void repair_list(HnswVacuumState *state, HnswPageStore &store, vs::Ref re
         state->seen.insert(ref);
         int n_pool = 0;
         auto consider = [&](vs::Ref candidate) {
-            if (state->deleted.contains(candidate) || !state->seen.insert(candidate)) return;
+            if (state->deleted.contains(candidate) || !state->seen.insert(candidate) || !store.linkable(candidate))
+                return;
             pool[n_pool++] = {store.distance(ref, candidate), candidate};
         };
         for (int i = 0; i < n; i++) {
@@ -176,10 +185,24 @@ static void repair(HnswVacuumState *state) {
     });
 }
 
+// Points the metapage's hint at block, if the hint is past it.
+static void lower_free_hint(Relation index, BlockNumber block) {
+    Buffer buf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+    LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+    GenericXLogState *xlog = GenericXLogStart(index);
+    HnswMeta *meta = hnsw_meta(GenericXLogRegisterBuffer(xlog, buf, 0));
+    if (meta->free_block == InvalidBlockNumber || block < meta->free_block) {
+        meta->free_block = block;
+        GenericXLogFinish(xlog);
+    } else {
+        GenericXLogAbort(xlog);
+    }
+    UnlockReleaseBuffer(buf);
+}
+
 // Pass 3: with every list repaired, move the entry point off a deleted element (to the highest
 // live one, or to none when none is left), stamp the metapage, and only then mark the deleted
-// elements unlinked, so that no insert takes their slots under an older stamp. Last, point the
-// metapage's hint at the first of them.
+// elements unlinked, so that no insert takes their slots under an older stamp.
 static void unlink(HnswVacuumState *state) {
     const HnswIndexInfo &info = state->info;
     Buffer buf = ReadBuffer(state->index, HNSW_METAPAGE_BLKNO);
@@ -210,15 +233,7 @@ static void unlink(HnswVacuumState *state) {
         GenericXLogFinish(xlog);
         UnlockReleaseBuffer(buf);
     }
-
-    buf = ReadBuffer(state->index, HNSW_METAPAGE_BLKNO);
-    LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-    xlog = GenericXLogStart(state->index);
-    meta = hnsw_meta(GenericXLogRegisterBuffer(xlog, buf, 0));
-    BlockNumber first = hnsw_link_block(&info, state->unlinking[0]);
-    if (meta->free_block == InvalidBlockNumber || first < meta->free_block) meta->free_block = first;
-    GenericXLogFinish(xlog);
-    UnlockReleaseBuffer(buf);
+    state->first_unlinked = Min(state->first_unlinked, hnsw_link_block(&info, state->unlinking[0]));
 }
 
 IndexBulkDeleteResult *hnsw_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
@@ -234,6 +249,7 @@ IndexBulkDeleteResult *hnsw_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteRes
     state.unlinking_capacity = 1024;
     state.unlinking = static_cast<vs::Ref *>(palloc(sizeof(vs::Ref) * state.unlinking_capacity));
     state.n_unlinking = 0;
+    state.first_unlinked = InvalidBlockNumber;
     state.best_live = {vs::kNoRef, -1};
     state.live = 0;
 
@@ -246,6 +262,7 @@ IndexBulkDeleteResult *hnsw_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteRes
         repair(&state);
         unlink(&state);
     }
+    if (state.first_unlinked != InvalidBlockNumber) lower_free_hint(state.index, state.first_unlinked);
     stats->num_index_tuples = state.live;
     stats->num_pages = RelationGetNumberOfBlocks(info->index);
 

@@ -261,6 +261,29 @@ class HnswRecallTest(unittest.TestCase):
               "at ef_search 100", file=sys.stderr)
         self.assertGreaterEqual(at_100, 0.98)
 
+    def test_8_build_after_hot_updates_waits_for_old_snapshots(self):
+        # Rows updated in place (HOT, with no index on the column yet) while an older snapshot can
+        # still see their old vectors: the new index must not serve that snapshot
+        # (pg_index.indcheckxmin), whether one process scanned the table or several.
+        table = "hnsw_hot"
+        for workers in (0, 1):
+            self.conn.execute(f"DROP TABLE IF EXISTS {table}")
+            self.conn.execute(f"CREATE TABLE {table} (id int, embedding vector(3)) WITH (parallel_workers = 1, fillfactor = 50)")
+            self.conn.execute(f"INSERT INTO {table} SELECT i, ARRAY[i, i % 7, 1] FROM generate_series(1, 2000) i")
+            old = psycopg.connect()
+            try:
+                old.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+                old.execute(f"SELECT count(*) FROM {table}")
+                self.conn.execute(f"UPDATE {table} SET embedding = ARRAY[id, 0, 2] WHERE id % 2 = 0")
+                messages = self.build_logged(table, [f"max_parallel_maintenance_workers = {workers}"])
+                checkxmin = self.conn.execute(
+                    "SELECT indcheckxmin FROM pg_index WHERE indexrelid = %s::regclass", (f"{table}_idx",)).fetchone()[0]
+            finally:
+                old.close()
+                self.conn.execute(f"DROP TABLE {table}")
+            self.assertEqual(any("hnsw build with 1 parallel workers" in m for m in messages), workers == 1)
+            self.assertTrue(checkxmin, f"indcheckxmin not set after a build with {workers} workers")
+
     def test_4_cosine(self):
         self.conn.execute(f"DROP TABLE IF EXISTS {COSINE_TABLE}")
         indexed_table(self.conn, COSINE_TABLE, self.vectors[:N_BASE], "vector_cosine_ops")
