@@ -18,6 +18,7 @@ extern "C" {
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "access/xloginsert.h"
+#include "access/xlogrecord.h"
 #include "catalog/index.h"
 #include "commands/progress.h"
 #include "common/pg_prng.h"
@@ -87,18 +88,49 @@ static ItemPointerData label_tid(uint64 label) {
     return tid;
 }
 
-static void write_page(Relation index, Page source) {
-    Buffer buf = ReadBufferExtended(index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, nullptr);
-    LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-    memcpy(BufferGetPage(buf), source, BLCKSZ);
-    MarkBufferDirty(buf);
-    UnlockReleaseBuffer(buf);
-}
+// Writes a build's pages straight to the index's file in block order, as btree's build does
+// (through shared buffers, each new block would be written as zeros first), WAL-logs them as
+// full images in batches, and syncs the file at the end: a checkpoint during the build cannot
+// know to flush pages that never were in a buffer.
+class PageWriter {
+  public:
+    explicit PageWriter(Relation index) : index_(index), wal_(RelationNeedsWAL(index)), next_(0), n_(0) {
+        for (char *&page : pages_) page = static_cast<char *>(palloc(BLCKSZ));
+    }
+    void write(Page page) {
+        memcpy(pages_[n_], page, BLCKSZ);
+        blocks_[n_] = next_++;
+        if (++n_ == XLR_MAX_BLOCK_ID) flush();
+    }
+    void finish() {
+        flush();
+        if (wal_) smgrimmedsync(RelationGetSmgr(index_), MAIN_FORKNUM);
+        for (char *page : pages_) pfree(page);
+    }
 
+  private:
+    void flush() {
+        if (n_ == 0) return;
+        if (wal_) log_newpages(&index_->rd_node, MAIN_FORKNUM, n_, blocks_, pages_, true);
+        for (int i = 0; i < n_; i++) {
+            PageSetChecksumInplace(pages_[i], blocks_[i]);
+            smgrextend(RelationGetSmgr(index_), MAIN_FORKNUM, blocks_[i], pages_[i], true);
+        }
+        n_ = 0;
+    }
+
+    Relation index_;
+    bool wal_;
+    BlockNumber next_;
+    int n_;
+    BlockNumber blocks_[XLR_MAX_BLOCK_ID];
+    char *pages_[XLR_MAX_BLOCK_ID];
+};
 
 // Writes the in-memory graph as: metapage, upper pages, then the runs in element order.
 // Upper pages come first so that every run's start block is known before any link is written.
 static void write_graph(HnswBuildState *state) {
+    PageWriter writer(state->index);
     const HnswIndexInfo &info = state->info;
     vs::hnsw::MemoryGraph &graph = state->graph;
     std::size_t n = graph.size();
@@ -136,7 +168,7 @@ static void write_graph(HnswBuildState *state) {
     meta->last_run = runs ? first_run + (runs - 1) * run_pages : InvalidBlockNumber;
     meta->last_run_used = uint32(n - std::size_t(runs ? runs - 1 : 0) * info.elements_per_run);
     meta->upper_page = upper_pages ? upper_pages : InvalidBlockNumber;
-    write_page(state->index, page);
+    writer.write(page);
 
     // Upper pages.
     vs::Ref links[2 * vs::hnsw::kMaxM];
@@ -145,7 +177,7 @@ static void write_graph(HnswBuildState *state) {
     for (std::size_t i = 0; i < n; i++) {
         if (!ItemPointerIsValid(&upper[i])) continue;
         if (ItemPointerGetBlockNumber(&upper[i]) != current) {
-            if (current != 0) write_page(state->index, page);
+            if (current != 0) writer.write(page);
             hnsw_init_page(page, HNSW_PAGE_UPPER, InvalidBlockNumber);
             current = ItemPointerGetBlockNumber(&upper[i]);
         }
@@ -159,7 +191,7 @@ static void write_graph(HnswBuildState *state) {
         if (offset == InvalidOffsetNumber) elog(ERROR, "hnsw: upper tuple does not fit where planned");
         ItemPointerSetOffsetNumber(&upper[i], offset);
     }
-    if (current != 0) write_page(state->index, page);
+    if (current != 0) writer.write(page);
 
     // Runs: link pages, then the vectors end to end.
     for (uint32 run = 0; run < runs; run++) {
@@ -181,7 +213,7 @@ static void write_graph(HnswBuildState *state) {
                 HnswLink *out = hnsw_record_links(record);
                 for (int k = 0; k < 2 * m; k++) out[k] = k < count ? hnsw_make_link(ref_of(links[k])) : HNSW_NO_LINK;
             }
-            write_page(state->index, page);
+            writer.write(page);
         }
         Size vector_bytes = sizeof(float) * info.dims;
         const char *stream = reinterpret_cast<const char *>(graph.vector(first));
@@ -191,9 +223,10 @@ static void write_graph(HnswBuildState *state) {
             hnsw_init_page(page, HNSW_PAGE_VECTORS, start);
             Size offset = Size(p) * space;
             if (offset < stream_length) memcpy(hnsw_page_data(page), stream + offset, std::min(space, stream_length - offset));
-            write_page(state->index, page);
+            writer.write(page);
         }
     }
+    writer.finish();
     pfree(tuple);
     pfree(upper);
     pfree(page);
@@ -213,12 +246,10 @@ static void report_progress(int param, int64 value) {
     if (!IsParallelWorker()) pgstat_progress_update_param(param, value);
 }
 
-// Writes what is in memory and logs every page so far in bulk; later rows go to the pages.
+// Writes what is in memory to pages; later rows go to the pages.
 static void flush_to_disk(HnswBuildState *state) {
     report_progress(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_WRITE);
     write_graph(state);
-    if (RelationNeedsWAL(state->index))
-        log_newpage_range(state->index, MAIN_FORKNUM, 0, RelationGetNumberOfBlocks(state->index), true);
     state->on_disk = true;
     report_progress(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_LOAD);
 }
