@@ -19,6 +19,9 @@ EXPLAIN (COSTS OFF) SELECT id FROM plan_items ORDER BY embedding <-> '[1,2,3]' L
 SET hnsw.ef_search = 100;
 EXPLAIN (COSTS OFF) SELECT id FROM plan_items ORDER BY embedding <-> '[1,2,3]' LIMIT 41;
 RESET hnsw.ef_search;
+SET hnsw.iterative_scan = relaxed_order;
+EXPLAIN (COSTS OFF) SELECT id FROM plan_items ORDER BY embedding <-> '[1,2,3]' LIMIT 41;
+RESET hnsw.iterative_scan;
 EXPLAIN (COSTS OFF) SELECT id FROM plan_items ORDER BY embedding <#> '[1,2,3]' LIMIT 5;
 EXPLAIN (COSTS OFF) SELECT id FROM plan_items WHERE embedding = '[1,2,3]';
 EXPLAIN (COSTS OFF) SELECT id FROM items ORDER BY embedding <-> '[1,2,3]' LIMIT 5;
@@ -65,6 +68,29 @@ INSERT INTO items SELECT i, ARRAY[(i * 5) % 23 + 0.25, (i * 3) % 29, (i * 17) % 
 SELECT pg_relation_size('items_l2') = :size_before_reuse AS space_reused;
 SELECT count(*) FILTER (WHERE pg_temp.same_as_seqscan('<->', ARRAY[i % 23 + 0.25, (i * 3) % 29, (i * 5) % 31]::vector, 10)) AS after_reuse
 FROM generate_series(1, 50) i;
+
+-- a filter that passes one row in ten: a scan of ef_search 10 yields too few rows, an iterative
+-- scan goes on until the LIMIT is met; strict_order returns distances in order, relaxed_order
+-- nearly so; hnsw.max_scan_tuples stops it early
+SET enable_seqscan = off;
+SET hnsw.ef_search = 10;
+SELECT count(*) < 20 AS off_falls_short
+FROM (SELECT id FROM items WHERE id % 10 = 0 ORDER BY embedding <-> '[5,5,5]' LIMIT 20) s;
+SET hnsw.iterative_scan = relaxed_order;
+SELECT count(*) AS relaxed, count(DISTINCT id) AS distinct_rows, bool_and(id % 10 = 0) AS all_pass
+FROM (SELECT id FROM items WHERE id % 10 = 0 ORDER BY embedding <-> '[5,5,5]' LIMIT 20) s;
+SET hnsw.iterative_scan = strict_order;
+SELECT count(*) AS strict, bool_and(d >= coalesce(previous, 0)) AS in_order
+FROM (SELECT d, lag(d) OVER (ORDER BY n) AS previous
+      FROM (SELECT embedding <-> '[5,5,5]' AS d, row_number() OVER () AS n
+            FROM (SELECT embedding FROM items WHERE id % 10 = 0 ORDER BY embedding <-> '[5,5,5]' LIMIT 20) s) t) u;
+SET hnsw.max_scan_tuples = 1;
+SELECT count(*) < 20 AS stopped_early
+FROM (SELECT id FROM items WHERE id % 10 = 0 ORDER BY embedding <-> '[5,5,5]' LIMIT 20) s;
+RESET hnsw.max_scan_tuples;
+RESET hnsw.iterative_scan;
+RESET hnsw.ef_search;
+RESET enable_seqscan;
 
 -- the other operator classes
 CREATE INDEX items_ip ON items USING hnsw (embedding vector_ip_ops);
@@ -152,11 +178,9 @@ CREATE TABLE anydims (embedding vector);
 SELECT pg_temp.try($$CREATE INDEX ON anydims USING hnsw (embedding vector_l2_ops)$$);
 SELECT pg_temp.try($$SET hnsw.ef_search = 0$$);
 SELECT pg_temp.try($$SET hnsw.ef_search = 1001$$);
--- pgvector's iterative-scan settings: accepted at their defaults, an iterative scan refused
-SELECT pg_temp.try($$SET hnsw.iterative_scan = off$$);
-SELECT pg_temp.try($$SET hnsw.iterative_scan = relaxed_order$$);
-SELECT pg_temp.try($$SET hnsw.max_scan_tuples = 20000$$);
-SELECT pg_temp.try($$SET hnsw.scan_mem_multiplier = 2$$);
+SELECT pg_temp.try($$SET hnsw.iterative_scan = sorted$$);
+SELECT pg_temp.try($$SET hnsw.max_scan_tuples = 0$$);
+SELECT pg_temp.try($$SET hnsw.scan_mem_multiplier = 0.5$$);
 SELECT pg_temp.try($$SET hnsw.no_such_setting = 1$$);
 SET enable_seqscan = off;
 SELECT pg_temp.try($$SELECT id FROM items ORDER BY embedding <-> '[1,2]' LIMIT 5$$);

@@ -108,26 +108,27 @@ struct AdmitAll {
     bool operator()(Ref) const noexcept { return true; }
 };
 
-// Beam search of width ef on one layer from the given entries. Leaves the (up to) ef nearest
-// elements found that admit accepts in ws.sorted, nearest first, and returns their count. Others
-// still lead the search on (hnswlib walks past elements marked deleted the same way), and the
-// search goes on until it holds ef admitted ones or runs out of elements. The caller has made
-// room for ef with ws.reserve.
-template <class Store, class Admit = AdmitAll>
-int search_layer(Store &store, const Candidate *entries, int n_entries, int ef, int layer, Workspace &ws,
-                 Admit admit = Admit()) noexcept {
-    ws.visited.clear();
-    ws.frontier.clear();
-    ws.results.clear();
+// Puts a reached element on the frontier and, if admitted, among the results.
+template <class Admit>
+void keep(Candidate c, int ef, Workspace &ws, Admit admit, CandidateHeap<false> *discarded) noexcept {
+    ws.frontier.push(c);
+    if (!admit(c.ref)) return;
+    ws.results.push(c);
+    if (int(ws.results.size()) > ef) {
+        if (discarded) discarded->push(ws.results.top());
+        ws.results.pop();
+    }
+}
+
+// The main loop of a beam search: expands the frontier until the nearest element left on it is
+// farther than the worst of ef results held. admit filters results (others still lead the search
+// on, as hnswlib walks past elements marked deleted), and the search goes on until it holds ef
+// admitted ones or runs out of elements. With discarded given, every admitted element seen but
+// not kept among the ef goes there, so that a later batch can start from them. Leaves the
+// results in ws.sorted, nearest first, and returns their count.
+template <class Store, class Admit>
+int expand(Store &store, int ef, int layer, Workspace &ws, Admit admit, CandidateHeap<false> *discarded) noexcept {
     auto full = [&] { return int(ws.results.size()) >= ef; };
-    auto keep = [&](Candidate c) {
-        ws.frontier.push(c);
-        if (!admit(c.ref)) return;
-        ws.results.push(c);
-        if (int(ws.results.size()) > ef) ws.results.pop();
-    };
-    for (int i = 0; i < n_entries; i++)
-        if (ws.visited.insert(entries[i].ref)) keep(entries[i]);
     while (!ws.frontier.empty()) {
         Candidate nearest = ws.frontier.top();
         if (full() && nearest.distance > ws.results.top().distance) break;
@@ -137,10 +138,41 @@ int search_layer(Store &store, const Candidate *entries, int n_entries, int ef, 
         for (int i = 0; i < n; i++)
             if (ws.visited.insert(ws.links[i])) ws.batch[fresh++] = ws.links[i];
         store.distances_to_query(ws.batch, fresh, ws.batch_distances);
-        for (int i = 0; i < fresh; i++)
-            if (!full() || ws.batch_distances[i] < ws.results.top().distance) keep({ws.batch_distances[i], ws.batch[i]});
+        for (int i = 0; i < fresh; i++) {
+            Candidate c{ws.batch_distances[i], ws.batch[i]};
+            if (!full() || c.distance < ws.results.top().distance)
+                keep(c, ef, ws, admit, discarded);
+            else if (discarded && admit(c.ref))
+                discarded->push(c);
+        }
     }
     return int(ws.results.drain_sorted(ws.sorted));
+}
+
+// Beam search of width ef on one layer from the given entries (see expand). The caller has made
+// room for ef with ws.reserve.
+template <class Store, class Admit = AdmitAll>
+int search_layer(Store &store, const Candidate *entries, int n_entries, int ef, int layer, Workspace &ws,
+                 Admit admit = Admit(), CandidateHeap<false> *discarded = nullptr) noexcept {
+    ws.visited.clear();
+    ws.frontier.clear();
+    ws.results.clear();
+    for (int i = 0; i < n_entries; i++)
+        if (ws.visited.insert(entries[i].ref)) keep(entries[i], ef, ws, admit, discarded);
+    return expand(store, ef, layer, ws, admit, discarded);
+}
+
+// The next batch of an iterative search on layer 0, after search_layer (or an earlier batch)
+// with the same ws and discarded: up to ef elements not returned before, nearest first within
+// the batch. It starts from what earlier batches saw but did not return, and from their
+// unexpanded frontier, and never revisits an element. A batch may hold an element nearer than
+// one of an earlier batch. scratch holds discarded->size() candidates.
+template <class Store>
+int search_more(Store &store, int ef, Workspace &ws, CandidateHeap<false> *discarded, Candidate *scratch) noexcept {
+    std::size_t n = discarded->drain_sorted(scratch);
+    ws.results.clear();
+    for (std::size_t i = 0; i < n; i++) keep(scratch[i], ef, ws, AdmitAll(), discarded);
+    return expand(store, ef, 0, ws, AdmitAll(), discarded);
 }
 
 // The paper's neighbour-selection heuristic: walking candidates nearest first, keep one only if

@@ -22,21 +22,13 @@ extern "C" {
 int hnsw_ef_search = HNSW_DEFAULT_EF_SEARCH;
 static relopt_kind hnsw_relopt_kind;
 
-// pgvector 0.8's iterative scans are not here yet. Their settings exist so that a client that sets
-// them to their defaults works unchanged, and one that asks for an iterative scan gets an error
-// instead of silently fewer rows.
-static int hnsw_iterative_scan;
-static int hnsw_max_scan_tuples;
-static double hnsw_scan_mem_multiplier;
-static const struct config_enum_entry iterative_scan_options[] = {
-    {"off", 0, false}, {"relaxed_order", 1, false}, {"strict_order", 2, false}, {nullptr, 0, false}};
-
-static bool check_iterative_scan(int *value, void **extra, GucSource source) {
-    if (*value == 0) return true;
-    GUC_check_errcode(ERRCODE_FEATURE_NOT_SUPPORTED);
-    GUC_check_errdetail("vectorsearch does not support iterative hnsw scans yet.");
-    return false;
-}
+int hnsw_iterative_scan = HNSW_ITERATIVE_OFF;
+int hnsw_max_scan_tuples = 20000;
+double hnsw_scan_mem_multiplier = 1;
+static const struct config_enum_entry iterative_scan_options[] = {{"off", HNSW_ITERATIVE_OFF, false},
+                                                                  {"relaxed_order", HNSW_ITERATIVE_RELAXED, false},
+                                                                  {"strict_order", HNSW_ITERATIVE_STRICT, false},
+                                                                  {nullptr, 0, false}};
 
 void hnsw_init_gucs() {
     hnsw_relopt_kind = add_reloption_kind();
@@ -48,10 +40,13 @@ void hnsw_init_gucs() {
                             "Valid range is 1..1000; larger finds more true neighbours, more slowly.",
                             &hnsw_ef_search, HNSW_DEFAULT_EF_SEARCH, 1, 1000, PGC_USERSET, 0, nullptr, nullptr,
                             nullptr);
-    DefineCustomEnumVariable("hnsw.iterative_scan", "Sets the mode of iterative scans (only off is supported).",
-                             nullptr, &hnsw_iterative_scan, 0, iterative_scan_options, PGC_USERSET, 0,
-                             check_iterative_scan, nullptr, nullptr);
-    DefineCustomIntVariable("hnsw.max_scan_tuples", "Sets the most tuples an iterative scan visits.", nullptr,
+    DefineCustomEnumVariable("hnsw.iterative_scan", "Sets the mode of iterative scans.",
+                             "off: a scan returns at most hnsw.ef_search rows; relaxed_order: it goes on "
+                             "searching while rows are wanted, in nearly increasing distance; strict_order: the "
+                             "same, dropping any row nearer than one already returned.",
+                             &hnsw_iterative_scan, HNSW_ITERATIVE_OFF, iterative_scan_options, PGC_USERSET, 0,
+                             nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("hnsw.max_scan_tuples", "Sets the most elements an iterative scan visits.", nullptr,
                             &hnsw_max_scan_tuples, 20000, 1, INT_MAX, PGC_USERSET, 0, nullptr, nullptr, nullptr);
     DefineCustomRealVariable("hnsw.scan_mem_multiplier",
                              "Sets the multiple of work_mem an iterative scan may use.", nullptr,
@@ -97,7 +92,10 @@ HnswMetric hnsw_metric(Relation index) {
 // would return fewer rows than the query asks for.
 static void hnsw_costestimate(PlannerInfo *root, IndexPath *path, double loop_count, Cost *startup_cost,
                               Cost *total_cost, Selectivity *selectivity, double *correlation, double *pages) {
-    if (path->indexorderbys == NIL || root->limit_tuples < 0 || root->limit_tuples > hnsw_ef_search) {
+    // Without an iterative scan the index returns at most ef_search rows: never more than asked.
+    bool bounded = root->limit_tuples >= 0 &&
+                   (root->limit_tuples <= hnsw_ef_search || hnsw_iterative_scan != HNSW_ITERATIVE_OFF);
+    if (path->indexorderbys == NIL || !bounded) {
         *startup_cost = *total_cost = disable_cost;
         *selectivity = 0;
         *correlation = 0;
@@ -114,7 +112,16 @@ static void hnsw_costestimate(PlannerInfo *root, IndexPath *path, double loop_co
         m = hnsw_option_m(rel);
         index_close(rel, NoLock);
     }
-    double visited = std::fmin(tuples, double(hnsw_ef_search) * 2 * m);
+    // A scan visits about 2m elements per row it finds; the rows it must find are the LIMIT's,
+    // or, under a filter that rejects most rows (iterative scans), that many divided by the
+    // fraction the filter keeps.
+    double wanted = hnsw_ef_search;
+    if (hnsw_iterative_scan != HNSW_ITERATIVE_OFF) {
+        RelOptInfo *rel = index->rel;
+        Selectivity kept = clauselist_selectivity(root, rel->baserestrictinfo, rel->relid, JOIN_INNER, nullptr);
+        wanted = std::fmax(wanted, root->limit_tuples / std::fmax(kept, 1e-9));
+    }
+    double visited = std::fmin(tuples, wanted * 2 * m);
     costs.numIndexTuples = visited;
     genericcostestimate(root, path, loop_count, &costs);
     // Each visited element costs a distance over the full vector besides the page access.

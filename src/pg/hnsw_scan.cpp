@@ -1,14 +1,19 @@
 // Scanning an hnsw index for ORDER BY embedding <op> $1 LIMIT k: one graph search with a beam
-// of hnsw.ef_search on the first call, then the results nearest first, one per call.
+// of hnsw.ef_search on the first call, then the results nearest first, one per call. With
+// hnsw.iterative_scan on, a scan whose rows a filter rejected goes on with the next batch of
+// ef_search elements, from where the search left off, until hnsw.max_scan_tuples elements
+// were visited or its memory passes hnsw.scan_mem_multiplier x work_mem.
 #include "hnsw.h"
 
 #include <algorithm>
+#include <limits>
 
 extern "C" {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wregister"
 #include "access/relscan.h"
 #include "access/xlog.h"
+#include "miscadmin.h"
 #include "utils/memutils.h"
 #pragma GCC diagnostic pop
 }
@@ -18,11 +23,16 @@ struct HnswScanState {
     HnswIndexInfo info;
     float *query;           // nullptr for a NULL query, or a zero one under cosine
     bool searched;
+    // The search, kept between batches of an iterative scan.
+    vs::Allocator allocator;
+    HnswPageStore store;
+    vs::hnsw::Workspace ws;
+    vs::CandidateHeap<false> discarded;  // seen, not returned: where the next batch starts
     vs::Candidate *results;
     int n_results;
     int next;
+    float last_distance;    // of the row returned last, for strict_order
 };
-
 IndexScanDesc hnsw_beginscan(Relation index, int nkeys, int norderbys) {
     IndexScanDesc scan = RelationGetIndexScan(index, nkeys, norderbys);
     auto *so = static_cast<HnswScanState *>(palloc0(sizeof(HnswScanState)));
@@ -37,7 +47,9 @@ void hnsw_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, 
     MemoryContextReset(so->context);
     so->query = nullptr;
     so->searched = false;
+    so->discarded.clear();  // its memory went with the context
     so->n_results = so->next = 0;
+    so->last_distance = -std::numeric_limits<float>::infinity();
     if (scan->numberOfOrderBys == 0) return;  // gettuple reports it
     if (orderbys) memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
     if (scan->orderByData[0].sk_flags & SK_ISNULL) return;
@@ -53,39 +65,65 @@ void hnsw_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, 
     MemoryContextSwitchTo(old);
 }
 
+// A hot standby's results are re-ranked by distances read under their records' locks (see
+// HnswPageStore::checked_distance); elements no longer valid go.
+static void rerank_on_standby(HnswScanState *so) {
+    if (!RecoveryInProgress()) return;
+    int kept = 0;
+    for (int i = 0; i < so->n_results; i++) {
+        uint8 flags;
+        float d = so->store.checked_distance(so->results[i].ref, &flags);
+        if ((flags & HNSW_FLAG_VALID) && !(flags & HNSW_FLAG_DELETED)) so->results[kept++] = {d, so->results[i].ref};
+    }
+    so->n_results = kept;
+    std::sort(so->results, so->results + kept,
+              [](const vs::Candidate &a, const vs::Candidate &b) { return a.distance < b.distance; });
+}
+
 static void search(IndexScanDesc scan, HnswScanState *so) {
     HnswMeta meta;
     hnsw_read_meta(scan->indexRelation, &meta);
     if (meta.entry == vs::kNoRef) return;
     MemoryContext old = MemoryContextSwitchTo(so->context);
-    vs::Allocator allocator = hnsw_allocator(so->context);
-    HnswPageStore store;
-    store.init(scan->indexRelation, &so->info, so->context);
+    so->allocator = hnsw_allocator(so->context);
+    so->store.init(scan->indexRelation, &so->info, so->context);
     // Under a query that orders nothing every row is as good as any other, but the rows must still
     // come back as they would from a sequential scan: walk the graph around its entry point.
     if (so->query == nullptr) {
         so->query = static_cast<float *>(palloc(sizeof(float) * so->info.dims));
         hnsw_read_vector(scan->indexRelation, &so->info, meta.entry, so->query);
     }
-    store.set_query(so->query);
-    vs::hnsw::Workspace ws;
-    ws.init(&allocator, so->info.m, hnsw_ef_search);
-    vs::Candidate current{store.distance_to_query(meta.entry), meta.entry};
-    for (int layer = meta.entry_level; layer > 0; layer--) current = vs::hnsw::greedy_search(store, current, layer, ws);
-    so->n_results = vs::hnsw::search_layer(store, &current, 1, hnsw_ef_search, 0, ws);
-    so->results = ws.sorted;
-    if (RecoveryInProgress()) {
-        int kept = 0;
-        for (int i = 0; i < so->n_results; i++) {
-            uint8 flags;
-            float d = store.checked_distance(so->results[i].ref, &flags);
-            if ((flags & HNSW_FLAG_VALID) && !(flags & HNSW_FLAG_DELETED)) so->results[kept++] = {d, so->results[i].ref};
-        }
-        so->n_results = kept;
-        std::sort(so->results, so->results + kept,
-                  [](const vs::Candidate &a, const vs::Candidate &b) { return a.distance < b.distance; });
-    }
+    so->store.set_query(so->query);
+    so->ws.init(&so->allocator, so->info.m, hnsw_ef_search);
+    so->ws.reserve(hnsw_ef_search);
+    so->discarded.init(&so->allocator, std::size_t(hnsw_ef_search) * 2);
+    vs::CandidateHeap<false> *discarded = hnsw_iterative_scan != HNSW_ITERATIVE_OFF ? &so->discarded : nullptr;
+    vs::Candidate current{so->store.distance_to_query(meta.entry), meta.entry};
+    for (int layer = meta.entry_level; layer > 0; layer--)
+        current = vs::hnsw::greedy_search(so->store, current, layer, so->ws);
+    so->n_results = vs::hnsw::search_layer(so->store, &current, 1, hnsw_ef_search, 0, so->ws, vs::hnsw::AdmitAll(),
+                                           discarded);
+    so->results = so->ws.sorted;
+    rerank_on_standby(so);
     MemoryContextSwitchTo(old);
+}
+
+// The next batch of an iterative scan; false when there is none, or the scan reached its limits.
+static bool search_more(HnswScanState *so) {
+    if (hnsw_iterative_scan == HNSW_ITERATIVE_OFF || so->discarded.empty()) return false;
+    if (so->ws.visited.size() >= std::size_t(hnsw_max_scan_tuples)) return false;
+    if (double(MemoryContextMemAllocated(so->context, true)) > double(work_mem) * 1024 * hnsw_scan_mem_multiplier)
+        return false;
+    MemoryContext old = MemoryContextSwitchTo(so->context);
+    auto *scratch = static_cast<vs::Candidate *>(palloc_extended(sizeof(vs::Candidate) * so->discarded.size(),
+                                                                 MCXT_ALLOC_HUGE));
+    so->n_results = vs::hnsw::search_more(so->store, hnsw_ef_search, so->ws, &so->discarded, scratch);
+    pfree(scratch);
+    so->results = so->ws.sorted;
+    so->next = 0;
+    rerank_on_standby(so);
+    MemoryContextSwitchTo(old);
+    return true;
 }
 
 bool hnsw_gettuple(IndexScanDesc scan, ScanDirection dir) {
@@ -96,15 +134,22 @@ bool hnsw_gettuple(IndexScanDesc scan, ScanDirection dir) {
         search(scan, so);
         so->searched = true;
     }
-    while (so->next < so->n_results) {
-        ItemPointerData heap_tid;
-        uint8 flags = hnsw_element_flags(scan->indexRelation, &so->info, so->results[so->next++].ref, &heap_tid);
-        if ((flags & HNSW_FLAG_VALID) == 0 || (flags & HNSW_FLAG_DELETED) != 0) continue;
-        scan->xs_heaptid = heap_tid;
-        scan->xs_recheck = false;
-        scan->xs_recheckorderby = false;
-        return true;
-    }
+    do {
+        while (so->next < so->n_results) {
+            vs::Candidate c = so->results[so->next++];
+            // strict_order keeps the order of distances by leaving out a later batch's nearer rows.
+            if (hnsw_iterative_scan == HNSW_ITERATIVE_STRICT && c.distance < so->last_distance) continue;
+            ItemPointerData heap_tid;
+            uint8 flags = hnsw_element_flags(scan->indexRelation, &so->info, c.ref, &heap_tid);
+            if ((flags & HNSW_FLAG_VALID) == 0 || (flags & HNSW_FLAG_DELETED) != 0) continue;
+            so->last_distance = c.distance;
+            scan->xs_heaptid = heap_tid;
+            scan->xs_recheck = false;
+            scan->xs_recheckorderby = false;
+            return true;
+        }
+        CHECK_FOR_INTERRUPTS();
+    } while (so->searched && search_more(so));
     return false;
 }
 

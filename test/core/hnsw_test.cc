@@ -209,6 +209,43 @@ TEST(Hnsw, ConcurrentInsertsMatchOneThread) {
     EXPECT_NEAR(many, one, 0.02);
 }
 
+TEST(Hnsw, IterativeSearchReturnsEveryElementOnce) {
+    // Batch after batch, an iterative search returns each element at most once, reaches nearly
+    // all of them, and its first batch is the ordinary search's answer.
+    Fixture f;
+    const int dim = 16, ef = 20;
+    auto data = clustered(3000, dim, 10, f.rng);
+    f.build(data, dim, 8, 40, f.kernels.l2_squared);
+    const float *query = &data[123 * dim];
+    std::vector<Candidate> ordinary(ef);
+    int n_ordinary = vs::hnsw::search(f.graph, query, ef, ef, f.ws, ordinary.data());
+
+    vs::hnsw::EntryPoint entry = f.graph.entry();
+    f.graph.set_query(query);
+    Candidate current{f.graph.distance_to_query(entry.ref), entry.ref};
+    for (int layer = entry.level; layer > 0; layer--) current = vs::hnsw::greedy_search(f.graph, current, layer, f.ws);
+    vs::CandidateHeap<false> discarded;
+    discarded.init(&f.allocator, 64);
+    int n = vs::hnsw::search_layer(f.graph, &current, 1, ef, 0, f.ws, vs::hnsw::AdmitAll(), &discarded);
+    ASSERT_EQ(n, n_ordinary);
+    for (int i = 0; i < n; i++) EXPECT_EQ(f.ws.sorted[i].ref, ordinary[i].ref);
+    std::set<vs::Ref> returned;
+    std::size_t batches = 1;
+    std::vector<Candidate> scratch(data.size() / dim);
+    for (; n > 0; batches++) {
+        for (int i = 0; i < n; i++) {
+            EXPECT_TRUE(returned.insert(f.ws.sorted[i].ref).second) << "returned twice: " << f.ws.sorted[i].ref;
+            if (i > 0) {
+                EXPECT_LE(f.ws.sorted[i - 1].distance, f.ws.sorted[i].distance);
+            }
+        }
+        ASSERT_LE(discarded.size(), scratch.size());
+        n = vs::hnsw::search_more(f.graph, ef, f.ws, &discarded, scratch.data());
+    }
+    EXPECT_GE(returned.size(), f.graph.size() * 99 / 100);
+    EXPECT_GT(batches, f.graph.size() / ef / 2);
+}
+
 TEST(Hnsw, AllEqualVectors) {
     Fixture f;
     const int dim = 8, n = 300;

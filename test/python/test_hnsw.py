@@ -165,6 +165,7 @@ class HnswRecallTest(unittest.TestCase):
         vsutil.copy_vectors(self.conn, TABLE, self.vectors[first - 1:], first_id=first)
         grown = self.conn.execute(f"SELECT pg_relation_size('{TABLE}_idx')").fetchone()[0] - size
         live = np.concatenate([self.live, np.arange(first, first + N_REUSE)])
+        type(self).live, type(self).stage = live, "reused"
         results = self.search(TABLE, "<->", 100)
         self.assertTrue(any(id_ >= first for ids in results for id_ in ids), "no reinserted row is ever returned")
         at_100 = self.recall(results, live, "<->")
@@ -283,6 +284,34 @@ class HnswRecallTest(unittest.TestCase):
                 self.conn.execute(f"DROP TABLE {table}")
             self.assertEqual(any("hnsw build with 1 parallel workers" in m for m in messages), workers == 1)
             self.assertTrue(checkxmin, f"indcheckxmin not set after a build with {workers} workers")
+
+    def test_9_filtered_queries_with_iterative_scans(self):
+        # One row in ten passes the filter: a scan of ef_search 40 yields about 4 of them, an
+        # iterative scan goes on until 10 do.
+        passing = self.live[self.live % 10 == 1]
+        sql = f"SELECT id FROM {TABLE} WHERE id %% 10 = 1 ORDER BY embedding <-> %s LIMIT {K}"
+        found = {}
+        for mode in ("off", "relaxed_order", "strict_order"):
+            self.conn.execute("SET enable_seqscan = off")
+            self.conn.execute(f"SET hnsw.iterative_scan = {mode}")
+            try:
+                plan = "\n".join(r[0] for r in self.conn.execute("EXPLAIN " + sql, (self.queries[0],)))
+                self.assertIn(f"Index Scan using {TABLE}_idx", plan)
+                cur = self.conn.cursor()
+                found[mode] = [[r[0] for r in cur.execute(sql, (q,), binary=True, prepare=True).fetchall()]
+                               for q in self.queries]
+            finally:
+                self.conn.execute("RESET enable_seqscan")
+                self.conn.execute("RESET hnsw.iterative_scan")
+        rows_off = np.mean([len(ids) for ids in found["off"]])
+        recall = {mode: self.recall(found[mode], passing, "<->") for mode in ("relaxed_order", "strict_order")}
+        print(f"\n  a filter passing 1 row in 10, ef_search 40: {rows_off:.1f} rows per query without an "
+              f"iterative scan; recall@{K} {recall['relaxed_order']:.4f} relaxed, {recall['strict_order']:.4f} strict",
+              file=sys.stderr)
+        self.assertLess(rows_off, K)
+        self.assertTrue(all(len(ids) == K for ids in found["relaxed_order"]))
+        self.assertGreaterEqual(recall["relaxed_order"], 0.95)
+        self.assertGreaterEqual(recall["strict_order"], 0.9)
 
     def test_4_cosine(self):
         self.conn.execute(f"DROP TABLE IF EXISTS {COSINE_TABLE}")
