@@ -103,19 +103,22 @@ class CandidateHeap {
 };
 
 // The elements a search has already reached: open addressing over refs, grown at half load.
+// It remembers which slots it filled, so that clearing a table that grew large for one wide
+// search costs the next narrow one only the slots it used.
 class VisitedSet {
   public:
     void init(const Allocator *allocator, std::size_t expected) noexcept {
         allocator_ = allocator;
-        capacity_ = 64;
-        while (capacity_ < 2 * expected) capacity_ *= 2;
-        slots_ = allocator->array<Ref>(capacity_);
-        std::memset(static_cast<void *>(slots_), 0xff, sizeof(Ref) * capacity_);
-        size_ = 0;
+        std::size_t capacity = 64;
+        while (capacity < 2 * expected) capacity *= 2;
+        allocate(capacity);
     }
     void clear() noexcept {
-        if (size_ == 0) return;  // a fresh or just-cleared table: skip rewriting every slot
-        std::memset(static_cast<void *>(slots_), 0xff, sizeof(Ref) * capacity_);
+        if (size_ * 16 < capacity_) {
+            for (std::size_t k = 0; k < size_; k++) slots_[filled_[k]] = kNoRef;
+        } else {
+            std::memset(static_cast<void *>(slots_), 0xff, sizeof(Ref) * capacity_);
+        }
         size_ = 0;
     }
     bool contains(Ref ref) const noexcept {
@@ -128,35 +131,38 @@ class VisitedSet {
     // True when ref was not in the set before.
     bool insert(Ref ref) noexcept {
         if (2 * (size_ + 1) > capacity_) grow();
-        return place(slots_, capacity_, ref);
-    }
-
-  private:
-    static std::size_t hash(Ref ref) noexcept { return std::size_t((ref * 0x9E3779B97F4A7C15ull) >> 17); }
-    bool place(Ref *slots, std::size_t capacity, Ref ref) noexcept {
-        for (std::size_t i = hash(ref) & (capacity - 1);; i = (i + 1) & (capacity - 1)) {
-            if (slots[i] == ref) return false;
-            if (slots[i] == kNoRef) {
-                slots[i] = ref;
-                size_++;
+        for (std::size_t i = hash(ref) & (capacity_ - 1);; i = (i + 1) & (capacity_ - 1)) {
+            if (slots_[i] == ref) return false;
+            if (slots_[i] == kNoRef) {
+                slots_[i] = ref;
+                filled_[size_++] = std::uint32_t(i);
                 return true;
             }
         }
     }
-    void grow() noexcept {
-        Ref *old = slots_;
-        std::size_t old_capacity = capacity_;
-        capacity_ *= 2;
-        slots_ = allocator_->array<Ref>(capacity_);
-        std::memset(static_cast<void *>(slots_), 0xff, sizeof(Ref) * capacity_);
+
+  private:
+    static std::size_t hash(Ref ref) noexcept { return std::size_t((ref * 0x9E3779B97F4A7C15ull) >> 17); }
+    void allocate(std::size_t capacity) noexcept {
+        capacity_ = capacity;
+        slots_ = allocator_->array<Ref>(capacity);
+        std::memset(static_cast<void *>(slots_), 0xff, sizeof(Ref) * capacity);
+        filled_ = allocator_->array<std::uint32_t>(capacity / 2);
         size_ = 0;
-        for (std::size_t i = 0; i < old_capacity; i++)
-            if (old[i] != kNoRef) place(slots_, capacity_, old[i]);
-        allocator_->free(old);
+    }
+    void grow() noexcept {
+        Ref *old_slots = slots_;
+        std::uint32_t *old_filled = filled_;
+        std::size_t old_size = size_;
+        allocate(capacity_ * 2);
+        for (std::size_t k = 0; k < old_size; k++) insert(old_slots[old_filled[k]]);
+        allocator_->free(old_slots);
+        allocator_->free(old_filled);
     }
 
     const Allocator *allocator_;
     Ref *slots_;
+    std::uint32_t *filled_;  // the slots in use, in the order they were filled
     std::size_t capacity_;
     std::size_t size_;
 };

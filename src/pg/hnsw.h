@@ -211,11 +211,10 @@ class HnswPageStore {
     void set_neighbors(vs::Ref r, int layer, const vs::Ref *list, int n);
     void add_neighbor(vs::Ref r, int layer, vs::Ref new_ref, float distance);
     bool linkable(vs::Ref r) { return !(hnsw_element_flags(index_, info_, r, nullptr) & HNSW_FLAG_DELETED); }
-    // r's flags and its distance to the query, read while r's link record is share-locked: the
-    // vector of an element that is valid then cannot change until the lock is released. A hot
-    // standby's scan re-ranks its results with it, since the primary's wait before reusing a
-    // slot does not know the standby's snapshots, and an old scan there could otherwise mix
-    // two vectors in one distance.
+    // r's flags and its distance to the query, computed as the SQL operator computes it (one
+    // kernel call over the whole vector, where distance_from sums the pieces on each page, which
+    // can differ in the last bit) while r's link record is share-locked: the vector of an element
+    // that is valid then cannot change until the lock is released.
     float checked_distance(vs::Ref r, uint8 *flags);
 
     // The raw slots of r's list on layer (2m on layer 0, m above, 0 above r's level), and r's

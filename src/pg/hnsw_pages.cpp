@@ -299,7 +299,8 @@ float HnswPageStore::checked_distance(vs::Ref r, uint8 *flags) {
     Buffer buf = hnsw_read_buffer(index_, hnsw_link_block(info_, r));
     LockBuffer(buf, BUFFER_LOCK_SHARE);
     *flags = hnsw_link_record(BufferGetPage(buf), info_, hnsw_ref_index(r))->flags;
-    float d = distance_from(query_, r);
+    hnsw_read_vector(index_, info_, r, scratch_);
+    float d = info_->distance(query_, scratch_, info_->dims);
     UnlockReleaseBuffer(buf);
     return d;
 }

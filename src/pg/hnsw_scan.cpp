@@ -12,7 +12,6 @@ extern "C" {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wregister"
 #include "access/relscan.h"
-#include "access/xlog.h"
 #include "miscadmin.h"
 #include "utils/memutils.h"
 #pragma GCC diagnostic pop
@@ -103,10 +102,12 @@ void hnsw_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, 
     MemoryContextSwitchTo(old);
 }
 
-// A hot standby's results are re-ranked by distances read under their records' locks (see
-// HnswPageStore::checked_distance); elements no longer valid go.
-static void rerank_on_standby(HnswScanState *so) {
-    if (!RecoveryInProgress()) return;
+// The results are re-ranked by their exact distances (HnswPageStore::checked_distance), so that
+// rows come in the order the SQL operator gives them even where two differ in the last bit. On a
+// hot standby this also guards against a scan older than the primary knows mixing two vectors
+// of a slot being reused: the primary's wait before reusing one does not see the standby's
+// snapshots. Elements no longer valid go.
+static void rerank(HnswScanState *so) {
     int kept = 0;
     for (int i = 0; i < so->n_results; i++) {
         uint8 flags;
@@ -140,7 +141,7 @@ static void search(IndexScanDesc scan, HnswScanState *so) {
     so->n_results =
         vs::hnsw::search_layer(so->store, &current, 1, hnsw_ef_search, 0, ws, vs::hnsw::AdmitAll(), discarded);
     so->results = ws.sorted;
-    rerank_on_standby(so);
+    rerank(so);
     MemoryContextSwitchTo(old);
 }
 
@@ -158,7 +159,7 @@ static bool search_more(HnswScanState *so) {
     pfree(scratch);
     so->results = mem->ws.sorted;
     so->next = 0;
-    rerank_on_standby(so);
+    rerank(so);
     MemoryContextSwitchTo(old);
     return true;
 }
