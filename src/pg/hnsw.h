@@ -179,6 +179,11 @@ inline HnswLink *hnsw_record_links(HnswLinkRecordHeader *record) { return reinte
 BlockNumber hnsw_link_block(const HnswIndexInfo *info, vs::Ref ref);
 void hnsw_read_vector(Relation index, const HnswIndexInfo *info, vs::Ref ref, float *out);
 
+inline bool hnsw_vector_crosses_pages(const HnswIndexInfo *info, vs::Ref ref) {
+    Size length = sizeof(float) * info->dims;
+    return (Size(hnsw_ref_index(ref)) * length) % HNSW_PAGE_SPACE + length > HNSW_PAGE_SPACE;
+}
+
 // Calls visit(block, offset in page, offset in vector, length) for each piece of ref's vector
 // in the run's byte stream, in order.
 template <typename Visit>
@@ -211,10 +216,12 @@ class HnswPageStore {
     void set_neighbors(vs::Ref r, int layer, const vs::Ref *list, int n);
     void add_neighbor(vs::Ref r, int layer, vs::Ref new_ref, float distance);
     bool linkable(vs::Ref r) { return !(hnsw_element_flags(index_, info_, r, nullptr) & HNSW_FLAG_DELETED); }
-    // r's flags and its distance to the query, computed as the SQL operator computes it (one
-    // kernel call over the whole vector, where distance_from sums the pieces on each page, which
-    // can differ in the last bit) while r's link record is share-locked: the vector of an element
-    // that is valid then cannot change until the lock is released.
+    // r's distance to the query as the SQL operator computes it: one kernel call over the whole
+    // vector. distance_to_query sums the pieces on each page, which for a vector across a page
+    // boundary can differ in the last bit.
+    float exact_distance(vs::Ref r);
+    // r's flags and exact distance, read while r's link record is share-locked: the vector of an
+    // element that is valid then cannot change until the lock is released.
     float checked_distance(vs::Ref r, uint8 *flags);
 
     // The raw slots of r's list on layer (2m on layer 0, m above, 0 above r's level), and r's

@@ -299,10 +299,14 @@ float HnswPageStore::checked_distance(vs::Ref r, uint8 *flags) {
     Buffer buf = hnsw_read_buffer(index_, hnsw_link_block(info_, r));
     LockBuffer(buf, BUFFER_LOCK_SHARE);
     *flags = hnsw_link_record(BufferGetPage(buf), info_, hnsw_ref_index(r))->flags;
-    hnsw_read_vector(index_, info_, r, scratch_);
-    float d = info_->distance(query_, scratch_, info_->dims);
+    float d = exact_distance(r);
     UnlockReleaseBuffer(buf);
     return d;
+}
+
+float HnswPageStore::exact_distance(vs::Ref r) {
+    hnsw_read_vector(index_, info_, r, scratch_);
+    return info_->distance(query_, scratch_, info_->dims);
 }
 
 uint8 hnsw_element_flags(Relation index, const HnswIndexInfo *info, vs::Ref ref, ItemPointer heap_tid) {

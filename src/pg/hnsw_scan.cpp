@@ -12,6 +12,7 @@ extern "C" {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wregister"
 #include "access/relscan.h"
+#include "access/xlog.h"
 #include "miscadmin.h"
 #include "utils/memutils.h"
 #pragma GCC diagnostic pop
@@ -102,21 +103,32 @@ void hnsw_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, 
     MemoryContextSwitchTo(old);
 }
 
-// The results are re-ranked by their exact distances (HnswPageStore::checked_distance), so that
-// rows come in the order the SQL operator gives them even where two differ in the last bit. On a
-// hot standby this also guards against a scan older than the primary knows mixing two vectors
-// of a slot being reused: the primary's wait before reusing one does not see the standby's
-// snapshots. Elements no longer valid go.
+// Rows must come in the order the SQL operator gives them, even where two distances differ only
+// in the last bit: the results whose vectors cross a page boundary, whose distances were summed
+// piece by piece, get their exact distance, and all are sorted again. On a hot standby every
+// result's distance is read again under its record's lock (HnswPageStore::checked_distance),
+// and results no longer valid go: the primary's wait before reusing a slot does not see the
+// standby's snapshots, so an old scan there could otherwise mix two vectors of a reused slot.
 static void rerank(HnswScanState *so) {
+    bool standby = RecoveryInProgress();
+    bool changed = false;
     int kept = 0;
     for (int i = 0; i < so->n_results; i++) {
-        uint8 flags;
-        float d = so->store.checked_distance(so->results[i].ref, &flags);
-        if ((flags & HNSW_FLAG_VALID) && !(flags & HNSW_FLAG_DELETED)) so->results[kept++] = {d, so->results[i].ref};
+        vs::Candidate c = so->results[i];
+        if (standby) {
+            uint8 flags;
+            c.distance = so->store.checked_distance(c.ref, &flags);
+            if (!(flags & HNSW_FLAG_VALID) || (flags & HNSW_FLAG_DELETED)) continue;
+        } else if (hnsw_vector_crosses_pages(&so->info, c.ref)) {
+            c.distance = so->store.exact_distance(c.ref);
+        }
+        changed |= c.distance != so->results[i].distance || kept != i;
+        so->results[kept++] = c;
     }
     so->n_results = kept;
-    std::sort(so->results, so->results + kept,
-              [](const vs::Candidate &a, const vs::Candidate &b) { return a.distance < b.distance; });
+    if (changed)
+        std::stable_sort(so->results, so->results + kept,
+                         [](const vs::Candidate &a, const vs::Candidate &b) { return a.distance < b.distance; });
 }
 
 static void search(IndexScanDesc scan, HnswScanState *so) {
