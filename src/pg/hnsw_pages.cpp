@@ -216,7 +216,8 @@ void HnswPageStore::init(Relation index, const HnswIndexInfo *info, MemoryContex
     scratch_ = static_cast<float *>(MemoryContextAlloc(context, sizeof(float) * info->dims));
     pool_ = static_cast<vs::Candidate *>(MemoryContextAlloc(context, sizeof(vs::Candidate) * (2 * info->m + 1)));
     selected_ = static_cast<vs::Ref *>(MemoryContextAlloc(context, sizeof(vs::Ref) * (2 * info->m + 1)));
-    merge_pool_ = static_cast<vs::Candidate *>(MemoryContextAlloc(context, sizeof(vs::Candidate) * (3 * info->m)));
+    // A new element's list (up to 2m on layer 0) merged with the 2m links already on its page.
+    merge_pool_ = static_cast<vs::Candidate *>(MemoryContextAlloc(context, sizeof(vs::Candidate) * (4 * info->m)));
 }
 
 // Every distance this index uses is a sum over elements, so the pieces of a vector that spans
