@@ -287,10 +287,10 @@ int HnswPageStore::neighbors(vs::Ref r, int layer, vs::Ref *out) {
     HnswLink links[2 * vs::hnsw::kMaxM];
     uint8 flags;
     int slots = read_links(r, layer, links, &flags);
-    // Only a valid element's lists lead anywhere. One still being inserted may hold a link to
-    // an element VACUUM deleted meanwhile, until its insert drops it; if the insert failed first,
-    // the link stays, and must never be followed to a slot that is being reused.
-    if (!(flags & HNSW_FLAG_VALID) || (flags & HNSW_FLAG_UNLINKED)) return 0;
+    // An unlinked element's lists lead nowhere a scan should go: its slot may be being reused.
+    // (An element still being inserted is followed: a scan that reached it on an upper layer
+    // must go on from it.)
+    if (flags & HNSW_FLAG_UNLINKED) return 0;
     int n = 0;
     for (int i = 0; i < slots && hnsw_link_valid(links[i]); i++) out[n++] = hnsw_link_ref(links[i]);
     return n;

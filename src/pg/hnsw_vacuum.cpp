@@ -8,8 +8,9 @@
 // more, and inserts reuse their slots only when no snapshot from before that stamp remains
 // (GlobalVisCheckRemovableFullXid): every scan that could have reached them has ended by then.
 // An insert that chose one as a neighbour just before it was deleted drops that link before it
-// finishes (see hnsw_insert.cpp), and its transaction holds the stamp back until then; should it
-// fail first, its element never becomes valid, and an invalid element's lists are never followed.
+// finishes (see hnsw_insert.cpp), and its transaction holds the stamp back until then. (Should
+// the insert fail with an error in between, its element keeps the link until the next VACUUM
+// deletes the element, its row being dead.)
 #include "hnsw.h"
 
 #include <algorithm>
