@@ -199,7 +199,7 @@ bool hnsw_gettuple(IndexScanDesc scan, ScanDirection dir) {
             return true;
         }
         CHECK_FOR_INTERRUPTS();
-    } while (so->searched && search_more(so));
+    } while (search_more(so));
     return false;
 }
 
