@@ -14,6 +14,15 @@ REGRESS_OPTS = --inputdir=. --outputdir=. --load-extension=$(EXTENSION)
 # No -march=native: kernels pick their instruction set at run time (src/core/distance.cpp).
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -fno-strict-aliasing
 PG_CPPFLAGS = -Isrc
+
+# Test builds (scripts/test) add the pause and fault points of src/pg/test_hooks.h, through which
+# the TAP tests force an interleaving; the shipped build has none of them. The flag is recorded
+# in a stamp file so that switching it rebuilds every object.
+ifeq ($(VS_TEST_HOOKS),1)
+PG_CPPFLAGS += -DVS_TEST_HOOKS
+endif
+BUILD_FLAGS_STAMP = .build-flags
+$(shell echo 'VS_TEST_HOOKS=$(VS_TEST_HOOKS)' | cmp -s - $(BUILD_FLAGS_STAMP) || echo 'VS_TEST_HOOKS=$(VS_TEST_HOOKS)' > $(BUILD_FLAGS_STAMP))
 SHLIB_LINK = -lstdc++
 
 # The JIT's bitcode would need clang++ and buys nothing for these functions.
@@ -23,15 +32,22 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-$(OBJS): $(SRC_HEADERS)
+$(OBJS): $(SRC_HEADERS) $(BUILD_FLAGS_STAMP)
 
 # GoogleTest suite of the core alone: no PostgreSQL headers, no server.
 GTEST_SRCS = $(wildcard test/core/*.cc)
-test/core/unittests: $(GTEST_SRCS) $(CORE_SRCS) $(wildcard src/core/*.h)
+GTEST_DEPS = $(GTEST_SRCS) $(CORE_SRCS) $(wildcard src/core/*.h test/core/*.h)
+test/core/unittests: $(GTEST_DEPS)
 	$(CXX) -std=c++17 -O2 -g -Wall -Wextra -Isrc/core -o $@ $(GTEST_SRCS) $(CORE_SRCS) -lgtest -lgtest_main -pthread
+
+# The same suite under AddressSanitizer and UndefinedBehaviorSanitizer: an out-of-bounds write
+# in the core fails it even where the plain build happens to survive it.
+test/core/unittests-asan: $(GTEST_DEPS)
+	$(CXX) -std=c++17 -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
+		-Wall -Wextra -Isrc/core -o $@ $(GTEST_SRCS) $(CORE_SRCS) -lgtest -lgtest_main -pthread
 
 .PHONY: unittest
 unittest: test/core/unittests
 	test/core/unittests
 
-EXTRA_CLEAN = test/core/unittests results regression.diffs regression.out
+EXTRA_CLEAN = test/core/unittests test/core/unittests-asan $(BUILD_FLAGS_STAMP) results regression.diffs regression.out

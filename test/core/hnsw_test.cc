@@ -11,23 +11,16 @@
 #include <vector>
 
 #include "hnsw_memory_graph.h"
+#include "test_arena.h"
 
 namespace {
 
 using vs::Candidate;
 using vs::hnsw::MemoryGraph;
 
-vs::Allocator malloc_allocator() {
-    return {[](void *, std::size_t bytes) noexcept -> void * {
-                void *p = std::malloc(bytes);
-                if (!p) std::abort();
-                return p;
-            },
-            [](void *, void *block) noexcept { std::free(block); }, nullptr};
-}
-
 struct Fixture {
-    vs::Allocator allocator = malloc_allocator();
+    TestArena arena;
+    vs::Allocator allocator = arena.allocator();
     vs::Kernels kernels = vs::select_kernels(vs::detect_isa());
     MemoryGraph graph;
     void *region = nullptr;
