@@ -8,7 +8,9 @@
 //                                         the same for n elements at once, so that a store
 //                                         can overlap their memory accesses
 //   float distance(Ref a, Ref b)          distance between two elements
-//   int neighbors(Ref r, int layer, Ref *out)   copies r's list on layer, returns its length
+//   int neighbors(Ref r, int layer, Ref *out)   copies r's list on layer, returns its length, or
+//                                         kGone when r's lists were taken away (a store whose
+//                                         elements are deleted and their slots reused)
 //   void set_neighbors(Ref r, int layer, const Ref *list, int n)
 //   void add_neighbor(Ref r, int layer, Ref new_ref, float distance)
 //                                         links new_ref from r (see updated_neighbors)
@@ -25,6 +27,14 @@
 namespace vs::hnsw {
 
 constexpr int kMaxLevel = 15;
+
+// What Store::neighbors returns for an element that was unlinked from the graph while a walk
+// was on its way to it: it leads nowhere. A walk whose start is gone has reached a dead end and
+// must start again from the current entry point, which the store's owner moved before
+// unlinking the old one.
+constexpr int kGone = -1;
+// What a search or insert returns at such a dead end.
+constexpr int kDeadEnd = -1;
 constexpr int kMinM = 2;
 constexpr int kMaxM = 100;
 
@@ -61,9 +71,9 @@ struct Workspace {
         results.init(a, std::size_t(ef) + 1);
         int widest = 2 * kMaxM + 1;
         links = a->array<Ref>(widest);
-        sorted_capacity_ = ef > widest ? ef : widest;
+        sorted_capacity_ = entries_capacity_ = std::size_t(ef > widest ? ef : widest);
         sorted = a->array<Candidate>(sorted_capacity_);
-        entries = a->array<Candidate>(sorted_capacity_);
+        entries = a->array<Candidate>(entries_capacity_);
         pool = a->array<Candidate>(widest + 1);
         selected = a->array<Ref>(widest + 1);
         chosen = a->array<Ref>(widest + 1);
@@ -71,28 +81,40 @@ struct Workspace {
         batch = a->array<Ref>(widest + 1);
         batch_distances = a->array<float>(widest + 1);
     }
-    // Makes room for ef results when a later call asks for a wider beam.
-    void reserve(int ef) noexcept {
-        if (ef <= sorted_capacity_) return;
-        allocator->free(sorted);
+    // Makes room for the ef entries an insert carries from one layer to the next.
+    void reserve_entries(int ef) noexcept {
+        if (std::size_t(ef) <= entries_capacity_) return;
         allocator->free(entries);
-        sorted = allocator->array<Candidate>(ef);
-        entries = allocator->array<Candidate>(ef);
-        sorted_capacity_ = ef;
+        entries = allocator->array<Candidate>(std::size_t(ef));
+        entries_capacity_ = std::size_t(ef);
+    }
+    // Makes room in sorted for n results; its old contents are not kept. Every drain into
+    // sorted calls it, so no caller has to know how wide a beam the last call used.
+    void reserve_sorted(std::size_t n) noexcept {
+        if (n <= sorted_capacity_) return;
+        allocator->free(sorted);
+        sorted = allocator->array<Candidate>(n);
+        sorted_capacity_ = n;
     }
 
   private:
-    int sorted_capacity_;
+    std::size_t sorted_capacity_;
+    std::size_t entries_capacity_;
 };
 
 // Moves from start to ever closer neighbours on layer until none is closer (upper layers).
+// Returns a candidate with ref kNoRef when start itself is gone (a dead end). A neighbour found
+// gone once the walk moved to it is stepped back from: the walk stops at the element before,
+// whose list it has read whole.
 template <class Store>
 Candidate greedy_search(Store &store, Candidate start, int layer, Workspace &ws) noexcept {
-    Candidate best = start;
+    Candidate best = start, previous = start;
     for (bool moved = true; moved;) {
         moved = false;
         int n = store.neighbors(best.ref, layer, ws.links);
+        if (n == kGone) return best.ref == start.ref ? Candidate{best.distance, kNoRef} : previous;
         store.distances_to_query(ws.links, n, ws.batch_distances);
+        previous = best;
         for (int i = 0; i < n; i++) {
             if (ws.batch_distances[i] < best.distance) {
                 best = {ws.batch_distances[i], ws.links[i]};
@@ -125,15 +147,20 @@ void keep(Candidate c, int ef, Workspace &ws, Admit admit, CandidateHeap<false> 
 // on, as hnswlib walks past elements marked deleted), and the search goes on until it holds ef
 // admitted ones or runs out of elements. With discarded given, every admitted element seen but
 // not kept among the ef goes there, so that a later batch can start from them. Leaves the
-// results in ws.sorted, nearest first, and returns their count.
+// results in ws.sorted, nearest first, and returns their count; kDeadEnd when every element it
+// tried to expand was gone.
 template <class Store, class Admit>
 int expand(Store &store, int ef, int layer, Workspace &ws, Admit admit, CandidateHeap<false> *discarded) noexcept {
     auto full = [&] { return int(ws.results.size()) >= ef; };
+    bool tried = false, expanded = false;
     while (!ws.frontier.empty()) {
         Candidate nearest = ws.frontier.top();
         if (full() && nearest.distance > ws.results.top().distance) break;
         ws.frontier.pop();
         int n = store.neighbors(nearest.ref, layer, ws.links);
+        tried = true;
+        if (n == kGone) continue;
+        expanded = true;
         int fresh = 0;
         for (int i = 0; i < n; i++)
             if (ws.visited.insert(ws.links[i])) ws.batch[fresh++] = ws.links[i];
@@ -146,11 +173,12 @@ int expand(Store &store, int ef, int layer, Workspace &ws, Admit admit, Candidat
                 discarded->push(c);
         }
     }
+    if (tried && !expanded) return kDeadEnd;
+    ws.reserve_sorted(ws.results.size());
     return int(ws.results.drain_sorted(ws.sorted));
 }
 
-// Beam search of width ef on one layer from the given entries (see expand). The caller has made
-// room for ef with ws.reserve.
+// Beam search of width ef on one layer from the given entries (see expand).
 template <class Store, class Admit = AdmitAll>
 int search_layer(Store &store, const Candidate *entries, int n_entries, int ef, int layer, Workspace &ws,
                  Admit admit = Admit(), CandidateHeap<false> *discarded = nullptr) noexcept {
@@ -164,15 +192,45 @@ int search_layer(Store &store, const Candidate *entries, int n_entries, int ef, 
 
 // The next batch of an iterative search on layer 0, after search_layer (or an earlier batch)
 // with the same ws and discarded: up to ef elements not returned before, nearest first within
-// the batch. It starts from what earlier batches saw but did not return, and from their
-// unexpanded frontier, and never revisits an element. A batch may hold an element nearer than
-// one of an earlier batch. scratch holds discarded->size() candidates.
+// the batch. It starts from the ef nearest of what earlier batches saw but did not return, and
+// from their unexpanded frontier, and never revisits an element; the farther ones it leaves in
+// discarded could neither enter this batch nor be expanded in it. A batch may hold an element
+// nearer than one of an earlier batch.
 template <class Store>
-int search_more(Store &store, int ef, Workspace &ws, CandidateHeap<false> *discarded, Candidate *scratch) noexcept {
-    std::size_t n = discarded->drain_sorted(scratch);
+int search_more(Store &store, int ef, Workspace &ws, CandidateHeap<false> *discarded) noexcept {
     ws.results.clear();
-    for (std::size_t i = 0; i < n; i++) keep(scratch[i], ef, ws, AdmitAll(), discarded);
-    return expand(store, ef, 0, ws, AdmitAll(), discarded);
+    for (int i = 0; i < ef && !discarded->empty(); i++) {
+        Candidate c = discarded->top();
+        discarded->pop();
+        keep(c, ef, ws, AdmitAll(), discarded);
+    }
+    int found = expand(store, ef, 0, ws, AdmitAll(), discarded);
+    // What the batch starts from was all gone: it still has those elements to offer.
+    if (found == kDeadEnd) {
+        ws.reserve_sorted(ws.results.size());
+        found = int(ws.results.drain_sorted(ws.sorted));
+    }
+    return found;
+}
+
+struct EntryPoint {
+    Ref ref;
+    int level;
+};
+
+// The ef elements nearest to the store's query found from entry (greedy descent through the
+// upper layers, then a beam of width ef on layer 0), left in ws.sorted nearest first; returns
+// their count, or kDeadEnd when the walk found entry gone. With discarded given, it is ready for
+// search_more.
+template <class Store>
+int search(Store &store, EntryPoint entry, int ef, Workspace &ws, CandidateHeap<false> *discarded = nullptr) noexcept {
+    if (discarded) discarded->clear();
+    Candidate current{store.distance_to_query(entry.ref), entry.ref};
+    for (int layer = entry.level; layer > 0; layer--) {
+        current = greedy_search(store, current, layer, ws);
+        if (current.ref == kNoRef) return kDeadEnd;
+    }
+    return search_layer(store, &current, 1, ef, 0, ws, AdmitAll(), discarded);
 }
 
 // The paper's neighbour-selection heuristic: walking candidates nearest first, keep one only if
@@ -216,25 +274,24 @@ int updated_neighbors(Store &store, Ref base, const Ref *current, int count, Ref
     return select_neighbors(store, pool, n, capacity, out);
 }
 
-struct EntryPoint {
-    Ref ref;
-    int level;
-};
-
 // Links element ref, drawn at level, into the graph whose entry point is entry (kNoRef when the
-// graph is empty). The store's query must be ref's vector. Returns whether ref becomes the new
-// entry point (its level is above the old top).
+// graph is empty: nothing to link to). The store's query must be ref's vector. Returns kDeadEnd,
+// having written nothing, when the walk found entry gone (the caller starts again from the
+// current entry point), 0 otherwise.
 //
 // The links of every layer are chosen before any is written. An element becomes reachable on a
 // layer once a neighbour links back to it, and a search that reaches it there goes on down
 // through its lists on the layers below: they must all be in place by then.
 template <class Store>
-bool insert(Store &store, Ref ref, int level, EntryPoint entry, int m, int ef_construction, Workspace &ws) noexcept {
-    if (entry.ref == kNoRef) return true;
+int insert(Store &store, Ref ref, int level, EntryPoint entry, int m, int ef_construction, Workspace &ws) noexcept {
+    if (entry.ref == kNoRef) return 0;
     Candidate current{store.distance_to_query(entry.ref), entry.ref};
-    for (int layer = entry.level; layer > level; layer--) current = greedy_search(store, current, layer, ws);
+    for (int layer = entry.level; layer > level; layer--) {
+        current = greedy_search(store, current, layer, ws);
+        if (current.ref == kNoRef) return kDeadEnd;
+    }
 
-    ws.reserve(ef_construction);
+    ws.reserve_entries(ef_construction);
     ws.entries[0] = current;
     int n_entries = 1;
     int top = level < entry.level ? level : entry.level;
@@ -244,6 +301,7 @@ bool insert(Store &store, Ref ref, int level, EntryPoint entry, int m, int ef_co
     auto neighbour = [&](Ref r) { return r != ref && store.linkable(r); };
     for (int layer = top; layer >= 0; layer--) {
         int found = search_layer(store, ws.entries, n_entries, ef_construction, layer, ws, neighbour);
+        if (found == kDeadEnd) return kDeadEnd;
         // The next layer down starts from everything found here, not only the nearest.
         if (found > 0) {
             std::memcpy(ws.entries, ws.sorted, sizeof(Candidate) * found);
@@ -270,7 +328,7 @@ bool insert(Store &store, Ref ref, int level, EntryPoint entry, int m, int ef_co
         const Candidate *links = ws.layer_links + std::size_t(layer) * 2 * kMaxM;
         for (int i = 0; i < counts[layer]; i++) store.add_neighbor(links[i].ref, layer, ref, links[i].distance);
     }
-    return level > entry.level;
+    return 0;
 }
 
 }  // namespace vs::hnsw

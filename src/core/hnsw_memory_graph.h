@@ -287,10 +287,7 @@ inline int search(MemoryGraph &graph, const float *query, int k, int ef, Workspa
     EntryPoint entry = graph.entry();
     if (entry.ref == kNoRef) return 0;
     graph.set_query(query);
-    Candidate current{graph.distance_to_query(entry.ref), entry.ref};
-    for (int layer = entry.level; layer > 0; layer--) current = greedy_search(graph, current, layer, ws);
-    ws.reserve(ef < k ? k : ef);
-    int found = search_layer(graph, &current, 1, ef < k ? k : ef, 0, ws);
+    int found = hnsw::search(graph, entry, ef < k ? k : ef, ws);  // an in-memory graph has no dead ends
     int n = found < k ? found : k;
     std::memcpy(out, ws.sorted, sizeof(Candidate) * n);
     return n;

@@ -174,6 +174,11 @@ char *hnsw_page_data(Page page);
 // Usable bytes of a page between its header and the special space.
 constexpr Size HNSW_PAGE_SPACE = BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(HnswPageOpaque));
 void hnsw_read_meta(Relation index, HnswMeta *meta);
+// The entry point a graph walk starts from. A walk that reached a dead end (vs::hnsw::kDeadEnd:
+// an element it stood on was unlinked meanwhile) asks again with after_dead_end and starts over:
+// VACUUM moves the entry point off an element before it unlinks it, so the metapage names a
+// live one by then, and one that does not is reported as corruption.
+vs::hnsw::EntryPoint hnsw_entry_point(Relation index, const HnswIndexInfo *info, bool after_dead_end);
 HnswLinkRecordHeader *hnsw_link_record(Page page, const HnswIndexInfo *info, uint32 index);
 inline HnswLink *hnsw_record_links(HnswLinkRecordHeader *record) { return reinterpret_cast<HnswLink *>(record + 1); }
 BlockNumber hnsw_link_block(const HnswIndexInfo *info, vs::Ref ref);
@@ -200,6 +205,11 @@ void hnsw_vector_pieces(const HnswIndexInfo *info, vs::Ref ref, Visit visit) {
 }
 bool hnsw_prepare_query(HnswMetric metric, float *x, int dims);
 Size hnsw_upper_tuple_size(int level, int m);
+// The buffer of an upper tuple, and its links on a page of it read or locked by the caller,
+// both after checking the pointer (block, page type, offset, length) and reporting a bad one as
+// corruption.
+Buffer hnsw_read_upper_buffer(Relation index, ItemPointer upper);
+HnswLink *hnsw_upper_links(Relation index, Page page, ItemPointer upper, int level, int m);
 // An element's flags, and its heap TID when heap_tid is given, read under a share lock.
 uint8 hnsw_element_flags(Relation index, const HnswIndexInfo *info, vs::Ref ref, ItemPointer heap_tid);
 vs::Allocator hnsw_allocator(MemoryContext context);

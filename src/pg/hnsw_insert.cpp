@@ -1,8 +1,9 @@
-// Inserting one row into a built hnsw index: reserve a slot (and an upper tuple) under the
-// metapage lock, reusing one VACUUM freed where it may, write the element, link it into the
-// graph with the core's insert over the page store, and only then mark it valid, so no scan
-// returns a half-written element.
+// Inserting one row into a built hnsw index: reserve a slot (and an upper tuple), reusing one
+// VACUUM freed where it may, write the element, link it into the graph with the core's insert
+// over the page store, and only then mark it valid, so no scan returns a half-written element.
+// The metapage's lock is held only to read or change a few fields, never across I/O.
 #include "hnsw.h"
+#include "test_hooks.h"
 
 extern "C" {
 #pragma GCC diagnostic push
@@ -15,73 +16,140 @@ extern "C" {
 #pragma GCC diagnostic pop
 }
 
-// Extends the index by one page, initialised as type and WAL-logged as a full image.
-static Buffer new_page(Relation index, uint16 type, BlockNumber run_start, GenericXLogState *state, Page *page) {
+// Extends the index by one page, initialised as type and WAL-logged as a full image. The
+// caller holds the relation extension lock.
+static Buffer new_page(Relation index, uint16 type, BlockNumber run_start) {
     Buffer buf = ReadBufferExtended(index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, nullptr);
     LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-    *page = GenericXLogRegisterBuffer(state, buf, GENERIC_XLOG_FULL_IMAGE);
-    hnsw_init_page(*page, type, run_start);
+    GenericXLogState *state = GenericXLogStart(index);
+    hnsw_init_page(GenericXLogRegisterBuffer(state, buf, GENERIC_XLOG_FULL_IMAGE), type, run_start);
+    GenericXLogFinish(state);
     return buf;
 }
 
-// Appends an empty run; its pages are contiguous because every extension of an hnsw index
-// happens under the relation extension lock, taken here, and the metapage lock, held by the caller.
+// The index grows (a run, an upper page) under a heavyweight lock of its own on the metapage's
+// block, which only growing takes, and not under the metapage's buffer lock: every scan needs
+// that lock, and a run is some 64 pages written and logged. A grower checks the metapage again
+// once it holds the lock, extends the relation under the extension lock, and only then publishes
+// the new pages on the metapage; so two inserters never both add a run, and the pages are logged
+// before the metapage record that points to them.
+static void lock_growth(Relation index) { LockPage(index, HNSW_METAPAGE_BLKNO, ExclusiveLock); }
+static void unlock_growth(Relation index) { UnlockPage(index, HNSW_METAPAGE_BLKNO, ExclusiveLock); }
+
+// Runs fn(meta) on the metapage under its exclusive lock and WAL-logs the change, unless fn
+// returns false for nothing changed.
+template <typename Change>
+static void change_meta(Relation index, Change fn) {
+    Buffer buf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+    LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+    GenericXLogState *state = GenericXLogStart(index);
+    if (fn(hnsw_meta(GenericXLogRegisterBuffer(state, buf, 0))))
+        GenericXLogFinish(state);
+    else
+        GenericXLogAbort(state);
+    UnlockReleaseBuffer(buf);
+}
+
+// Appends an empty run; its pages are contiguous because they are added under the extension lock.
 static BlockNumber allocate_run(Relation index, const HnswIndexInfo *info) {
     LockRelationForExtension(index, ExclusiveLock);
     BlockNumber start = RelationGetNumberOfBlocks(index);
     for (uint32 p = 0; p < info->link_pages_per_run + info->vector_pages_per_run; p++) {
-        GenericXLogState *state = GenericXLogStart(index);
-        Page page;
-        Buffer buf = new_page(index, p < info->link_pages_per_run ? HNSW_PAGE_LINKS : HNSW_PAGE_VECTORS, start,
-                              state, &page);
+        Buffer buf = new_page(index, p < info->link_pages_per_run ? HNSW_PAGE_LINKS : HNSW_PAGE_VECTORS, start);
         Assert(BufferGetBlockNumber(buf) == start + p);
-        GenericXLogFinish(state);
         UnlockReleaseBuffer(buf);
     }
     UnlockRelationForExtension(index, ExclusiveLock);
     return start;
 }
 
-// Adds an upper tuple with no links yet to the metapage's current upper page, or to a new one.
-// The buffers join the caller's WAL record with the metapage.
-static ItemPointerData add_upper_tuple(Relation index, HnswMeta *meta, int level, int m, GenericXLogState *state,
-                                       Buffer *buf) {
-    Size size = hnsw_upper_tuple_size(level, m);
-    HnswLink *tuple = static_cast<HnswLink *>(palloc(size));
-    for (int i = 0; i < level * m; i++) tuple[i] = HNSW_NO_LINK;
-    Page page = nullptr;
-    *buf = InvalidBuffer;
-    if (meta->upper_page != InvalidBlockNumber) {
-        *buf = hnsw_read_buffer(index, meta->upper_page);
-        LockBuffer(*buf, BUFFER_LOCK_EXCLUSIVE);
-        if (PageGetFreeSpace(BufferGetPage(*buf)) >= MAXALIGN(size)) {
-            page = GenericXLogRegisterBuffer(state, *buf, 0);
-        } else {
-            UnlockReleaseBuffer(*buf);
+// Takes the next slot of the last run, appending a run first when it is full. (An error or crash
+// before the element's record is written leaves the slot reserved for good: one slot.)
+static vs::Ref reserve_new_slot(Relation index, const HnswIndexInfo *info) {
+    for (;;) {
+        vs::Ref ref = vs::kNoRef;
+        BlockNumber full_run = InvalidBlockNumber;
+        change_meta(index, [&](HnswMeta *meta) {
+            full_run = meta->last_run;
+            if (meta->last_run == InvalidBlockNumber || meta->last_run_used >= info->elements_per_run) return false;
+            ref = hnsw_ref(meta->last_run, meta->last_run_used++);
+            return true;
+        });
+        if (ref != vs::kNoRef) return ref;
+        lock_growth(index);
+        HnswMeta meta;
+        hnsw_read_meta(index, &meta);
+        if (meta.last_run == full_run) {
+            BlockNumber start = allocate_run(index, info);
+            change_meta(index, [&](HnswMeta *m) {
+                m->last_run = start;
+                m->last_run_used = 0;
+                return true;
+            });
         }
+        unlock_growth(index);
     }
-    if (page == nullptr) {
-        LockRelationForExtension(index, ExclusiveLock);
-        *buf = new_page(index, HNSW_PAGE_UPPER, InvalidBlockNumber, state, &page);
-        UnlockRelationForExtension(index, ExclusiveLock);
-        meta->upper_page = BufferGetBlockNumber(*buf);
-    }
-    OffsetNumber offset = PageAddItem(page, reinterpret_cast<Item>(tuple), size, InvalidOffsetNumber, false, false);
-    if (offset == InvalidOffsetNumber) elog(ERROR, "hnsw: failed to add upper tuple");
-    ItemPointerData tid;
-    ItemPointerSet(&tid, BufferGetBlockNumber(*buf), offset);
-    pfree(tuple);
-    return tid;
 }
 
-// Clears the links of a reused element's upper tuple, as a new one would start. The buffer joins the caller's WAL record with the metapage.
-static void reset_upper_tuple(Relation index, ItemPointer upper, int level, int m, GenericXLogState *state,
-                              Buffer *buf) {
-    *buf = hnsw_read_buffer(index, ItemPointerGetBlockNumber(upper));
-    LockBuffer(*buf, BUFFER_LOCK_EXCLUSIVE);
-    Page page = GenericXLogRegisterBuffer(state, *buf, 0);
-    auto *links = reinterpret_cast<HnswLink *>(PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(upper))));
+// Adds an upper tuple with no links yet to the metapage's current upper page, or to a new one.
+static ItemPointerData add_upper_tuple(Relation index, const HnswIndexInfo *info, int level) {
+    Size size = hnsw_upper_tuple_size(level, info->m);
+    HnswLink *tuple = static_cast<HnswLink *>(palloc(size));
+    for (int i = 0; i < level * info->m; i++) tuple[i] = HNSW_NO_LINK;
+    for (;;) {
+        HnswMeta meta;
+        hnsw_read_meta(index, &meta);
+        BlockNumber block = meta.upper_page;
+        if (block != InvalidBlockNumber) {
+            ItemPointerData hint;
+            ItemPointerSet(&hint, block, FirstOffsetNumber);
+            Buffer buf = hnsw_read_upper_buffer(index, &hint);
+            LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+            Page page = BufferGetPage(buf);
+            if (PageIsNew(page) || reinterpret_cast<HnswPageOpaque *>(PageGetSpecialPointer(page))->page_type != HNSW_PAGE_UPPER)
+                ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+                                errmsg("hnsw index \"%s\" names block %u as its upper page, which is not one",
+                                       RelationGetRelationName(index), block)));
+            if (PageGetFreeSpace(page) >= MAXALIGN(size)) {
+                GenericXLogState *state = GenericXLogStart(index);
+                page = GenericXLogRegisterBuffer(state, buf, 0);
+                OffsetNumber offset = PageAddItem(page, reinterpret_cast<Item>(tuple), size, InvalidOffsetNumber, false, false);
+                if (offset == InvalidOffsetNumber) elog(ERROR, "hnsw: failed to add upper tuple");
+                GenericXLogFinish(state);
+                UnlockReleaseBuffer(buf);
+                pfree(tuple);
+                ItemPointerData tid;
+                ItemPointerSet(&tid, block, offset);
+                return tid;
+            }
+            UnlockReleaseBuffer(buf);
+        }
+        lock_growth(index);
+        hnsw_read_meta(index, &meta);
+        if (meta.upper_page == block) {
+            LockRelationForExtension(index, ExclusiveLock);
+            Buffer buf = new_page(index, HNSW_PAGE_UPPER, InvalidBlockNumber);
+            UnlockRelationForExtension(index, ExclusiveLock);
+            BlockNumber added = BufferGetBlockNumber(buf);
+            UnlockReleaseBuffer(buf);
+            change_meta(index, [&](HnswMeta *m) {
+                m->upper_page = added;
+                return true;
+            });
+        }
+        unlock_growth(index);
+    }
+}
+
+// Clears the links of a reused element's upper tuple, as a new one would start.
+static void reset_upper_tuple(Relation index, ItemPointer upper, int level, int m) {
+    Buffer buf = hnsw_read_upper_buffer(index, upper);
+    LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+    GenericXLogState *state = GenericXLogStart(index);
+    HnswLink *links = hnsw_upper_links(index, GenericXLogRegisterBuffer(state, buf, 0), upper, level, m);
     for (int i = 0; i < level * m; i++) links[i] = HNSW_NO_LINK;
+    GenericXLogFinish(state);
+    UnlockReleaseBuffer(buf);
 }
 
 // The first unlinked slot on a link page, or -1; the caller holds a lock on the page.
@@ -93,17 +161,21 @@ static int first_unlinked(Page page, const HnswIndexInfo *info, uint32 first) {
 
 // Takes a slot VACUUM unlinked, if one is free: only once every snapshot that existed when it was
 // unlinked is gone can no scan still be reading the old element (vector pages are read under a
-// pin alone). Called with the metapage locked, so no other insert claims at the same time; walks
-// the link pages from the metapage's hint, jumping over vector pages, and moves the hint past
-// those with no unlinked slot left. Returns the slot, reserved, with its old element's level
-// and upper tuple. (An error or crash before the element's record is written leaves the slot
-// reserved for good: one slot.)
-static vs::Ref claim_free_slot(Relation index, Relation heap, const HnswIndexInfo *info, HnswMeta *meta,
-                               int *level, ItemPointer upper) {
-    if (meta->free_block == InvalidBlockNumber || !GlobalVisCheckRemovableFullXid(heap, meta->free_after))
+// pin alone). Walks the link pages from the metapage's hint, jumping over vector pages, without
+// the metapage lock; a slot is claimed under its link page's exclusive lock, so two inserters
+// never take the same one. Then moves the hint to where the walk stopped, unless VACUUM moved it
+// meanwhile. Returns the slot, reserved, with its old element's level and upper tuple.
+static vs::Ref claim_free_slot(Relation index, Relation heap, const HnswIndexInfo *info, int *level,
+                               ItemPointer upper) {
+    HnswMeta meta;
+    hnsw_read_meta(index, &meta);
+    if (meta.free_block == InvalidBlockNumber || !GlobalVisCheckRemovableFullXid(heap, meta.free_after))
         return vs::kNoRef;
     BlockNumber nblocks = RelationGetNumberOfBlocks(index);
-    for (BlockNumber block = meta->free_block; block < nblocks;) {
+    vs::Ref ref = vs::kNoRef;
+    BlockNumber block = meta.free_block;
+    while (block < nblocks && ref == vs::kNoRef) {
+        CHECK_FOR_INTERRUPTS();
         Buffer buf = hnsw_read_buffer(index, block);
         LockBuffer(buf, BUFFER_LOCK_SHARE);
         Page page = BufferGetPage(buf);
@@ -116,23 +188,29 @@ static vs::Ref claim_free_slot(Relation index, Relation heap, const HnswIndexInf
             if (opaque->page_type == HNSW_PAGE_LINKS && first_unlinked(page, info, first) >= 0) {
                 LockBuffer(buf, BUFFER_LOCK_UNLOCK);
                 LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-                int slot = first_unlinked(BufferGetPage(buf), info, first);  // only a claim, under the metapage lock, clears one
-                GenericXLogState *state = GenericXLogStart(index);
-                HnswLinkRecordHeader *record = hnsw_link_record(GenericXLogRegisterBuffer(state, buf, 0), info, slot);
-                *level = record->level;
-                *upper = record->upper;
-                record->flags = 0;
-                GenericXLogFinish(state);
-                UnlockReleaseBuffer(buf);
-                meta->free_block = block;
-                return hnsw_ref(run, first + uint32(slot));
+                int slot = first_unlinked(BufferGetPage(buf), info, first);  // another inserter may have taken it
+                if (slot >= 0) {
+                    GenericXLogState *state = GenericXLogStart(index);
+                    HnswLinkRecordHeader *record = hnsw_link_record(GenericXLogRegisterBuffer(state, buf, 0), info, slot);
+                    *level = record->level;
+                    *upper = record->upper;
+                    record->flags = 0;
+                    GenericXLogFinish(state);
+                    ref = hnsw_ref(run, first + uint32(slot));
+                    next = block;  // it may hold more
+                }
             }
         }
         UnlockReleaseBuffer(buf);
         block = next;
     }
-    meta->free_block = InvalidBlockNumber;
-    return vs::kNoRef;
+    BlockNumber hint = ref == vs::kNoRef ? InvalidBlockNumber : block;
+    change_meta(index, [&](HnswMeta *m) {
+        if (m->free_block != meta.free_block || hint == meta.free_block) return false;
+        m->free_block = hint;
+        return true;
+    });
+    return ref;
 }
 
 static void write_vector(Relation index, const HnswIndexInfo *info, vs::Ref ref, const float *x) {
@@ -193,91 +271,69 @@ static void drop_deleted_links(HnswPageStore &store, vs::Ref ref, int level) {
     }
 }
 
-// Makes ref the entry point if it is above the current one, or if VACUUM left the index without one.
-static void become_entry(Relation index, vs::Ref ref, int level) {
-    Buffer metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
-    LockBuffer(metabuf, BUFFER_LOCK_SHARE);
-    HnswMeta *meta = hnsw_meta(BufferGetPage(metabuf));
-    bool above = meta->entry == vs::kNoRef || level > meta->entry_level;
-    LockBuffer(metabuf, BUFFER_LOCK_UNLOCK);
-    if (above) {
-        LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
-        GenericXLogState *state = GenericXLogStart(index);
-        meta = hnsw_meta(GenericXLogRegisterBuffer(state, metabuf, 0));
-        if (meta->entry == vs::kNoRef || level > meta->entry_level) {
-            meta->entry = ref;
-            meta->entry_level = level;
-            GenericXLogFinish(state);
-        } else {
-            GenericXLogAbort(state);
-        }
-        LockBuffer(metabuf, BUFFER_LOCK_UNLOCK);
-    }
-    ReleaseBuffer(metabuf);
+// Makes ref the entry point if it is above the current one, or if VACUUM left the index
+// without one; with only_if_none, only in the latter case. Returns whether it did.
+static bool become_entry(Relation index, vs::Ref ref, int level, bool only_if_none) {
+    HnswMeta meta;
+    hnsw_read_meta(index, &meta);
+    auto wanted = [&](const HnswMeta *m) { return m->entry == vs::kNoRef || (!only_if_none && level > m->entry_level); };
+    if (!wanted(&meta)) return false;
+    bool became = false;
+    change_meta(index, [&](HnswMeta *m) {
+        if (!wanted(m)) return false;
+        m->entry = ref;
+        m->entry_level = level;
+        became = true;
+        return true;
+    });
+    return became;
 }
 
 void hnsw_insert_element(Relation index, Relation heap, const HnswIndexInfo *info, const float *vector,
                          ItemPointer heap_tid, MemoryContext context) {
-    // Reserve a slot (and an upper tuple) under the metapage lock. A freed slot is reused with
-    // its level and upper tuple: the level was drawn at random, independently of the vector, so
-    // it serves the new element as well as a fresh draw, and no upper tuple is left behind.
-    Buffer metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
-    LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
-    GenericXLogState *state = GenericXLogStart(index);
-    HnswMeta *meta = hnsw_meta(GenericXLogRegisterBuffer(state, metabuf, 0));
+    // Reserve a slot and its upper tuple, each change logged before any that depends on it. A
+    // freed slot is reused with its level and upper tuple: the level was drawn at random,
+    // independently of the vector, so it serves the new element as well as a fresh draw, and no
+    // upper tuple is left behind.
     int level;
     ItemPointerData upper;
-    Buffer upperbuf = InvalidBuffer;
-    vs::Ref ref = claim_free_slot(index, heap, info, meta, &level, &upper);
+    vs::Ref ref = claim_free_slot(index, heap, info, &level, &upper);
     if (ref != vs::kNoRef) {
-        if (level > 0) reset_upper_tuple(index, &upper, level, info->m, state, &upperbuf);
+        if (level > 0) reset_upper_tuple(index, &upper, level, info->m);
     } else {
-        if (meta->last_run == InvalidBlockNumber || meta->last_run_used == meta->elements_per_run) {
-            meta->last_run = allocate_run(index, info);
-            meta->last_run_used = 0;
-        }
-        ref = hnsw_ref(meta->last_run, meta->last_run_used++);
+        ref = reserve_new_slot(index, info);
         level = vs::hnsw::random_level(1.0 - pg_prng_double(&pg_global_prng_state), info->m);
         ItemPointerSetInvalid(&upper);
-        if (level > 0) upper = add_upper_tuple(index, meta, level, info->m, state, &upperbuf);
+        if (level > 0) upper = add_upper_tuple(index, info, level);
     }
-    vs::hnsw::EntryPoint entry{meta->entry, meta->entry_level};
-
-    if (entry.ref == vs::kNoRef) {
-        // The first element becomes the entry point. Its vector and record are logged before
-        // the metapage record that points to it, and the metapage stays locked meanwhile, so
-        // neither a concurrent search nor recovery after a crash finds an entry not yet written.
-        write_vector(index, info, ref, vector);
-        write_record(index, info, ref, level, HNSW_FLAG_VALID, heap_tid, &upper);
-        meta->entry = ref;
-        meta->entry_level = level;
-        GenericXLogFinish(state);
-        if (BufferIsValid(upperbuf)) UnlockReleaseBuffer(upperbuf);
-        UnlockReleaseBuffer(metabuf);
-        return;
-    }
-    GenericXLogFinish(state);
-    if (BufferIsValid(upperbuf)) UnlockReleaseBuffer(upperbuf);
-    UnlockReleaseBuffer(metabuf);
-
     write_vector(index, info, ref, vector);
     write_record(index, info, ref, level, 0, heap_tid, &upper);
+
     vs::Allocator allocator = hnsw_allocator(context);
     HnswPageStore store;
     store.init(index, info, context);
     store.set_query(vector);
     vs::hnsw::Workspace ws;
     ws.init(&allocator, info->m, info->ef_construction);
+    vs::hnsw::EntryPoint entry = hnsw_entry_point(index, info, false);
+    VS_TEST_PAUSE("hnsw_insert_walk");
     // A cancel waits the few milliseconds until the element is linked and checked: stopped in
     // between, it could keep a link to an element VACUUM frees (drop_deleted_links).
     HOLD_INTERRUPTS();
-    vs::hnsw::insert(store, ref, level, entry, info->m, info->ef_construction, ws);
+    // Into an empty index the element goes as its entry point, with nothing to link to; a walk
+    // that dead-ends on an element VACUUM unlinked meanwhile starts again from the entry point.
+    for (;;) {
+        if (entry.ref == vs::kNoRef ? become_entry(index, ref, level, true)
+                                    : vs::hnsw::insert(store, ref, level, entry, info->m, info->ef_construction, ws) !=
+                                          vs::hnsw::kDeadEnd)
+            break;
+        entry = hnsw_entry_point(index, info, true);
+    }
     drop_deleted_links(store, ref, level);
     write_record(index, info, ref, level, HNSW_FLAG_VALID, nullptr, nullptr);
     RESUME_INTERRUPTS();
-    become_entry(index, ref, level);
+    become_entry(index, ref, level, false);
 }
-
 
 bool hnsw_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid, Relation heap,
                  IndexUniqueCheck check_unique, bool index_unchanged, IndexInfo *index_info) {

@@ -91,6 +91,21 @@ void hnsw_read_meta(Relation index, HnswMeta *meta) {
                         errhint("REINDEX the index.")));
 }
 
+vs::hnsw::EntryPoint hnsw_entry_point(Relation index, const HnswIndexInfo *info, bool after_dead_end) {
+    HnswMeta meta;
+    hnsw_read_meta(index, &meta);
+    vs::hnsw::EntryPoint entry{meta.entry, meta.entry_level};
+    if (after_dead_end) {
+        CHECK_FOR_INTERRUPTS();
+        if (entry.ref != vs::kNoRef && (hnsw_element_flags(index, info, entry.ref, nullptr) & HNSW_FLAG_UNLINKED))
+            ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+                            errmsg("hnsw index \"%s\" has an unlinked element as its entry point",
+                                   RelationGetRelationName(index)),
+                            errhint("REINDEX the index.")));
+    }
+    return entry;
+}
+
 // One allocation in rd_indexcxt, so that the relcache frees all of it when it drops rd_amcache.
 struct HnswCache {
     HnswIndexInfo info;
@@ -202,6 +217,31 @@ void hnsw_read_vector(Relation index, const HnswIndexInfo *info, vs::Ref ref, fl
 
 Size hnsw_upper_tuple_size(int level, int m) { return sizeof(HnswLink) * Size(level) * m; }
 
+static void report_bad_upper(Relation index, ItemPointer upper) {
+    ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+                    errmsg("hnsw index \"%s\" has an invalid upper-layer pointer (%u,%u)", RelationGetRelationName(index),
+                           ItemPointerGetBlockNumberNoCheck(upper), ItemPointerGetOffsetNumberNoCheck(upper)),
+                    errhint("REINDEX the index.")));
+}
+
+Buffer hnsw_read_upper_buffer(Relation index, ItemPointer upper) {
+    // InvalidBlockNumber would be P_NEW to ReadBuffer: an extension, not a read. A block past the
+    // end fails the read with an error of its own.
+    BlockNumber block = ItemPointerGetBlockNumberNoCheck(upper);
+    if (block == HNSW_METAPAGE_BLKNO || block == InvalidBlockNumber) report_bad_upper(index, upper);
+    return hnsw_read_buffer(index, block);
+}
+
+HnswLink *hnsw_upper_links(Relation index, Page page, ItemPointer upper, int level, int m) {
+    OffsetNumber offset = ItemPointerGetOffsetNumberNoCheck(upper);
+    if (PageIsNew(page) || opaque(page)->page_type != HNSW_PAGE_UPPER || offset < FirstOffsetNumber ||
+        offset > PageGetMaxOffsetNumber(page))
+        report_bad_upper(index, upper);
+    ItemId item = PageGetItemId(page, offset);
+    if (!ItemIdIsNormal(item) || ItemIdGetLength(item) != hnsw_upper_tuple_size(level, m)) report_bad_upper(index, upper);
+    return reinterpret_cast<HnswLink *>(PageGetItem(page, item));
+}
+
 static void *palloc_in(void *context, std::size_t bytes) noexcept {
     return MemoryContextAllocHuge(static_cast<MemoryContext>(context), bytes);
 }
@@ -271,11 +311,11 @@ int HnswPageStore::read_links(vs::Ref r, int layer, HnswLink *out, uint8 *flags)
         return 0;
     }
     ItemPointerData upper = record->upper;
+    int level = record->level;
     UnlockReleaseBuffer(buf);
-    buf = hnsw_read_buffer(index_, ItemPointerGetBlockNumber(&upper));
+    buf = hnsw_read_upper_buffer(index_, &upper);
     LockBuffer(buf, BUFFER_LOCK_SHARE);
-    Page page = BufferGetPage(buf);
-    auto *links = reinterpret_cast<HnswLink *>(PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(&upper))));
+    HnswLink *links = hnsw_upper_links(index_, BufferGetPage(buf), &upper, level, info_->m);
     memcpy(out, links + Size(layer - 1) * info_->m, sizeof(HnswLink) * slots);
     UnlockReleaseBuffer(buf);
     return slots;
@@ -290,7 +330,7 @@ int HnswPageStore::neighbors(vs::Ref r, int layer, vs::Ref *out) {
     // An unlinked element's lists lead nowhere a scan should go: its slot may be being reused.
     // (An element still being inserted is followed: a scan that reached it on an upper layer
     // must go on from it.)
-    if (flags & HNSW_FLAG_UNLINKED) return 0;
+    if (flags & HNSW_FLAG_UNLINKED) return vs::hnsw::kGone;
     int n = 0;
     for (int i = 0; i < slots && hnsw_link_valid(links[i]); i++) out[n++] = hnsw_link_ref(links[i]);
     return n;
@@ -330,13 +370,14 @@ static bool write_links(Relation index, const HnswIndexInfo *info, vs::Ref r, in
     LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
     HnswLinkRecordHeader *record = hnsw_link_record(BufferGetPage(buf), info, hnsw_ref_index(r));
     Buffer target = buf;
-    OffsetNumber upper_offset = InvalidOffsetNumber;
+    ItemPointerData upper = record->upper;
+    int level = record->level;
     if (layer > 0) {
-        ItemPointerData upper = record->upper;
         UnlockReleaseBuffer(buf);
-        target = hnsw_read_buffer(index, ItemPointerGetBlockNumber(&upper));
+        // A slot keeps its level when it is reused, so no caller asks for a layer above it.
+        if (layer > level) report_bad_upper(index, &upper);
+        target = hnsw_read_upper_buffer(index, &upper);
         LockBuffer(target, BUFFER_LOCK_EXCLUSIVE);
-        upper_offset = ItemPointerGetOffsetNumber(&upper);
     }
     GenericXLogState *state = GenericXLogStart(index);
     Page page = GenericXLogRegisterBuffer(state, target, 0);
@@ -344,8 +385,7 @@ static bool write_links(Relation index, const HnswIndexInfo *info, vs::Ref r, in
     if (layer == 0) {
         links = hnsw_record_links(hnsw_link_record(page, info, hnsw_ref_index(r)));
     } else {
-        links = reinterpret_cast<HnswLink *>(PageGetItem(page, PageGetItemId(page, upper_offset)));
-        links += Size(layer - 1) * info->m;
+        links = hnsw_upper_links(index, page, &upper, level, info->m) + Size(layer - 1) * info->m;
     }
     if (memcmp(links, expected, sizeof(HnswLink) * slots) != 0) {
         GenericXLogAbort(state);

@@ -2,8 +2,11 @@
 // of hnsw.ef_search on the first call, then the results nearest first, one per call. With
 // hnsw.iterative_scan on, a scan whose rows a filter rejected goes on with the next batch of
 // ef_search elements, from where the search left off, until hnsw.max_scan_tuples elements
-// were visited or its memory passes hnsw.scan_mem_multiplier x work_mem.
+// were visited or its memory passes hnsw.scan_mem_multiplier x work_mem. The settings are read
+// once, at rescan: one changed while the scan runs (set_config in the query, SET between two
+// FETCHes of a cursor) takes effect at the next rescan.
 #include "hnsw.h"
+#include "test_hooks.h"
 
 #include <algorithm>
 #include <limits>
@@ -31,6 +34,11 @@ struct HnswSearchMemory {
 
 static HnswSearchMemory *spare_memory;  // in use by no scan
 
+// The most search memory a backend keeps between scans: a scan at the widest hnsw.ef_search
+// needs less than this, so only an iterative scan that grew its visited set far beyond gives
+// its memory back, rather than leave it with the backend for good.
+static constexpr Size HNSW_SPARE_MEMORY_LIMIT = 1024 * 1024;
+
 // The spare memory, or new; owned by the current memory context (the query's), so that an error
 // frees it with the rest of the query.
 static HnswSearchMemory *take_search_memory() {
@@ -50,7 +58,7 @@ static HnswSearchMemory *take_search_memory() {
 }
 
 static void keep_search_memory(HnswSearchMemory *mem) {
-    if (spare_memory != nullptr) {
+    if (spare_memory != nullptr || MemoryContextMemAllocated(mem->context, true) > HNSW_SPARE_MEMORY_LIMIT) {
         MemoryContextDelete(mem->context);
         return;
     }
@@ -58,9 +66,18 @@ static void keep_search_memory(HnswSearchMemory *mem) {
     spare_memory = mem;
 }
 
+// The settings that shape a scan's work, as they were at its rescan.
+struct HnswScanSettings {
+    int ef_search;
+    int iterative;
+    int max_scan_tuples;
+    double memory_limit;  // bytes
+};
+
 struct HnswScanState {
     MemoryContext context;  // reset on every rescan
     HnswIndexInfo info;
+    HnswScanSettings settings;
     float *query;           // nullptr for a NULL query, or a zero one under cosine
     bool searched;
     HnswSearchMemory *mem;
@@ -88,6 +105,8 @@ void hnsw_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, 
     so->searched = false;
     so->n_results = so->next = 0;
     so->last_distance = -std::numeric_limits<float>::infinity();
+    so->settings = {hnsw_ef_search, hnsw_iterative_scan, hnsw_max_scan_tuples,
+                    double(work_mem) * 1024 * hnsw_scan_mem_multiplier};
     if (scan->numberOfOrderBys == 0) return;  // gettuple reports it
     if (orderbys) memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
     if (scan->orderByData[0].sk_flags & SK_ISNULL) return;
@@ -132,43 +151,43 @@ static void rerank(HnswScanState *so) {
 }
 
 static void search(IndexScanDesc scan, HnswScanState *so) {
-    HnswMeta meta;
-    hnsw_read_meta(scan->indexRelation, &meta);
-    if (meta.entry == vs::kNoRef) return;
+    Relation index = scan->indexRelation;
     MemoryContext old = MemoryContextSwitchTo(so->context);
-    so->store.init(scan->indexRelation, &so->info, so->context);
-    // Under a query that orders nothing every row is as good as any other, but the rows must still
-    // come back as they would from a sequential scan: walk the graph around its entry point.
-    if (so->query == nullptr) {
-        so->query = static_cast<float *>(palloc(sizeof(float) * so->info.dims));
-        hnsw_read_vector(scan->indexRelation, &so->info, meta.entry, so->query);
-    }
-    so->store.set_query(so->query);
+    so->store.init(index, &so->info, so->context);
     vs::hnsw::Workspace &ws = so->mem->ws;
-    ws.reserve(hnsw_ef_search);
-    so->mem->discarded.clear();
-    vs::CandidateHeap<false> *discarded = hnsw_iterative_scan != HNSW_ITERATIVE_OFF ? &so->mem->discarded : nullptr;
-    vs::Candidate current{so->store.distance_to_query(meta.entry), meta.entry};
-    for (int layer = meta.entry_level; layer > 0; layer--) current = vs::hnsw::greedy_search(so->store, current, layer, ws);
-    so->n_results =
-        vs::hnsw::search_layer(so->store, &current, 1, hnsw_ef_search, 0, ws, vs::hnsw::AdmitAll(), discarded);
-    so->results = ws.sorted;
-    rerank(so);
+    vs::CandidateHeap<false> *discarded = so->settings.iterative != HNSW_ITERATIVE_OFF ? &so->mem->discarded : nullptr;
+    for (bool dead_end = false;; dead_end = true) {
+        vs::hnsw::EntryPoint entry = hnsw_entry_point(index, &so->info, dead_end);
+        if (entry.ref == vs::kNoRef) break;
+        // Under a query that orders nothing every row is as good as any other, but the rows must
+        // still come back as they would from a sequential scan: walk the graph around its entry.
+        if (so->query == nullptr) {
+            so->query = static_cast<float *>(palloc(sizeof(float) * so->info.dims));
+            hnsw_read_vector(index, &so->info, entry.ref, so->query);
+        }
+        so->store.set_query(so->query);
+        VS_TEST_PAUSE("hnsw_scan_walk");
+        int found = vs::hnsw::search(so->store, entry, so->settings.ef_search, ws, discarded);
+        if (found != vs::hnsw::kDeadEnd) {
+            so->n_results = found;
+            so->results = ws.sorted;
+            rerank(so);
+            break;
+        }
+    }
     MemoryContextSwitchTo(old);
 }
 
 // The next batch of an iterative scan; false when there is none, or the scan reached its limits.
 static bool search_more(HnswScanState *so) {
     HnswSearchMemory *mem = so->mem;
-    if (hnsw_iterative_scan == HNSW_ITERATIVE_OFF || mem->discarded.empty()) return false;
-    if (mem->ws.visited.size() >= std::size_t(hnsw_max_scan_tuples)) return false;
+    const HnswScanSettings &settings = so->settings;
+    if (settings.iterative == HNSW_ITERATIVE_OFF || mem->discarded.empty()) return false;
+    if (mem->ws.visited.size() >= std::size_t(settings.max_scan_tuples)) return false;
     Size used = MemoryContextMemAllocated(so->context, true) + MemoryContextMemAllocated(mem->context, true);
-    if (double(used) > double(work_mem) * 1024 * hnsw_scan_mem_multiplier) return false;
+    if (double(used) > settings.memory_limit) return false;
     MemoryContext old = MemoryContextSwitchTo(so->context);
-    auto *scratch = static_cast<vs::Candidate *>(palloc_extended(sizeof(vs::Candidate) * mem->discarded.size(),
-                                                                 MCXT_ALLOC_HUGE));
-    so->n_results = vs::hnsw::search_more(so->store, hnsw_ef_search, mem->ws, &mem->discarded, scratch);
-    pfree(scratch);
+    so->n_results = vs::hnsw::search_more(so->store, settings.ef_search, mem->ws, &mem->discarded);
     so->results = mem->ws.sorted;
     so->next = 0;
     rerank(so);
@@ -188,7 +207,7 @@ bool hnsw_gettuple(IndexScanDesc scan, ScanDirection dir) {
         while (so->next < so->n_results) {
             vs::Candidate c = so->results[so->next++];
             // strict_order keeps the order of distances by leaving out a later batch's nearer rows.
-            if (hnsw_iterative_scan == HNSW_ITERATIVE_STRICT && c.distance < so->last_distance) continue;
+            if (so->settings.iterative == HNSW_ITERATIVE_STRICT && c.distance < so->last_distance) continue;
             ItemPointerData heap_tid;
             uint8 flags = hnsw_element_flags(scan->indexRelation, &so->info, c.ref, &heap_tid);
             if ((flags & HNSW_FLAG_VALID) == 0 || (flags & HNSW_FLAG_DELETED) != 0) continue;

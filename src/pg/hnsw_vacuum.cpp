@@ -157,7 +157,7 @@ static void repair_list(HnswVacuumState *state, HnswPageStore &store, vs::Ref re
                 consider(links[i]);
                 continue;
             }
-            int n_second = store.neighbors(links[i], layer, second);
+            int n_second = store.neighbors(links[i], layer, second);  // kGone: nothing to consider
             for (int j = 0; j < n_second; j++) consider(second[j]);
         }
         std::sort(pool, pool + n_pool, [](const vs::Candidate &a, const vs::Candidate &b) { return a.distance < b.distance; });

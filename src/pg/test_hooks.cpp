@@ -1,14 +1,16 @@
-// The pause points of test builds (see test_hooks.h); this file compiles to nothing otherwise.
+// The pause points of test builds (see test_hooks.h), and what tests need to aim them; this file
+// compiles to nothing otherwise.
 #ifdef VS_TEST_HOOKS
 #include "test_hooks.h"
 
 #include <climits>
 
-#include "pg.h"
+#include "hnsw.h"
 
 extern "C" {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wregister"
+#include "access/genam.h"
 #include "utils/guc.h"
 #pragma GCC diagnostic pop
 }
@@ -38,5 +40,19 @@ void vs_test_pause(const char *point) {
     elog(LOG, "vectorsearch test pause at %s", point);
     DirectFunctionCall1(pg_advisory_lock_int8, Int64GetDatum(test_pause_key));
     DirectFunctionCall1(pg_advisory_unlock_int8, Int64GetDatum(test_pause_key));
+}
+
+// vectorsearch_test_hnsw_entry(index regclass) returns tid: the heap row of an hnsw index's entry
+// point, or NULL when it has none, so that a test can delete just that row. A test creates the
+// SQL function itself: the extension's script does not know it.
+VS_FUNCTION(vectorsearch_test_hnsw_entry) {
+    Relation index = index_open(PG_GETARG_OID(0), AccessShareLock);
+    const HnswIndexInfo *info = hnsw_index_info(index);
+    vs::hnsw::EntryPoint entry = hnsw_entry_point(index, info, false);
+    ItemPointer tid = static_cast<ItemPointer>(palloc(sizeof(ItemPointerData)));
+    if (entry.ref != vs::kNoRef) hnsw_element_flags(index, info, entry.ref, tid);
+    index_close(index, AccessShareLock);
+    if (entry.ref == vs::kNoRef) PG_RETURN_NULL();
+    PG_RETURN_POINTER(tid);
 }
 #endif
