@@ -106,18 +106,37 @@ vs::hnsw::EntryPoint hnsw_entry_point(Relation index, const HnswIndexInfo *info,
     return entry;
 }
 
-// One allocation in rd_indexcxt, so that the relcache frees all of it when it drops rd_amcache.
+// What a backend keeps of one index with its relcache entry (rd_amcache): the layout, read
+// once from the metapage, and a memo of the buffer each block was last read into. It is one
+// allocation in rd_indexcxt, made once and never resized, so a pointer to the layout stays good
+// until the relcache drops the entry at an invalidation (hnsw_index_info's callers copy it). The
+// memo is direct-mapped: at most HNSW_MEMO_ENTRIES slots, so its size is bounded however large
+// the index grows; a block whose slot another block took is read the ordinary way.
+struct HnswRecentBuffer {
+    BlockNumber block;
+    Buffer buffer;
+};
+
 struct HnswCache {
     HnswIndexInfo info;
-    BlockNumber n_recent;
-    Buffer recent[];  // per block: the buffer it was last read into, or InvalidBuffer
+    uint32 memo_mask;
+    HnswRecentBuffer memo[];
 };
+
+// 512 KB per index and backend at most: the vector and link pages of a 784-d, 200 MB index.
+constexpr uint32 HNSW_MEMO_ENTRIES = 65536;
 
 const HnswIndexInfo *hnsw_index_info(Relation index) {
     if (index->rd_amcache == nullptr) {
         HnswMeta meta;
         hnsw_read_meta(index, &meta);
-        auto *cache = static_cast<HnswCache *>(MemoryContextAllocZero(index->rd_indexcxt, sizeof(HnswCache)));
+        uint32 entries = 1024;
+        for (BlockNumber nblocks = RelationGetNumberOfBlocks(index); entries < nblocks && entries < HNSW_MEMO_ENTRIES;)
+            entries *= 2;
+        auto *cache = static_cast<HnswCache *>(MemoryContextAllocZero(
+            index->rd_indexcxt, offsetof(HnswCache, memo) + sizeof(HnswRecentBuffer) * entries));
+        cache->memo_mask = entries - 1;
+        for (uint32 i = 0; i < entries; i++) cache->memo[i] = {InvalidBlockNumber, InvalidBuffer};
         // The layout is read as the build chose it, not chosen again: a later release may choose
         // differently for new indexes and still read this one.
         HnswIndexInfo &info = cache->info;
@@ -141,12 +160,18 @@ const HnswIndexInfo *hnsw_index_info(Relation index) {
     return &static_cast<HnswCache *>(index->rd_amcache)->info;
 }
 
+// The memo's slot for block, if the relcache entry has a memo.
+static HnswRecentBuffer *memo_slot(Relation index, BlockNumber block) {
+    auto *cache = static_cast<HnswCache *>(index->rd_amcache);
+    return cache == nullptr ? nullptr : &cache->memo[block & cache->memo_mask];
+}
+
 // The memo is used only when hnsw_index_info has made it: building it here would read the
 // metapage, which a caller may hold locked.
 void hnsw_prefetch_buffer(Relation index, BlockNumber block, Size offset, Size length) {
-    auto *cache = static_cast<HnswCache *>(index->rd_amcache);
-    if (cache == nullptr || block >= cache->n_recent || cache->recent[block] <= 0) return;
-    Buffer buf = cache->recent[block];
+    HnswRecentBuffer *slot = memo_slot(index, block);
+    if (slot == nullptr || slot->block != block || slot->buffer <= 0) return;
+    Buffer buf = slot->buffer;
     __builtin_prefetch(GetBufferDescriptor(buf - 1));
     const char *data = static_cast<const char *>(BufferGetBlock(buf)) + offset;
     Size end = Min(offset + length, Size(BLCKSZ)) - offset;
@@ -154,20 +179,12 @@ void hnsw_prefetch_buffer(Relation index, BlockNumber block, Size offset, Size l
 }
 
 Buffer hnsw_read_buffer(Relation index, BlockNumber block) {
-    auto *cache = static_cast<HnswCache *>(index->rd_amcache);
-    if (cache == nullptr) return ReadBuffer(index, block);
-    if (block < cache->n_recent && BufferIsValid(cache->recent[block]) &&
-        ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, block, cache->recent[block]))
-        return cache->recent[block];
+    HnswRecentBuffer *slot = memo_slot(index, block);
+    if (slot == nullptr) return ReadBuffer(index, block);
+    if (slot->block == block && ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, block, slot->buffer))
+        return slot->buffer;
     Buffer buf = ReadBuffer(index, block);
-    if (block >= cache->n_recent) {
-        BlockNumber n = std::max<BlockNumber>(block + 1, RelationGetNumberOfBlocks(index));
-        cache = static_cast<HnswCache *>(repalloc(cache, offsetof(HnswCache, recent) + sizeof(Buffer) * n));
-        memset(cache->recent + cache->n_recent, 0, sizeof(Buffer) * (n - cache->n_recent));
-        cache->n_recent = n;
-        index->rd_amcache = cache;
-    }
-    cache->recent[block] = buf;
+    *slot = {block, buf};
     return buf;
 }
 

@@ -21,6 +21,7 @@ extern "C" {
 #include "access/transam.h"
 #include "commands/vacuum.h"
 #include "miscadmin.h"
+#include "postmaster/autovacuum.h"
 #include "utils/memutils.h"
 #pragma GCC diagnostic pop
 }
@@ -36,6 +37,10 @@ struct HnswVacuumState {
     vs::VisitedSet deleted;
     vs::Ref *unlinking;
     std::size_t n_unlinking;
+    // How many deleted elements one round holds within maintenance_work_mem, and whether this
+    // round left some for the next.
+    std::size_t round_limit;
+    bool more_rounds;
     // The first link page with a slot unlinked before: the metapage's hint may have moved past it
     // (an interrupted VACUUM sets the hint last, and an insert may look before the slot is marked).
     BlockNumber first_unlinked;
@@ -116,6 +121,11 @@ static void mark_deleted(HnswVacuumState *state, IndexBulkDeleteCallback callbac
         return n;
     };
     for_each_link_page(state, BUFFER_LOCK_EXCLUSIVE, pick, [&](const HnswSlot &slot) {
+        // Its DELETED mark is on its page: the next round gathers it.
+        if (state->n_unlinking == state->round_limit) {
+            state->more_rounds = true;
+            return;
+        }
         state->deleted.insert(slot.ref);
         if (state->n_unlinking == state->unlinking_capacity) {
             state->unlinking_capacity *= 2;
@@ -147,9 +157,10 @@ static void repair_list(HnswVacuumState *state, HnswPageStore &store, vs::Ref re
         state->seen.clear();
         state->seen.insert(ref);
         int n_pool = 0;
+        // An element deleted but left for a later round of this VACUUM is still a candidate: it
+        // carries walks until that round repairs the lists that link to it.
         auto consider = [&](vs::Ref candidate) {
-            if (state->deleted.contains(candidate) || !state->seen.insert(candidate) || !store.linkable(candidate))
-                return;
+            if (state->deleted.contains(candidate) || !state->seen.insert(candidate)) return;
             pool[n_pool++] = {store.distance(ref, candidate), candidate};
         };
         for (int i = 0; i < n; i++) {
@@ -237,6 +248,14 @@ static void unlink(HnswVacuumState *state) {
     state->first_unlinked = Min(state->first_unlinked, hnsw_link_block(&info, state->unlinking[0]));
 }
 
+// Bytes a deleted element costs a round: its place in the deleted set (open addressing at up to
+// four slots per element, and the record of which slots it filled) and in the unlinking list.
+constexpr std::size_t HNSW_VACUUM_BYTES_PER_DELETED = 64;
+
+// Removes the elements whose rows are gone in rounds of as many as maintenance_work_mem (or
+// autovacuum_work_mem) holds, as btree's VACUUM makes as many index passes as its dead tuples
+// need: each round marks what it finds dead, then repairs and unlinks the deleted elements it
+// gathered.
 IndexBulkDeleteResult *hnsw_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
                                        IndexBulkDeleteCallback callback, void *callback_state) {
     if (stats == nullptr) stats = static_cast<IndexBulkDeleteResult *>(palloc0(sizeof(IndexBulkDeleteResult)));
@@ -246,24 +265,33 @@ IndexBulkDeleteResult *hnsw_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteRes
     state.context = AllocSetContextCreate(CurrentMemoryContext, "hnsw vacuum", ALLOCSET_DEFAULT_SIZES);
     MemoryContext old = MemoryContextSwitchTo(state.context);
     state.allocator = hnsw_allocator(state.context);
+    int work_mem_kb = IsAutoVacuumWorkerProcess() && autovacuum_work_mem != -1 ? autovacuum_work_mem : maintenance_work_mem;
+    state.round_limit = Max(std::size_t(1024), std::size_t(work_mem_kb) * 1024 / HNSW_VACUUM_BYTES_PER_DELETED);
     state.deleted.init(&state.allocator, 1024);
     state.unlinking_capacity = 1024;
     state.unlinking = static_cast<vs::Ref *>(palloc(sizeof(vs::Ref) * state.unlinking_capacity));
-    state.n_unlinking = 0;
-    state.first_unlinked = InvalidBlockNumber;
-    state.best_live = {vs::kNoRef, -1};
-    state.live = 0;
-
-    mark_deleted(&state, callback, callback_state, stats);
-    if (state.n_unlinking > 0) {
-        int widest = 2 * state.info.m;
-        state.pool = state.allocator.array<vs::Candidate>(std::size_t(widest) * (widest + 1));
-        state.chosen = state.allocator.array<vs::Ref>(widest);
-        state.seen.init(&state.allocator, std::size_t(widest) * (widest + 1));
-        repair(&state);
-        unlink(&state);
-    }
-    if (state.first_unlinked != InvalidBlockNumber) lower_free_hint(state.index, state.first_unlinked);
+    int widest = 2 * state.info.m;
+    state.pool = state.allocator.array<vs::Candidate>(std::size_t(widest) * (widest + 1));
+    state.chosen = state.allocator.array<vs::Ref>(widest);
+    state.seen.init(&state.allocator, std::size_t(widest) * (widest + 1));
+    int rounds = 0;
+    do {
+        rounds++;
+        state.deleted.clear();
+        state.n_unlinking = 0;
+        state.more_rounds = false;
+        state.first_unlinked = InvalidBlockNumber;
+        state.best_live = {vs::kNoRef, -1};
+        state.live = 0;
+        mark_deleted(&state, callback, callback_state, stats);
+        if (state.n_unlinking > 0) {
+            repair(&state);
+            unlink(&state);
+        }
+        if (state.first_unlinked != InvalidBlockNumber) lower_free_hint(state.index, state.first_unlinked);
+    } while (state.more_rounds);
+    ereport(DEBUG1, (errmsg("hnsw vacuum of \"%s\" took %d rounds of at most %zu deleted elements",
+                            RelationGetRelationName(info->index), rounds, state.round_limit)));
     stats->num_index_tuples = state.live;
     stats->num_pages = RelationGetNumberOfBlocks(info->index);
 
