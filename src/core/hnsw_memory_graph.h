@@ -5,9 +5,11 @@
 // the block may be shared memory mapped at different addresses in several processes: each
 // attaches its own MemoryGraph to it and all insert at once (a parallel index build). Every
 // neighbour list has a spin lock held only to copy the list in or out; distances are computed
-// outside it. Vectors, levels and labels are written before the element is linked anywhere, and
-// a reader reaches an element only through a list it read under that list's lock, so it sees
-// them complete.
+// and memory is allocated outside it, so that an error raised by an allocation (an ereport in
+// PostgreSQL, which no destructor sees) never leaves a lock held. The entry point is published
+// with a compare-and-swap, not under a lock (see link). Vectors, levels and labels are written
+// before the element is linked anywhere, and a reader reaches an element only through a list
+// it read under that list's lock, so it sees them complete.
 //
 //   header | labels (8 B each) | upper-list offsets (8 B) | layer-0 lists ((2m + 1) x 4 B)
 //          | levels (1 B) | list locks (1 B) | vectors (dim x 4 B) | pool of upper lists
@@ -91,11 +93,7 @@ class MemoryGraph {
     std::size_t size() const noexcept { return header_->size.load(std::memory_order_acquire); }
     std::size_t capacity() const noexcept { return header_->capacity; }
     int dim() const noexcept { return dim_; }
-    EntryPoint entry() const noexcept {
-        std::uint64_t packed = header_->entry.load(std::memory_order_acquire);
-        if (packed == kNoEntry) return {kNoRef, -1};
-        return {packed >> 8, int(packed & 0xff)};
-    }
+    EntryPoint entry() const noexcept { return unpack_entry(header_->entry.load(std::memory_order_acquire)); }
     const float *vector(Ref r) const noexcept { return vectors_ + r * dim_; }
     int level(Ref r) const noexcept { return levels_[r]; }
     std::uint64_t label(Ref r) const noexcept { return labels_[r]; }
@@ -117,25 +115,34 @@ class MemoryGraph {
         return r;
     }
 
-    // Links r into the graph with the core's insert. An element that raises the top level does
-    // so holding a lock, so that two such inserts (the first two into an empty graph above all)
-    // do not each take the other for absent and leave one of them unreachable.
+    // Links r into the graph with the core's insert, then makes it the entry point if it is
+    // above the top. No lock is held meanwhile: insert allocates, and in PostgreSQL a failed
+    // allocation leaves through ereport, which would leave the lock held and every other
+    // participant waiting for it forever.
+    //
+    // The entry is published with a compare-and-swap against the entry the insert started
+    // from. Without it, two inserts that raise the top at once (the first two into an empty
+    // graph above all) would each miss the other on the layers above the old top, and the one
+    // published first would become unreachable there. When the swap fails, another insert has
+    // raised the top meanwhile: r then links, from the new entry, on the layers between the old
+    // top and the new one, which it could not find anything on before, and tries again if it
+    // is still above. The top only ever rises, so this ends within kMaxLevel rounds. Of the
+    // inserts that start from the same entry exactly one publishes; every other one links, on
+    // the layers it took for empty, from the entry it lost to, which is there already.
     void link(Ref r, int ef_construction, Workspace &ws) noexcept {
         query_ = vector(r);
         int top = level(r);
-        EntryPoint current = entry();
-        if (current.ref == kNoRef || top > current.level) {
-            header_->top.lock();
-            current = entry();
-            bool raises = current.ref == kNoRef || top > current.level;
-            if (raises) {
-                insert(*this, r, top, current, m_, ef_construction, ws);
-                header_->entry.store((r << 8) | std::uint64_t(top), std::memory_order_release);
-            }
-            header_->top.unlock();
-            if (raises) return;
+        std::uint64_t seen = header_->entry.load(std::memory_order_acquire);
+        EntryPoint from = unpack_entry(seen);
+        insert(*this, r, top, from, m_, ef_construction, ws);
+        while (top > from.level) {
+            if (header_->entry.compare_exchange_strong(seen, (r << 8) | std::uint64_t(top), std::memory_order_acq_rel,
+                                                       std::memory_order_acquire))
+                return;
+            UpperLayers above{*this, from.level};
+            from = unpack_entry(seen);
+            insert(above, r, top, from, m_, ef_construction, ws);
         }
-        insert(*this, r, top, current, m_, ef_construction, ws);
     }
 
     void set_query(const float *query) noexcept { query_ = query; }
@@ -194,8 +201,35 @@ class MemoryGraph {
         std::atomic<std::uint64_t> size{0};
         std::atomic<std::uint64_t> pool_used{0};
         std::atomic<std::uint64_t> entry{kNoEntry};  // ref << 8 | level
-        SpinLock top;
     };
+
+    // The graph as seen by an element that is already linked on the layers up to linked: those
+    // look empty and take no links, so that the core's insert links it on the layers above only.
+    struct UpperLayers {
+        MemoryGraph &graph;
+        int linked;
+
+        float distance_to_query(Ref r) const noexcept { return graph.distance_to_query(r); }
+        void distances_to_query(const Ref *refs, int n, float *out) const noexcept {
+            graph.distances_to_query(refs, n, out);
+        }
+        float distance(Ref a, Ref b) const noexcept { return graph.distance(a, b); }
+        bool linkable(Ref r) const noexcept { return graph.linkable(r); }
+        int neighbors(Ref r, int layer, Ref *out) const noexcept {
+            return layer > linked ? graph.neighbors(r, layer, out) : 0;
+        }
+        void set_neighbors(Ref r, int layer, const Ref *list, int n) noexcept {
+            if (layer > linked) graph.set_neighbors(r, layer, list, n);
+        }
+        void add_neighbor(Ref r, int layer, Ref new_ref, float d) noexcept {
+            if (layer > linked) graph.add_neighbor(r, layer, new_ref, d);
+        }
+    };
+
+    static EntryPoint unpack_entry(std::uint64_t packed) noexcept {
+        if (packed == kNoEntry) return {kNoRef, -1};
+        return {packed >> 8, int(packed & 0xff)};
+    }
 
     // Upper lists take (m + 1) words per layer and an element has 1 / (m - 1) upper layers on
     // average: the pool holds twice that, plus room for a few elements of the highest level so

@@ -6,7 +6,8 @@
 // itself), the graph lives in dynamic shared memory and the leader and every worker scan their
 // share of the table and insert into it at once; the core's MemoryGraph keeps one lock per
 // neighbour list for that. The leader writes the pages once all are done, unless the graph
-// filled first: then the participant that found it full wrote them.
+// filled first: then the participant that found it full wrote them. When no shared memory can
+// be had for the graph, the build says so in a NOTICE and goes on alone.
 #include "hnsw.h"
 
 extern "C" {
@@ -28,10 +29,12 @@ extern "C" {
 #include "optimizer/plancat.h"
 #include "pgstat.h"
 #include "port/atomics.h"
+#include "storage/dsm.h"
 #include "storage/lwlock.h"
 #include "storage/smgr.h"
 #include "storage/spin.h"
 #include "utils/memutils.h"
+#include "utils/resowner.h"
 #include "utils/snapmgr.h"
 #pragma GCC diagnostic pop
 }
@@ -42,6 +45,7 @@ struct HnswShared {
     Oid index_relid;
     bool concurrent;
     int lock_tranche;
+    dsm_handle graph_segment;  // the graph's own segment (see create_graph_segment)
     // Held shared by every in-memory insert and exclusively to write the graph to pages, after
     // which (flushed) every participant inserts into the pages instead.
     LWLock flush_lock;
@@ -53,9 +57,8 @@ struct HnswShared {
 };
 
 #define HNSW_SHARED_KEY UINT64CONST(0xA000000000000001)
-#define HNSW_GRAPH_KEY UINT64CONST(0xA000000000000002)
-#define HNSW_WAL_USAGE_KEY UINT64CONST(0xA000000000000003)
-#define HNSW_BUFFER_USAGE_KEY UINT64CONST(0xA000000000000004)
+#define HNSW_WAL_USAGE_KEY UINT64CONST(0xA000000000000002)
+#define HNSW_BUFFER_USAGE_KEY UINT64CONST(0xA000000000000003)
 
 static ParallelTableScanDesc shared_scan(HnswShared *shared) {
     return reinterpret_cast<ParallelTableScanDesc>(reinterpret_cast<char *>(shared) + BUFFERALIGN(sizeof(HnswShared)));
@@ -419,43 +422,111 @@ static void build_participant(HnswShared *shared, void *region, Relation heap, R
 
 extern "C" PGDLLEXPORT void hnsw_parallel_build_main(dsm_segment *seg, shm_toc *toc) {
     auto *shared = static_cast<HnswShared *>(shm_toc_lookup(toc, HNSW_SHARED_KEY, false));
-    void *region = shm_toc_lookup(toc, HNSW_GRAPH_KEY, false);
+    // The leader keeps the graph's segment until every worker has finished.
+    dsm_segment *graph_segment = dsm_attach(shared->graph_segment);
+    if (graph_segment == nullptr)
+        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                        errmsg("could not map the dynamic shared memory segment of the hnsw graph")));
     LWLockRegisterTranche(shared->lock_tranche, "hnsw build");
     // The leader holds stronger locks for the whole build; these only keep the relations open.
     LOCKMODE heap_lock = shared->concurrent ? ShareUpdateExclusiveLock : ShareLock;
     Relation heap = table_open(shared->heap_relid, heap_lock);
     Relation index = index_open(shared->index_relid, RowExclusiveLock);
     InstrStartParallelQuery();
-    build_participant(shared, region, heap, index);
+    build_participant(shared, dsm_segment_address(graph_segment), heap, index);
     auto *wal_usage = static_cast<WalUsage *>(shm_toc_lookup(toc, HNSW_WAL_USAGE_KEY, false));
     auto *buffer_usage = static_cast<BufferUsage *>(shm_toc_lookup(toc, HNSW_BUFFER_USAGE_KEY, false));
     InstrEndParallelQuery(&buffer_usage[ParallelWorkerNumber], &wal_usage[ParallelWorkerNumber]);
     index_close(index, RowExclusiveLock);
     table_close(heap, heap_lock);
+    dsm_detach(graph_segment);
+}
+
+static void notice_building_alone(const char *detail, const char *hint) {
+    ereport(NOTICE, (errmsg("hnsw index build continues without parallel workers"), errdetail("%s", detail),
+                     hint ? errhint("%s", hint) : 0));
+}
+
+// Creates the dynamic shared memory segment of the graph, by far the largest thing a parallel
+// build shares, or says in a NOTICE why there is none and returns null. It is a segment of its
+// own, not a part of the parallel context's, because dsm_create raises an ERROR when the memory
+// cannot be had (posix_fallocate says ENOSPC when /dev/shm is full) and InitializeParallelDSM
+// would let that abort the build: only running out of segments makes it fall back. Catching an
+// error takes a subtransaction, as in PL/pgSQL's exception blocks, and a subtransaction cannot
+// begin in parallel mode, nor may a parallel context outlive one; a segment may, once its
+// mapping is handed from the subtransaction's resource owner (whose end would detach it) to the
+// caller's. Creating the graph's segment once, where its failure can be caught, also spares
+// the alternative of probing with a segment of the same size first, which would commit all that
+// memory twice and could still fail the second time.
+static dsm_segment *create_graph_segment(Size bytes) {
+    MemoryContext caller_context = CurrentMemoryContext;
+    ResourceOwner caller_owner = CurrentResourceOwner;
+    dsm_segment *volatile segment = nullptr;
+    ErrorData *volatile error = nullptr;
+    BeginInternalSubTransaction(nullptr);
+    MemoryContextSwitchTo(caller_context);
+    PG_TRY();
+    {
+        segment = dsm_create(bytes, DSM_CREATE_NULL_IF_MAXSEGMENTS);
+        if (segment != nullptr) {
+            dsm_pin_mapping(segment);
+            ResourceOwner subtransaction_owner = CurrentResourceOwner;
+            CurrentResourceOwner = caller_owner;
+            dsm_unpin_mapping(segment);
+            CurrentResourceOwner = subtransaction_owner;
+        }
+        ReleaseCurrentSubTransaction();
+    }
+    PG_CATCH();
+    {
+        MemoryContextSwitchTo(caller_context);
+        error = CopyErrorData();
+        FlushErrorState();
+        RollbackAndReleaseCurrentSubTransaction();
+        // Created but not handed over: neither resource owner would detach it.
+        if (segment != nullptr) dsm_detach(segment);
+        segment = nullptr;
+    }
+    PG_END_TRY();
+    MemoryContextSwitchTo(caller_context);
+    CurrentResourceOwner = caller_owner;
+    if (error != nullptr) {
+        char *detail = psprintf("Its graph needs %zu bytes of dynamic shared memory: %s.", bytes, error->message);
+        FreeErrorData(error);
+        notice_building_alone(detail, "Make more room for dynamic shared memory (with dynamic_shared_memory_type = "
+                                      "posix, in /dev/shm).");
+        pfree(detail);
+    } else if (segment == nullptr) {
+        notice_building_alone("Too many dynamic shared memory segments exist.", nullptr);
+    }
+    return segment;
 }
 
 // The leader's part of a parallel build: sets up the shared graph and scan, launches the
-// workers, scans its own share, waits for the rest and writes the pages.
+// workers, scans its own share, waits for the rest and writes the pages. Returns -1, having
+// changed nothing, when there is no shared memory for it.
 static double build_parallel(HnswBuildState *state, Relation heap, IndexInfo *index_info, int workers) {
     Relation index = state->index;
     std::size_t capacity = shared_capacity(heap, state->memory_limit);
     Size graph_bytes = vs::hnsw::MemoryGraph::region_bytes(state->info.dims, state->info.m, capacity);
+    dsm_segment *graph_segment = create_graph_segment(graph_bytes);
+    if (graph_segment == nullptr) return -1;
     Snapshot snapshot = index_info->ii_Concurrent ? RegisterSnapshot(GetTransactionSnapshot()) : SnapshotAny;
 
     EnterParallelMode();
     ParallelContext *pcxt = CreateParallelContext("vectorsearch", "hnsw_parallel_build_main", workers);
     Size shared_bytes = BUFFERALIGN(sizeof(HnswShared)) + table_parallelscan_estimate(heap, snapshot);
     shm_toc_estimate_chunk(&pcxt->estimator, shared_bytes);
-    shm_toc_estimate_chunk(&pcxt->estimator, graph_bytes);
     shm_toc_estimate_chunk(&pcxt->estimator, mul_size(sizeof(WalUsage), pcxt->nworkers));
     shm_toc_estimate_chunk(&pcxt->estimator, mul_size(sizeof(BufferUsage), pcxt->nworkers));
-    shm_toc_estimate_keys(&pcxt->estimator, 4);
+    shm_toc_estimate_keys(&pcxt->estimator, 3);
     InitializeParallelDSM(pcxt);
     if (pcxt->seg == nullptr) {
-        // No shared memory to be had: build alone.
+        notice_building_alone("Too many dynamic shared memory segments exist.", nullptr);
         DestroyParallelContext(pcxt);
         ExitParallelMode();
         if (IsMVCCSnapshot(snapshot)) UnregisterSnapshot(snapshot);
+        dsm_detach(graph_segment);
         return -1;
     }
 
@@ -466,6 +537,7 @@ static double build_parallel(HnswBuildState *state, Relation heap, IndexInfo *in
     static int lock_tranche = 0;  // one per backend, however many builds it runs
     if (lock_tranche == 0) lock_tranche = LWLockNewTrancheId();
     shared->lock_tranche = lock_tranche;
+    shared->graph_segment = dsm_segment_handle(graph_segment);
     LWLockRegisterTranche(shared->lock_tranche, "hnsw build");
     LWLockInitialize(&shared->flush_lock, shared->lock_tranche);
     shared->flushed = false;
@@ -474,7 +546,7 @@ static double build_parallel(HnswBuildState *state, Relation heap, IndexInfo *in
     shared->heap_tuples = 0;
     shared->broken_hot_chain = false;
     table_parallelscan_initialize(heap, shared_scan(shared), snapshot);
-    void *region = shm_toc_allocate(pcxt->toc, graph_bytes);
+    void *region = dsm_segment_address(graph_segment);
     MemoryContext old = MemoryContextSwitchTo(state->context);
     state->graph.create(region, state->info.dims, state->info.m, capacity, &state->allocator, state->info.distance);
     MemoryContextSwitchTo(old);
@@ -482,7 +554,6 @@ static double build_parallel(HnswBuildState *state, Relation heap, IndexInfo *in
     auto *buffer_usage =
         static_cast<BufferUsage *>(shm_toc_allocate(pcxt->toc, mul_size(sizeof(BufferUsage), pcxt->nworkers)));
     shm_toc_insert(pcxt->toc, HNSW_SHARED_KEY, shared);
-    shm_toc_insert(pcxt->toc, HNSW_GRAPH_KEY, region);
     shm_toc_insert(pcxt->toc, HNSW_WAL_USAGE_KEY, wal_usage);
     shm_toc_insert(pcxt->toc, HNSW_BUFFER_USAGE_KEY, buffer_usage);
 
@@ -502,6 +573,7 @@ static double build_parallel(HnswBuildState *state, Relation heap, IndexInfo *in
     DestroyParallelContext(pcxt);
     ExitParallelMode();
     if (IsMVCCSnapshot(snapshot)) UnregisterSnapshot(snapshot);
+    dsm_detach(graph_segment);
     return heap_tuples;
 }
 
