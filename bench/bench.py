@@ -388,6 +388,10 @@ def parse_args():
     parser.add_argument("--insert-rows", type=int, default=1000, help="rows for the insert test (0: none)")
     parser.add_argument("--reference", default=report.REFERENCE_FILE, help="pgvector reference curves to draw, if present")
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
+    parser.add_argument("--stall", action="store_true",
+                        help="instead: query latency alone and while another session inserts (bench/stall.py)")
+    parser.add_argument("--stall-rows", type=int, default=20_000, help="rows indexed before the --stall phases")
+    parser.add_argument("--stall-seconds", type=int, default=20, help="seconds of each --stall phase")
     parser.add_argument("--smoke", action="store_true",
                         help="CI check on 5,000 synthetic rows and 50 queries, < 60 s; prints PASS/FAIL lines")
     args = parser.parse_args()
@@ -405,6 +409,10 @@ def parse_args():
 
 def main():
     args = parse_args()
+    if args.stall:
+        import stall
+        stall.run(args.dataset, args.stall_rows, args.stall_seconds, args.k, out_dir=args.out)
+        return
     nq = None if args.queries == "all" else int(args.queries)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     server = Server()

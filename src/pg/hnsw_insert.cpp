@@ -302,10 +302,11 @@ void hnsw_insert_element(Relation index, Relation heap, const HnswIndexInfo *inf
         if (level > 0) reset_upper_tuple(index, &upper, level, info->m);
     } else {
         ref = reserve_new_slot(index, info);
-        level = vs::hnsw::random_level(1.0 - pg_prng_double(&pg_global_prng_state), info->m);
+        level = VS_TEST_LEVEL(vs::hnsw::random_level(1.0 - pg_prng_double(&pg_global_prng_state), info->m));
         ItemPointerSetInvalid(&upper);
         if (level > 0) upper = add_upper_tuple(index, info, level);
     }
+    VS_TEST_PAUSE("hnsw_insert_reserved");
     write_vector(index, info, ref, vector);
     write_record(index, info, ref, level, 0, heap_tid, &upper);
 
@@ -330,6 +331,7 @@ void hnsw_insert_element(Relation index, Relation heap, const HnswIndexInfo *inf
         entry = hnsw_entry_point(index, info, true);
     }
     drop_deleted_links(store, ref, level);
+    VS_TEST_PAUSE("hnsw_insert_linked");
     write_record(index, info, ref, level, HNSW_FLAG_VALID, nullptr, nullptr);
     RESUME_INTERRUPTS();
     become_entry(index, ref, level, false);

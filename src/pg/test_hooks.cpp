@@ -17,13 +17,19 @@ extern "C" {
 
 static char *test_pause_points;
 static int test_pause_key;
+static int test_level;
 
 void vs_test_hooks_init() {
     DefineCustomStringVariable("vectorsearch.test_pause", "Test builds: pause points this session stops at.",
                                nullptr, &test_pause_points, "", PGC_USERSET, 0, nullptr, nullptr, nullptr);
     DefineCustomIntVariable("vectorsearch.test_pause_key", "Test builds: the advisory lock a pause waits for.",
                             nullptr, &test_pause_key, 7, 0, INT_MAX, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("vectorsearch.test_level", "Test builds: the level of new hnsw elements (-1: drawn).",
+                            nullptr, &test_level, -1, -1, vs::hnsw::kMaxLevel, PGC_USERSET, 0, nullptr, nullptr,
+                            nullptr);
 }
+
+int vs_test_level(int drawn) { return test_level >= 0 ? test_level : drawn; }
 
 static bool names_point(const char *list, const char *point) {
     size_t length = strlen(point);

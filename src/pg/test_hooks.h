@@ -9,10 +9,16 @@
 // spin lock or LWLock.
 #pragma once
 
+//
+// vectorsearch.test_level, when not -1, is the level every new hnsw element of the session
+// gets instead of a random draw, so that a test reaches the upper-layer paths for certain.
 #ifdef VS_TEST_HOOKS
 void vs_test_pause(const char *point);
+int vs_test_level(int drawn);
 void vs_test_hooks_init();
 #define VS_TEST_PAUSE(point) vs_test_pause(point)
+#define VS_TEST_LEVEL(drawn) vs_test_level(drawn)
 #else
 #define VS_TEST_PAUSE(point) ((void)0)
+#define VS_TEST_LEVEL(drawn) (drawn)
 #endif
