@@ -15,28 +15,37 @@ static void view_pair(FunctionCallInfo fcinfo, VectorView *a, VectorView *b) {
     check_same_dims(a->dim, b->dim);
 }
 
+using InDouble = double (*)(const float *a, const float *b, std::size_t n) noexcept;
+
+// The kernel's distance as the double a SQL function returns; where the kernel had to clamp it
+// to the float range, the double version's value, so that no finite input gives an infinity.
+static double distance(vs::DistanceFn kernel, InDouble in_double, const VectorView &a, const VectorView &b) {
+    float d = kernel(a.x, b.x, a.dim);
+    return vs::at_float_limit(d) ? in_double(a.x, b.x, a.dim) : double(d);
+}
+
 VS_FUNCTION(l2_distance) {
     VectorView a, b;
     view_pair(fcinfo, &a, &b);
-    PG_RETURN_FLOAT8(std::sqrt(double(vs_kernels.l2_squared(a.x, b.x, a.dim))));
+    PG_RETURN_FLOAT8(std::sqrt(distance(vs_kernels.l2_squared, vs::l2_squared_double, a, b)));
 }
 
 VS_FUNCTION(vector_l2_squared_distance) {
     VectorView a, b;
     view_pair(fcinfo, &a, &b);
-    PG_RETURN_FLOAT8(double(vs_kernels.l2_squared(a.x, b.x, a.dim)));
+    PG_RETURN_FLOAT8(distance(vs_kernels.l2_squared, vs::l2_squared_double, a, b));
 }
 
 VS_FUNCTION(inner_product) {
     VectorView a, b;
     view_pair(fcinfo, &a, &b);
-    PG_RETURN_FLOAT8(double(vs_kernels.inner_product(a.x, b.x, a.dim)));
+    PG_RETURN_FLOAT8(distance(vs_kernels.inner_product, vs::inner_product_double, a, b));
 }
 
 VS_FUNCTION(vector_negative_inner_product) {
     VectorView a, b;
     view_pair(fcinfo, &a, &b);
-    PG_RETURN_FLOAT8(-double(vs_kernels.inner_product(a.x, b.x, a.dim)));
+    PG_RETURN_FLOAT8(-distance(vs_kernels.inner_product, vs::inner_product_double, a, b));
 }
 
 VS_FUNCTION(cosine_distance) {
@@ -49,7 +58,7 @@ VS_FUNCTION(cosine_distance) {
 VS_FUNCTION(vector_spherical_distance) {
     VectorView a, b;
     view_pair(fcinfo, &a, &b);
-    double dot = vs_kernels.inner_product(a.x, b.x, a.dim);
+    double dot = distance(vs_kernels.inner_product, vs::inner_product_double, a, b);
     dot = std::fmin(1.0, std::fmax(-1.0, dot));
     PG_RETURN_FLOAT8(std::acos(dot) / M_PI);
 }
@@ -57,7 +66,7 @@ VS_FUNCTION(vector_spherical_distance) {
 VS_FUNCTION(l1_distance) {
     VectorView a, b;
     view_pair(fcinfo, &a, &b);
-    PG_RETURN_FLOAT8(double(vs_kernels.l1(a.x, b.x, a.dim)));
+    PG_RETURN_FLOAT8(distance(vs_kernels.l1, vs::l1_double, a, b));
 }
 
 VS_FUNCTION(vector_dims) {
