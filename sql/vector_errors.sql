@@ -101,12 +101,18 @@ SELECT pg_temp.try_detail($$SELECT vector_avg('{1}')$$);
 SELECT pg_temp.try_detail($$SELECT vector_avg(array_fill(1::float8, ARRAY[16002]))$$);
 SELECT pg_temp.try_detail($$SELECT vector_accum('{-1,1}', '[1]')$$);
 SELECT pg_temp.try_detail($$SELECT vector_accum('{2.5,1}', '[1]')$$);
+SELECT pg_temp.try_detail($$SELECT vector_accum('{1,NaN}', '[1]')$$);
+SELECT pg_temp.try_detail($$SELECT vector_accum('{1,2,-Infinity}', '[1,2]')$$);
+SELECT pg_temp.try_detail($$SELECT vector_accum('{0,0,3}', '[1,2]')$$);
 SELECT pg_temp.try_detail($$SELECT vector_combine('{-1,1}', '{1,1}')$$);
 SELECT pg_temp.try_detail($$SELECT vector_combine('{1,1}', '{1,NaN}')$$);
 SELECT pg_temp.try_detail($$SELECT vector_combine('{0}', '{1}')$$);
 SELECT pg_temp.try_detail($$SELECT vector_combine(array_fill(1::float8, ARRAY[16002]), array_fill(1::float8, ARRAY[16002]))$$);
 -- an aggregate of a caller's own, with a state the real one never starts from
 CREATE AGGREGATE bad_avg(vector) (SFUNC = vector_accum, STYPE = float8[], FINALFUNC = vector_avg, INITCOND = '{-1,1}');
+SELECT pg_temp.try_detail($$SELECT bad_avg(v) FROM (VALUES ('[1]'::vector), ('[2]')) t(v)$$);
+DROP AGGREGATE bad_avg(vector);
+CREATE AGGREGATE bad_avg(vector) (SFUNC = vector_accum, STYPE = float8[], FINALFUNC = vector_avg, INITCOND = '{1,NaN}');
 SELECT pg_temp.try_detail($$SELECT bad_avg(v) FROM (VALUES ('[1]'::vector), ('[2]')) t(v)$$);
 DROP AGGREGATE bad_avg(vector);
 -- states that do not match each other or the vector: 22000, as for two vectors

@@ -216,10 +216,19 @@ static void invalid_state(const char *caller, const char *detail) {
                     errdetail("%s", detail)));
 }
 
+pg_attribute_noreturn() static void invalid_sum(const char *caller, int index, double sum);
+static void invalid_sum(const char *caller, int index, double sum) {
+    invalid_state(caller, psprintf("Sum %d is %g, not a finite number.", index, sum));
+}
+
 // The values of a state that this file built or has already checked.
 static double *state_data(ArrayType *state) { return reinterpret_cast<double *>(ARR_DATA_PTR(state)); }
 
-static double *checked_state(ArrayType *state, const char *caller, int *dim) {
+// vector_accum runs once per row and adds to every sum anyway: it checks that each is finite as
+// it adds to it, rather than in a second pass over the state.
+enum class SumsChecked { Here, ByCaller };
+
+static double *checked_state(ArrayType *state, const char *caller, int *dim, SumsChecked sums_checked) {
     if (ARR_NDIM(state) != 1 || ARR_DIMS(state)[0] < 1 || ARR_HASNULL(state) || ARR_ELEMTYPE(state) != FLOAT8OID)
         invalid_state(caller, "A state is a one-dimensional float8 array without nulls: a count, then one sum per "
                               "dimension.");
@@ -231,13 +240,14 @@ static double *checked_state(ArrayType *state, const char *caller, int *dim) {
     double count = values[0];
     if (!(std::isfinite(count) && count >= 0 && count == std::floor(count)))
         invalid_state(caller, psprintf("The count of rows is %g, not a whole number of at least 0.", count));
-    bool all_zero = true;
-    for (int i = 1; i <= *dim; i++) {
-        if (!std::isfinite(values[i])) invalid_state(caller, psprintf("Sum %d is %g, not a finite number.", i, values[i]));
-        all_zero = all_zero && values[i] == 0;
-    }
-    if (count == 0 && !all_zero) invalid_state(caller, "A state that counts no rows must have sums of zero.");
     if (count > 0 && *dim == 0) invalid_state(caller, "A state that counts rows must have at least one sum.");
+    if (count == 0) {
+        for (int i = 1; i <= *dim; i++)
+            if (values[i] != 0) invalid_state(caller, "A state that counts no rows must have sums of zero.");
+    } else if (sums_checked == SumsChecked::Here) {
+        for (int i = 1; i <= *dim; i++)
+            if (!std::isfinite(values[i])) invalid_sum(caller, i, values[i]);
+    }
     return values;
 }
 
@@ -252,7 +262,7 @@ static ArrayType *new_state(int dim) {
 VS_FUNCTION(vector_accum) {
     ArrayType *input = PG_GETARG_ARRAYTYPE_P(0);
     int state_dim;
-    const double *previous = checked_state(input, "vector_accum", &state_dim);
+    const double *previous = checked_state(input, "vector_accum", &state_dim, SumsChecked::ByCaller);
     VectorView v;
     VS_GETARG_VIEW(1, &v);
     if (state_dim != 0) check_expected_dims(state_dim, v.dim);
@@ -263,8 +273,12 @@ VS_FUNCTION(vector_accum) {
     if (!in_place && state_dim == v.dim) memcpy(sums, previous, sizeof(double) * (v.dim + 1));
     sums[0] += 1;
     for (int i = 0; i < v.dim; i++) {
-        sums[i + 1] += double(v.x[i]);
-        if (std::isinf(sums[i + 1])) float_overflow_error();
+        double before = sums[i + 1];
+        sums[i + 1] = before + double(v.x[i]);
+        if (!std::isfinite(sums[i + 1])) {
+            if (!std::isfinite(before)) invalid_sum("vector_accum", i + 1, before);
+            float_overflow_error();
+        }
     }
     PG_RETURN_ARRAYTYPE_P(state);
 }
@@ -272,8 +286,8 @@ VS_FUNCTION(vector_accum) {
 VS_FUNCTION(vector_combine) {
     ArrayType *state1 = PG_GETARG_ARRAYTYPE_P(0);
     int dim1, dim2;
-    const double *values1 = checked_state(state1, "vector_combine", &dim1);
-    const double *values2 = checked_state(PG_GETARG_ARRAYTYPE_P(1), "vector_combine", &dim2);
+    const double *values1 = checked_state(state1, "vector_combine", &dim1, SumsChecked::Here);
+    const double *values2 = checked_state(PG_GETARG_ARRAYTYPE_P(1), "vector_combine", &dim2, SumsChecked::Here);
     if (values2[0] == 0) PG_RETURN_ARRAYTYPE_P(state1);
     if (values1[0] == 0) PG_RETURN_ARRAYTYPE_P(PG_GETARG_ARRAYTYPE_P_COPY(1));
     check_expected_dims(dim1, dim2);
@@ -289,7 +303,7 @@ VS_FUNCTION(vector_combine) {
 
 VS_FUNCTION(vector_avg) {
     int dim;
-    const double *values = checked_state(PG_GETARG_ARRAYTYPE_P(0), "vector_avg", &dim);
+    const double *values = checked_state(PG_GETARG_ARRAYTYPE_P(0), "vector_avg", &dim, SumsChecked::Here);
     if (values[0] == 0) PG_RETURN_NULL();
     Vector *result = new_vector(dim);
     for (int i = 0; i < dim; i++) {
