@@ -6,6 +6,17 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   RETURN SQLSTATE || ': ' || SQLERRM;
 END $$;
+-- the same, with the detail that tells one bad argument from another
+CREATE FUNCTION pg_temp.try_detail(statement text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+  detail text;
+BEGIN
+  EXECUTE statement;
+  RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+  GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+  RETURN SQLSTATE || ': ' || SQLERRM || ' (' || detail || ')';
+END $$;
 \pset tuples_only on
 -- malformed text: 22P02
 SELECT pg_temp.try($$SELECT '1,2,3'::vector$$);
@@ -64,6 +75,9 @@ SELECT pg_temp.try($$SELECT '[-3e38]'::vector - '[3e38]'$$);
 SELECT pg_temp.try($$SELECT '[1e30]'::vector * '[1e30]'$$);
 SELECT pg_temp.try($$SELECT '[1e-30]'::vector * '[1e-30]'$$);
 SELECT pg_temp.try($$SELECT sum(v) FROM (VALUES ('[3e38]'::vector), ('[3e38]')) t(v)$$);
+SELECT pg_temp.try($$SELECT '[3e38,-3e38]'::vector * '[2,2]'$$);
+SELECT pg_temp.try($$SELECT '[-3e38]'::vector + '[-3e38]'$$);
+SELECT pg_temp.try($$SELECT sum(v) FROM (VALUES ('[1,-3e38]'::vector), ('[1,-3e38]')) t(v)$$);
 -- arrays: 22000 for multiple dimensions, 22004 for nulls
 SELECT pg_temp.try($$SELECT '{{1,2},{3,4}}'::real[]::vector$$);
 SELECT pg_temp.try($$SELECT ARRAY[1,NULL,3]::vector$$);
@@ -71,6 +85,40 @@ SELECT pg_temp.try($$SELECT ARRAY[1,NULL,3]::vector$$);
 SELECT pg_temp.try($$SELECT subvector('[1,2,3]', 1, 0)$$);
 SELECT pg_temp.try($$SELECT subvector('[1,2,3]', 4, 1)$$);
 SELECT pg_temp.try($$SELECT subvector('[1,2,3]', -5, 3)$$);
--- internal state arrays from a caller: XX000
-SELECT pg_temp.try($$SELECT vector_avg('{}')$$);
-SELECT pg_temp.try($$SELECT vector_accum('{{1}}', '[1]')$$);
+-- avg's state arrays from a caller are checked: 22023 for one that the aggregate cannot have made
+SELECT pg_temp.try_detail($$SELECT vector_avg('{}')$$);
+SELECT pg_temp.try_detail($$SELECT vector_accum('{{1}}', '[1]')$$);
+SELECT pg_temp.try_detail($$SELECT vector_avg('{{1,2}}')$$);
+SELECT pg_temp.try_detail($$SELECT vector_avg('{1,NULL}')$$);
+SELECT pg_temp.try_detail($$SELECT vector_avg('{-1,1}')$$);
+SELECT pg_temp.try_detail($$SELECT vector_avg('{0.5,1}')$$);
+SELECT pg_temp.try_detail($$SELECT vector_avg('{NaN,1}')$$);
+SELECT pg_temp.try_detail($$SELECT vector_avg('{Infinity,1}')$$);
+SELECT pg_temp.try_detail($$SELECT vector_avg('{1,NaN}')$$);
+SELECT pg_temp.try_detail($$SELECT vector_avg('{1,-Infinity}')$$);
+SELECT pg_temp.try_detail($$SELECT vector_avg('{0,5}')$$);
+SELECT pg_temp.try_detail($$SELECT vector_avg('{1}')$$);
+SELECT pg_temp.try_detail($$SELECT vector_avg(array_fill(1::float8, ARRAY[16002]))$$);
+SELECT pg_temp.try_detail($$SELECT vector_accum('{-1,1}', '[1]')$$);
+SELECT pg_temp.try_detail($$SELECT vector_accum('{2.5,1}', '[1]')$$);
+SELECT pg_temp.try_detail($$SELECT vector_accum('{1,NaN}', '[1]')$$);
+SELECT pg_temp.try_detail($$SELECT vector_accum('{1,2,-Infinity}', '[1,2]')$$);
+SELECT pg_temp.try_detail($$SELECT vector_accum('{0,0,3}', '[1,2]')$$);
+SELECT pg_temp.try_detail($$SELECT vector_combine('{-1,1}', '{1,1}')$$);
+SELECT pg_temp.try_detail($$SELECT vector_combine('{1,1}', '{1,NaN}')$$);
+SELECT pg_temp.try_detail($$SELECT vector_combine('{0}', '{1}')$$);
+SELECT pg_temp.try_detail($$SELECT vector_combine(array_fill(1::float8, ARRAY[16002]), array_fill(1::float8, ARRAY[16002]))$$);
+-- an aggregate of a caller's own, with a state the real one never starts from
+CREATE AGGREGATE bad_avg(vector) (SFUNC = vector_accum, STYPE = float8[], FINALFUNC = vector_avg, INITCOND = '{-1,1}');
+SELECT pg_temp.try_detail($$SELECT bad_avg(v) FROM (VALUES ('[1]'::vector), ('[2]')) t(v)$$);
+DROP AGGREGATE bad_avg(vector);
+CREATE AGGREGATE bad_avg(vector) (SFUNC = vector_accum, STYPE = float8[], FINALFUNC = vector_avg, INITCOND = '{1,NaN}');
+SELECT pg_temp.try_detail($$SELECT bad_avg(v) FROM (VALUES ('[1]'::vector), ('[2]')) t(v)$$);
+DROP AGGREGATE bad_avg(vector);
+-- states that do not match each other or the vector: 22000, as for two vectors
+SELECT pg_temp.try($$SELECT vector_combine('{1,1}', '{1,1,1}')$$);
+SELECT pg_temp.try($$SELECT vector_accum('{1,1}', '[1,2]')$$);
+-- sums past float8 and averages past float4: 22003 and 22000
+SELECT pg_temp.try($$SELECT vector_combine('{1,1e308}', '{1,1e308}')$$);
+SELECT pg_temp.try($$SELECT vector_combine('{1e308,1}', '{1e308,1}')$$);
+SELECT pg_temp.try($$SELECT vector_avg('{1,1e300}')$$);

@@ -18,6 +18,25 @@ SELECT subvector('[1,2,3,4,5]', 1, 2147483647);
 SELECT vector_l2_squared_distance('[0,0]', '[3,4]');
 SELECT vector_negative_inner_product('[1,2]', '[3,4]');
 SELECT round(vector_spherical_distance('[1,0]', '[0,1]')::numeric, 6);
+-- float sums past FLT_MAX: every distance is still finite, computed in double (pgvector gives
+-- Infinity here, and NaN for the cosine)
+SELECT l2_distance('[3e38,3e38]', '[-3e38,-3e38]'), vector_l2_squared_distance('[3e38,3e38]', '[-3e38,-3e38]');
+SELECT inner_product('[3e38,3e38]', '[-3e38,-3e38]'), vector_negative_inner_product('[3e38,3e38]', '[-3e38,-3e38]');
+SELECT l1_distance('[3e38,3e38]', '[-3e38,-3e38]');
+SELECT '[3e38,3e38]'::vector <=> '[-3e38,-3e38]' AS opposite, '[3e38,3e38]'::vector <=> '[3e38,3e38]' AS same,
+  '[3e38,-3e38]'::vector <=> '[3e38,3e38]' AS orthogonal;
+SELECT vector_spherical_distance('[3e38,3e38]', '[-3e38,-3e38]');
+-- 16,000 dimensions of +-2^100: the float products are +-inf and add to NaN, the exact sum is 0
+CREATE TABLE huge_pairs AS SELECT
+  (SELECT array_agg(CASE WHEN i % 2 = 0 THEN 2 ^ 100 ELSE -(2 ^ 100) END)::vector FROM generate_series(1, 16000) i) AS a,
+  (SELECT array_fill(2 ^ 100, ARRAY[16000])::vector) AS b;
+SELECT a <#> b AS negative_inner_product, inner_product(a, b), a <=> b AS cosine, a <-> b AS l2, a <+> b AS l1,
+  vector_spherical_distance(a, b) AS spherical FROM huge_pairs;
+DROP TABLE huge_pairs;
+-- squares below the smallest float: a tiny vector still has a direction; only a zero one has none
+SELECT cosine_distance('[1e-30,2e-30]', '[2,4]') AS same, cosine_distance('[1e-30,2e-30]', '[-1e-30,-2e-30]') AS opposite,
+  cosine_distance('[1e-30,2e-30]', '[0,0]') AS zero, '[0,0]'::vector <=> '[0,0]' AS both_zero;
+SELECT vector_norm('[1e-30,1e-30]'), l2_normalize('[1e-30,1e-30]');
 -- markings: every function of the type is immutable, strict and parallel safe (AM handlers aside)
 SELECT proname, provolatile, proisstrict, proparallel FROM pg_proc p
   JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass

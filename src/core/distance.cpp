@@ -1,7 +1,9 @@
 // Scalar, AVX2+FMA and AVX-512 distance kernels, each compiled with its own target attribute so
-// the shipped library runs on any x86-64 and still uses the widest unit the CPU has.
+// the shipped library runs on any x86-64 and still uses the widest unit the CPU has; and the
+// double-precision versions that every kernel falls back on where its float sums overflow.
 #include "distance.h"
 
+#include <cfloat>
 #include <cmath>
 
 #if defined(__x86_64__)
@@ -11,6 +13,35 @@
 
 namespace vs {
 namespace {
+
+using DoubleFn = double (*)(const float *a, const float *b, std::size_t n) noexcept;
+
+// Out of line and cold, so that the kernels' hot path holds only the test and a jump to it.
+template <DoubleFn InDouble>
+[[gnu::cold, gnu::noinline]] float in_double_clamped(const float *a, const float *b, std::size_t n) noexcept {
+    double x = InDouble(a, b, n);
+    if (x > FLT_MAX) return FLT_MAX;
+    if (x < -FLT_MAX) return -FLT_MAX;
+    return float(x);
+}
+
+// Every kernel returns through here: the float result, or where it overflowed, the double one.
+template <DoubleFn InDouble>
+inline float finite_or_double(float fast, const float *a, const float *b, std::size_t n) noexcept {
+    if (__builtin_expect(std::isfinite(fast), 1)) return fast;
+    return in_double_clamped<InDouble>(a, b, n);
+}
+
+// The same for the cosine's parts, whose norms can also underflow: squares below FLT_MIN lose
+// precision, and a vector of elements below about 1e-19 gets a zero norm, and so a NaN cosine,
+// although it has a direction. Double's range holds the square of any float.
+inline CosineParts cosine_parts_or_double(float dot, float norm_a, float norm_b, const float *a, const float *b,
+                                          std::size_t n) noexcept {
+    bool in_range = std::isfinite(dot) && std::isfinite(norm_a) && std::isfinite(norm_b) && norm_a >= FLT_MIN &&
+                    norm_b >= FLT_MIN;
+    if (__builtin_expect(in_range, 1)) return {dot, norm_a, norm_b};
+    return cosine_parts_double(a, b, n);
+}
 
 // Four independent accumulators let the scalar loop overlap additions without reassociation.
 float l2_squared_scalar(const float *a, const float *b, std::size_t n) noexcept {
@@ -25,7 +56,7 @@ float l2_squared_scalar(const float *a, const float *b, std::size_t n) noexcept 
         float d = a[i] - b[i];
         s[0] += d * d;
     }
-    return (s[0] + s[1]) + (s[2] + s[3]);
+    return finite_or_double<l2_squared_double>((s[0] + s[1]) + (s[2] + s[3]), a, b, n);
 }
 
 float inner_product_scalar(const float *a, const float *b, std::size_t n) noexcept {
@@ -34,7 +65,7 @@ float inner_product_scalar(const float *a, const float *b, std::size_t n) noexce
     for (; i + 4 <= n; i += 4)
         for (int j = 0; j < 4; j++) s[j] += a[i + j] * b[i + j];
     for (; i < n; i++) s[0] += a[i] * b[i];
-    return (s[0] + s[1]) + (s[2] + s[3]);
+    return finite_or_double<inner_product_double>((s[0] + s[1]) + (s[2] + s[3]), a, b, n);
 }
 
 float l1_scalar(const float *a, const float *b, std::size_t n) noexcept {
@@ -43,17 +74,17 @@ float l1_scalar(const float *a, const float *b, std::size_t n) noexcept {
     for (; i + 4 <= n; i += 4)
         for (int j = 0; j < 4; j++) s[j] += std::fabs(a[i + j] - b[i + j]);
     for (; i < n; i++) s[0] += std::fabs(a[i] - b[i]);
-    return (s[0] + s[1]) + (s[2] + s[3]);
+    return finite_or_double<l1_double>((s[0] + s[1]) + (s[2] + s[3]), a, b, n);
 }
 
 CosineParts cosine_parts_scalar(const float *a, const float *b, std::size_t n) noexcept {
-    CosineParts p{0, 0, 0};
+    float dot = 0, norm_a = 0, norm_b = 0;
     for (std::size_t i = 0; i < n; i++) {
-        p.dot += a[i] * b[i];
-        p.norm_a += a[i] * a[i];
-        p.norm_b += b[i] * b[i];
+        dot += a[i] * b[i];
+        norm_a += a[i] * a[i];
+        norm_b += b[i] * b[i];
     }
-    return p;
+    return cosine_parts_or_double(dot, norm_a, norm_b, a, b, n);
 }
 
 #ifdef VS_X86
@@ -87,7 +118,7 @@ VS_AVX2 float l2_squared_avx2(const float *a, const float *b, std::size_t n) noe
         float d = a[i] - b[i];
         s += d * d;
     }
-    return s;
+    return finite_or_double<l2_squared_double>(s, a, b, n);
 }
 
 VS_AVX2 float inner_product_avx2(const float *a, const float *b, std::size_t n) noexcept {
@@ -103,7 +134,7 @@ VS_AVX2 float inner_product_avx2(const float *a, const float *b, std::size_t n) 
     }
     float s = hsum256(_mm256_add_ps(s0, s1));
     for (; i < n; i++) s += a[i] * b[i];
-    return s;
+    return finite_or_double<inner_product_double>(s, a, b, n);
 }
 
 VS_AVX2 float l1_avx2(const float *a, const float *b, std::size_t n) noexcept {
@@ -123,7 +154,7 @@ VS_AVX2 float l1_avx2(const float *a, const float *b, std::size_t n) noexcept {
     }
     float s = hsum256(_mm256_add_ps(s0, s1));
     for (; i < n; i++) s += std::fabs(a[i] - b[i]);
-    return s;
+    return finite_or_double<l1_double>(s, a, b, n);
 }
 
 VS_AVX2 CosineParts cosine_parts_avx2(const float *a, const float *b, std::size_t n) noexcept {
@@ -135,22 +166,23 @@ VS_AVX2 CosineParts cosine_parts_avx2(const float *a, const float *b, std::size_
         na = _mm256_fmadd_ps(va, va, na);
         nb = _mm256_fmadd_ps(vb, vb, nb);
     }
-    CosineParts p{hsum256(dot), hsum256(na), hsum256(nb)};
+    float dot_sum = hsum256(dot), norm_a = hsum256(na), norm_b = hsum256(nb);
     for (; i < n; i++) {
-        p.dot += a[i] * b[i];
-        p.norm_a += a[i] * a[i];
-        p.norm_b += b[i] * b[i];
+        dot_sum += a[i] * b[i];
+        norm_a += a[i] * a[i];
+        norm_b += b[i] * b[i];
     }
-    return p;
+    return cosine_parts_or_double(dot_sum, norm_a, norm_b, a, b, n);
 }
 
 #define VS_AVX512 __attribute__((target("avx512f")))
 
-// GCC 12's _mm512_reduce_add_ps trips -Wuninitialized on its own _mm256_undefined_pd.
+// GCC 12's _mm512_reduce_add_ps trips -Wuninitialized on its own _mm256_undefined_pd, and
+// -Wmaybe-uninitialized wherever it is inlined, so both stay off through the AVX-512 kernels.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 VS_AVX512 inline float hsum512(__m512 v) noexcept { return _mm512_reduce_add_ps(v); }
-#pragma GCC diagnostic pop
 
 // Masked loads read the tail without touching memory past the end of either vector.
 VS_AVX512 inline __mmask16 tail_mask(std::size_t remaining) noexcept {
@@ -171,7 +203,7 @@ VS_AVX512 float l2_squared_avx512(const float *a, const float *b, std::size_t n)
         __m512 d = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i));
         s0 = _mm512_fmadd_ps(d, d, s0);
     }
-    return hsum512(_mm512_add_ps(s0, s1));
+    return finite_or_double<l2_squared_double>(hsum512(_mm512_add_ps(s0, s1)), a, b, n);
 }
 
 VS_AVX512 float inner_product_avx512(const float *a, const float *b, std::size_t n) noexcept {
@@ -185,7 +217,7 @@ VS_AVX512 float inner_product_avx512(const float *a, const float *b, std::size_t
         __mmask16 m = n - i >= 16 ? 0xffff : tail_mask(n - i);
         s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), s0);
     }
-    return hsum512(_mm512_add_ps(s0, s1));
+    return finite_or_double<inner_product_double>(hsum512(_mm512_add_ps(s0, s1)), a, b, n);
 }
 
 VS_AVX512 float l1_avx512(const float *a, const float *b, std::size_t n) noexcept {
@@ -201,7 +233,7 @@ VS_AVX512 float l1_avx512(const float *a, const float *b, std::size_t n) noexcep
         s0 = _mm512_add_ps(s0, _mm512_abs_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, a + i),
                                                            _mm512_maskz_loadu_ps(m, b + i))));
     }
-    return hsum512(_mm512_add_ps(s0, s1));
+    return finite_or_double<l1_double>(hsum512(_mm512_add_ps(s0, s1)), a, b, n);
 }
 
 VS_AVX512 CosineParts cosine_parts_avx512(const float *a, const float *b, std::size_t n) noexcept {
@@ -213,8 +245,10 @@ VS_AVX512 CosineParts cosine_parts_avx512(const float *a, const float *b, std::s
         na = _mm512_fmadd_ps(va, va, na);
         nb = _mm512_fmadd_ps(vb, vb, nb);
     }
-    return {hsum512(dot), hsum512(na), hsum512(nb)};
+    return cosine_parts_or_double(hsum512(dot), hsum512(na), hsum512(nb), a, b, n);
 }
+
+#pragma GCC diagnostic pop
 
 #endif  // VS_X86
 
@@ -224,6 +258,39 @@ float negated(const float *a, const float *b, std::size_t n) noexcept {
 }
 
 }  // namespace
+
+// One accumulator, in order: the rare path, where plain code is worth more than speed.
+double l2_squared_double(const float *a, const float *b, std::size_t n) noexcept {
+    double sum = 0;
+    for (std::size_t i = 0; i < n; i++) {
+        double d = double(a[i]) - double(b[i]);
+        sum += d * d;
+    }
+    return sum;
+}
+
+double inner_product_double(const float *a, const float *b, std::size_t n) noexcept {
+    double sum = 0;
+    for (std::size_t i = 0; i < n; i++) sum += double(a[i]) * double(b[i]);
+    return sum;
+}
+
+double l1_double(const float *a, const float *b, std::size_t n) noexcept {
+    double sum = 0;
+    for (std::size_t i = 0; i < n; i++) sum += std::fabs(double(a[i]) - double(b[i]));
+    return sum;
+}
+
+CosineParts cosine_parts_double(const float *a, const float *b, std::size_t n) noexcept {
+    CosineParts p{0, 0, 0};
+    for (std::size_t i = 0; i < n; i++) {
+        double x = a[i], y = b[i];
+        p.dot += x * y;
+        p.norm_a += x * x;
+        p.norm_b += y * y;
+    }
+    return p;
+}
 
 Isa detect_isa() noexcept {
 #ifdef VS_X86
@@ -257,7 +324,7 @@ const char *isa_name(Isa isa) noexcept {
 }
 
 double cosine_distance(const CosineParts &parts) noexcept {
-    double similarity = double(parts.dot) / std::sqrt(double(parts.norm_a) * double(parts.norm_b));
+    double similarity = parts.dot / std::sqrt(parts.norm_a * parts.norm_b);
     if (std::isnan(similarity)) return similarity;
     if (similarity > 1) similarity = 1;
     if (similarity < -1) similarity = -1;

@@ -4,18 +4,30 @@
 // holds no global state, and index scans call through the table rather than through fmgr.
 // Every kernel accumulates in float lanes, as pgvector does; the unit tests bound the error
 // against a double-precision reference.
+//
+// Results are finite on finite input. Float lanes overflow once differences pass FLT_MAX or
+// squares and products pass it (elements beyond about 1.8e19), and opposite infinities then add
+// to NaN, which would break the order of a scan's heaps. A kernel whose float result is not
+// finite computes the pair again in double, where no product of floats overflows, and returns
+// that clamped to +-FLT_MAX. Checking costs one comparison per call; only overflowing pairs pay
+// for the double pass. cosine_parts also recomputes when a norm underflows, so that a cosine
+// distance is NaN only where a vector is zero.
 #pragma once
 
+#include <cfloat>
+#include <cmath>
 #include <cstddef>
 
 namespace vs {
 
 enum class Isa { Scalar, Avx2Fma, Avx512 };
 
+// In double, since the squared norm of a float vector can pass FLT_MAX while its cosine is
+// still defined.
 struct CosineParts {
-    float dot;
-    float norm_a;  // squared norms
-    float norm_b;
+    double dot;
+    double norm_a;  // squared norms
+    double norm_b;
 };
 
 using DistanceFn = float (*)(const float *a, const float *b, std::size_t n) noexcept;
@@ -36,6 +48,17 @@ Isa detect_isa() noexcept;
 Kernels select_kernels(Isa isa) noexcept;
 
 const char *isa_name(Isa isa) noexcept;
+
+// The kernels' sums accumulated in double: finite for any finite input, slower. The kernels fall
+// back on them; a caller that returns a double uses them for a result at_float_limit.
+double l2_squared_double(const float *a, const float *b, std::size_t n) noexcept;
+double inner_product_double(const float *a, const float *b, std::size_t n) noexcept;
+double l1_double(const float *a, const float *b, std::size_t n) noexcept;
+CosineParts cosine_parts_double(const float *a, const float *b, std::size_t n) noexcept;
+
+// Whether a kernel's result may be a distance beyond the float range, clamped: only the double
+// version knows its value. (A sum that lands on FLT_MAX exactly is recomputed needlessly.)
+inline bool at_float_limit(float distance) noexcept { return std::fabs(distance) == FLT_MAX; }
 
 // 1 - cos(a, b) from its parts, clamped to [0, 2]; NaN when either vector has zero norm,
 // as the cosine of a zero vector is undefined.

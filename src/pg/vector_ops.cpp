@@ -15,28 +15,37 @@ static void view_pair(FunctionCallInfo fcinfo, VectorView *a, VectorView *b) {
     check_same_dims(a->dim, b->dim);
 }
 
+using InDouble = double (*)(const float *a, const float *b, std::size_t n) noexcept;
+
+// The kernel's distance as the double a SQL function returns; where the kernel had to clamp it
+// to the float range, the double version's value, so that no finite input gives an infinity.
+static double distance(vs::DistanceFn kernel, InDouble in_double, const VectorView &a, const VectorView &b) {
+    float d = kernel(a.x, b.x, a.dim);
+    return vs::at_float_limit(d) ? in_double(a.x, b.x, a.dim) : double(d);
+}
+
 VS_FUNCTION(l2_distance) {
     VectorView a, b;
     view_pair(fcinfo, &a, &b);
-    PG_RETURN_FLOAT8(std::sqrt(double(vs_kernels.l2_squared(a.x, b.x, a.dim))));
+    PG_RETURN_FLOAT8(std::sqrt(distance(vs_kernels.l2_squared, vs::l2_squared_double, a, b)));
 }
 
 VS_FUNCTION(vector_l2_squared_distance) {
     VectorView a, b;
     view_pair(fcinfo, &a, &b);
-    PG_RETURN_FLOAT8(double(vs_kernels.l2_squared(a.x, b.x, a.dim)));
+    PG_RETURN_FLOAT8(distance(vs_kernels.l2_squared, vs::l2_squared_double, a, b));
 }
 
 VS_FUNCTION(inner_product) {
     VectorView a, b;
     view_pair(fcinfo, &a, &b);
-    PG_RETURN_FLOAT8(double(vs_kernels.inner_product(a.x, b.x, a.dim)));
+    PG_RETURN_FLOAT8(distance(vs_kernels.inner_product, vs::inner_product_double, a, b));
 }
 
 VS_FUNCTION(vector_negative_inner_product) {
     VectorView a, b;
     view_pair(fcinfo, &a, &b);
-    PG_RETURN_FLOAT8(-double(vs_kernels.inner_product(a.x, b.x, a.dim)));
+    PG_RETURN_FLOAT8(-distance(vs_kernels.inner_product, vs::inner_product_double, a, b));
 }
 
 VS_FUNCTION(cosine_distance) {
@@ -49,7 +58,7 @@ VS_FUNCTION(cosine_distance) {
 VS_FUNCTION(vector_spherical_distance) {
     VectorView a, b;
     view_pair(fcinfo, &a, &b);
-    double dot = vs_kernels.inner_product(a.x, b.x, a.dim);
+    double dot = distance(vs_kernels.inner_product, vs::inner_product_double, a, b);
     dot = std::fmin(1.0, std::fmax(-1.0, dot));
     PG_RETURN_FLOAT8(std::acos(dot) / M_PI);
 }
@@ -57,7 +66,7 @@ VS_FUNCTION(vector_spherical_distance) {
 VS_FUNCTION(l1_distance) {
     VectorView a, b;
     view_pair(fcinfo, &a, &b);
-    PG_RETURN_FLOAT8(double(vs_kernels.l1(a.x, b.x, a.dim)));
+    PG_RETURN_FLOAT8(distance(vs_kernels.l1, vs::l1_double, a, b));
 }
 
 VS_FUNCTION(vector_dims) {
@@ -196,11 +205,50 @@ VS_FUNCTION(vector_gt) { PG_RETURN_BOOL(compare(fcinfo) > 0); }
 
 // avg(vector) state: a float8[] of {count, sum_1, ..., sum_dim}; initially {0}. Sums are kept
 // in double so that averaging many rows does not lose the small ones.
-static double *state_values(ArrayType *state, const char *caller, int *dim) {
+//
+// Any caller can pass any float8[] as a state (a direct call, or an aggregate of its own with
+// another INITCOND), so every state is checked before it is read: a bad one is an invalid
+// argument (22023), never a wrong average. pgvector checks only the shape, with an internal
+// error (XX000); the message is its.
+pg_attribute_noreturn() static void invalid_state(const char *caller, const char *detail);
+static void invalid_state(const char *caller, const char *detail) {
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s: expected state array", caller),
+                    errdetail("%s", detail)));
+}
+
+pg_attribute_noreturn() static void invalid_sum(const char *caller, int index, double sum);
+static void invalid_sum(const char *caller, int index, double sum) {
+    invalid_state(caller, psprintf("Sum %d is %g, not a finite number.", index, sum));
+}
+
+// The values of a state that this file built or has already checked.
+static double *state_data(ArrayType *state) { return reinterpret_cast<double *>(ARR_DATA_PTR(state)); }
+
+// vector_accum runs once per row and adds to every sum anyway: it checks that each is finite as
+// it adds to it, rather than in a second pass over the state.
+enum class SumsChecked { Here, ByCaller };
+
+static double *checked_state(ArrayType *state, const char *caller, int *dim, SumsChecked sums_checked) {
     if (ARR_NDIM(state) != 1 || ARR_DIMS(state)[0] < 1 || ARR_HASNULL(state) || ARR_ELEMTYPE(state) != FLOAT8OID)
-        elog(ERROR, "%s: expected state array", caller);
+        invalid_state(caller, "A state is a one-dimensional float8 array without nulls: a count, then one sum per "
+                              "dimension.");
+    if (ARR_DIMS(state)[0] - 1 > VECTOR_MAX_DIM)
+        invalid_state(caller, psprintf("The state has %d sums; a vector has at most %d dimensions.",
+                                       ARR_DIMS(state)[0] - 1, VECTOR_MAX_DIM));
     *dim = ARR_DIMS(state)[0] - 1;
-    return reinterpret_cast<double *>(ARR_DATA_PTR(state));
+    double *values = state_data(state);
+    double count = values[0];
+    if (!(std::isfinite(count) && count >= 0 && count == std::floor(count)))
+        invalid_state(caller, psprintf("The count of rows is %g, not a whole number of at least 0.", count));
+    if (count > 0 && *dim == 0) invalid_state(caller, "A state that counts rows must have at least one sum.");
+    if (count == 0) {
+        for (int i = 1; i <= *dim; i++)
+            if (values[i] != 0) invalid_state(caller, "A state that counts no rows must have sums of zero.");
+    } else if (sums_checked == SumsChecked::Here) {
+        for (int i = 1; i <= *dim; i++)
+            if (!std::isfinite(values[i])) invalid_sum(caller, i, values[i]);
+    }
+    return values;
 }
 
 static ArrayType *new_state(int dim) {
@@ -214,20 +262,23 @@ static ArrayType *new_state(int dim) {
 VS_FUNCTION(vector_accum) {
     ArrayType *input = PG_GETARG_ARRAYTYPE_P(0);
     int state_dim;
-    const double *previous = state_values(input, "vector_accum", &state_dim);
+    const double *previous = checked_state(input, "vector_accum", &state_dim, SumsChecked::ByCaller);
     VectorView v;
     VS_GETARG_VIEW(1, &v);
     if (state_dim != 0) check_expected_dims(state_dim, v.dim);
 
     bool in_place = state_dim == v.dim && AggCheckCallContext(fcinfo, nullptr);
     ArrayType *state = in_place ? input : new_state(v.dim);
-    int dim;
-    double *sums = state_values(state, "vector_accum", &dim);
-    if (!in_place && state_dim == v.dim) memcpy(sums, previous, sizeof(double) * (dim + 1));
+    double *sums = state_data(state);
+    if (!in_place && state_dim == v.dim) memcpy(sums, previous, sizeof(double) * (v.dim + 1));
     sums[0] += 1;
     for (int i = 0; i < v.dim; i++) {
-        sums[i + 1] += double(v.x[i]);
-        if (std::isinf(sums[i + 1])) float_overflow_error();
+        double before = sums[i + 1];
+        sums[i + 1] = before + double(v.x[i]);
+        if (!std::isfinite(sums[i + 1])) {
+            if (!std::isfinite(before)) invalid_sum("vector_accum", i + 1, before);
+            float_overflow_error();
+        }
     }
     PG_RETURN_ARRAYTYPE_P(state);
 }
@@ -235,16 +286,15 @@ VS_FUNCTION(vector_accum) {
 VS_FUNCTION(vector_combine) {
     ArrayType *state1 = PG_GETARG_ARRAYTYPE_P(0);
     int dim1, dim2;
-    const double *values1 = state_values(state1, "vector_combine", &dim1);
-    const double *values2 = state_values(PG_GETARG_ARRAYTYPE_P(1), "vector_combine", &dim2);
+    const double *values1 = checked_state(state1, "vector_combine", &dim1, SumsChecked::Here);
+    const double *values2 = checked_state(PG_GETARG_ARRAYTYPE_P(1), "vector_combine", &dim2, SumsChecked::Here);
     if (values2[0] == 0) PG_RETURN_ARRAYTYPE_P(state1);
     if (values1[0] == 0) PG_RETURN_ARRAYTYPE_P(PG_GETARG_ARRAYTYPE_P_COPY(1));
     check_expected_dims(dim1, dim2);
 
     ArrayType *result = AggCheckCallContext(fcinfo, nullptr) ? state1 : new_state(dim1);
-    int dim;
-    double *sums = state_values(result, "vector_combine", &dim);
-    for (int i = 0; i <= dim; i++) {
+    double *sums = state_data(result);
+    for (int i = 0; i <= dim1; i++) {
         sums[i] = values1[i] + values2[i];
         if (std::isinf(sums[i])) float_overflow_error();
     }
@@ -253,9 +303,8 @@ VS_FUNCTION(vector_combine) {
 
 VS_FUNCTION(vector_avg) {
     int dim;
-    double *values = state_values(PG_GETARG_ARRAYTYPE_P(0), "vector_avg", &dim);
+    const double *values = checked_state(PG_GETARG_ARRAYTYPE_P(0), "vector_avg", &dim, SumsChecked::Here);
     if (values[0] == 0) PG_RETURN_NULL();
-    check_dims(dim);
     Vector *result = new_vector(dim);
     for (int i = 0; i < dim; i++) {
         result->x[i] = float(values[i + 1] / values[0]);

@@ -1,7 +1,9 @@
 // Every kernel variant the CPU supports against a double-precision reference: random inputs,
-// odd lengths that exercise each tail path, large magnitudes, and identical vectors.
+// odd lengths that exercise each tail path, exact integer sums, magnitudes whose float sums
+// overflow or underflow, and identical vectors.
 #include <gtest/gtest.h>
 
+#include <cfloat>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -13,8 +15,11 @@ namespace {
 
 using vs::Isa;
 
+// Exact values (to double precision) of what the kernels compute, with the sum of the magnitudes
+// of each sum's terms, which scales its float rounding error.
 struct Reference {
     double l2_squared = 0, inner_product = 0, l1 = 0, norm_a = 0, norm_b = 0;
+    double inner_product_magnitude = 0;  // the other sums have no negative terms
 };
 
 Reference reference(const std::vector<float> &a, const std::vector<float> &b) {
@@ -23,6 +28,7 @@ Reference reference(const std::vector<float> &a, const std::vector<float> &b) {
         double x = a[i], y = b[i];
         r.l2_squared += (x - y) * (x - y);
         r.inner_product += x * y;
+        r.inner_product_magnitude += std::fabs(x * y);
         r.l1 += std::fabs(x - y);
         r.norm_a += x * x;
         r.norm_b += y * y;
@@ -30,10 +36,33 @@ Reference reference(const std::vector<float> &a, const std::vector<float> &b) {
     return r;
 }
 
-// Float accumulation over n terms loses about n * eps relative to the sum of magnitudes.
+// A float sum of n terms, each term computed with at most three roundings (a difference, its
+// square, the accumulation), is off by at most gamma(n + 2) times the sum of the terms'
+// magnitudes, in whatever order the kernel adds them (Higham, Accuracy and Stability of
+// Numerical Algorithms, 2nd ed., 3.1 and 4.2); each rounding may also underflow by half the
+// smallest subnormal.
+double float_error_bound(double magnitude, std::size_t n) {
+    double roundings = double(n) + 2;
+    double unit_roundoff = std::ldexp(1.0, -24);
+    double gamma = roundings * unit_roundoff / (1 - roundings * unit_roundoff);
+    return gamma * magnitude + roundings * std::numeric_limits<float>::denorm_min();
+}
+
+double in_float_range(double x) { return std::fmax(-FLT_MAX, std::fmin(FLT_MAX, x)); }
+
+// The kernel's result lies within the bound of the exact value; where that goes past the float
+// range, the result is the range's end (a kernel that overflowed in float recomputes in double,
+// whose error is far below the bound, and clamps).
 void expect_close(double got, double want, double magnitude, std::size_t n) {
-    double tolerance = 1e-6 * (1 + double(n)) * (magnitude + 1e-30);
-    EXPECT_NEAR(got, want, tolerance) << "n=" << n;
+    double tolerance = float_error_bound(magnitude, n);
+    EXPECT_TRUE(std::isfinite(got)) << "n=" << n;
+    EXPECT_GE(got, in_float_range(want - tolerance)) << "n=" << n;
+    EXPECT_LE(got, in_float_range(want + tolerance)) << "n=" << n;
+}
+
+double reference_cosine_distance(const Reference &r) {
+    double similarity = r.inner_product / std::sqrt(r.norm_a * r.norm_b);
+    return 1 - std::fmax(-1.0, std::fmin(1.0, similarity));
 }
 
 bool cpu_has(Isa isa) {
@@ -53,17 +82,21 @@ class KernelTest : public ::testing::TestWithParam<Isa> {
     void check(const std::vector<float> &a, const std::vector<float> &b) {
         Reference r = reference(a, b);
         std::size_t n = a.size();
-        double sum_squares = r.norm_a + r.norm_b;
-        expect_close(kernels.l2_squared(a.data(), b.data(), n), r.l2_squared, 2 * sum_squares, n);
-        expect_close(kernels.inner_product(a.data(), b.data(), n), r.inner_product, sum_squares, n);
-        expect_close(kernels.negative_inner_product(a.data(), b.data(), n), -r.inner_product, sum_squares, n);
-        double sum_abs = 0;
-        for (std::size_t i = 0; i < n; i++) sum_abs += std::fabs(a[i]) + std::fabs(b[i]);
-        expect_close(kernels.l1(a.data(), b.data(), n), r.l1, sum_abs, n);
+        expect_close(kernels.l2_squared(a.data(), b.data(), n), r.l2_squared, r.l2_squared, n);
+        expect_close(kernels.inner_product(a.data(), b.data(), n), r.inner_product, r.inner_product_magnitude, n);
+        expect_close(kernels.negative_inner_product(a.data(), b.data(), n), -r.inner_product,
+                     r.inner_product_magnitude, n);
+        expect_close(kernels.l1(a.data(), b.data(), n), r.l1, r.l1, n);
+        // The parts are doubles and never clamped.
         vs::CosineParts p = kernels.cosine_parts(a.data(), b.data(), n);
-        expect_close(p.dot, r.inner_product, sum_squares, n);
-        expect_close(p.norm_a, r.norm_a, r.norm_a, n);
-        expect_close(p.norm_b, r.norm_b, r.norm_b, n);
+        EXPECT_NEAR(p.dot, r.inner_product, float_error_bound(r.inner_product_magnitude, n)) << "n=" << n;
+        EXPECT_NEAR(p.norm_a, r.norm_a, float_error_bound(r.norm_a, n)) << "n=" << n;
+        EXPECT_NEAR(p.norm_b, r.norm_b, float_error_bound(r.norm_b, n)) << "n=" << n;
+        // The dot's error is within the bound of sqrt(norm_a * norm_b) (Cauchy-Schwarz), each
+        // norm's within the bound of itself: together at most three bounds on the similarity.
+        if (r.norm_a > 0 && r.norm_b > 0) {
+            EXPECT_NEAR(vs::cosine_distance(p), reference_cosine_distance(r), 3 * float_error_bound(1, n)) << "n=" << n;
+        }
     }
     vs::Kernels kernels{};
 };
@@ -92,6 +125,29 @@ TEST_P(KernelTest, LongVectors) {
     }
 }
 
+// Small integers make every product and partial sum an integer below 2^24, which float holds
+// exactly, so any order of addition gives the exact result: a kernel that skips or repeats a
+// single element of a 16,000-dimensional vector is off by a whole term.
+TEST_P(KernelTest, ExactWhereFloatIsExact) {
+    for (std::size_t n : {1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 48, 49, 63, 64, 65, 1536, 16000}) {
+        std::vector<float> a(n), b(n);
+        for (std::size_t i = 0; i < n; i++) {
+            a[i] = float(i % 7 + 1);
+            b[i] = -float(i % 5 + 1);
+        }
+        Reference r = reference(a, b);
+        ASSERT_LT(r.l2_squared, 1 << 24);
+        EXPECT_EQ(kernels.l2_squared(a.data(), b.data(), n), r.l2_squared) << "n=" << n;
+        EXPECT_EQ(kernels.inner_product(a.data(), b.data(), n), r.inner_product) << "n=" << n;
+        EXPECT_EQ(kernels.negative_inner_product(a.data(), b.data(), n), -r.inner_product) << "n=" << n;
+        EXPECT_EQ(kernels.l1(a.data(), b.data(), n), r.l1) << "n=" << n;
+        vs::CosineParts p = kernels.cosine_parts(a.data(), b.data(), n);
+        EXPECT_EQ(p.dot, r.inner_product) << "n=" << n;
+        EXPECT_EQ(p.norm_a, r.norm_a) << "n=" << n;
+        EXPECT_EQ(p.norm_b, r.norm_b) << "n=" << n;
+    }
+}
+
 TEST_P(KernelTest, LargeAndTinyMagnitudes) {
     std::vector<float> a(37), b(37);
     for (std::size_t i = 0; i < a.size(); i++) {
@@ -99,10 +155,68 @@ TEST_P(KernelTest, LargeAndTinyMagnitudes) {
         b[i] = (i % 3 ? -1e14f : 1e-20f) * float(i + 1);
     }
     check(a, b);
-    // Squares past FLT_MAX overflow to infinity rather than wrapping or producing NaN.
-    std::vector<float> big(33, 3e38f), neg(33, -3e38f);
-    EXPECT_EQ(kernels.l2_squared(big.data(), neg.data(), big.size()),
-              std::numeric_limits<float>::infinity());
+}
+
+// Differences, squares and products past FLT_MAX overflow float lanes to infinity, and opposite
+// infinities add to NaN; every result must stay finite, at every tail length.
+TEST_P(KernelTest, HugeInputsGiveFiniteResults) {
+    for (std::size_t n = 1; n <= 40; n++) {
+        std::vector<float> a(n, 3e38f), b(n, -3e38f);
+        check(a, b);
+        EXPECT_EQ(kernels.l2_squared(a.data(), b.data(), n), FLT_MAX);
+        EXPECT_EQ(kernels.negative_inner_product(a.data(), b.data(), n), FLT_MAX);
+        EXPECT_EQ(vs::cosine_distance(kernels.cosine_parts(a.data(), b.data(), n)), 2.0);
+        EXPECT_EQ(vs::cosine_distance(kernels.cosine_parts(a.data(), a.data(), n)), 0.0);
+        // A caller that returns a double asks the double versions for the clamped values.
+        Reference r = reference(a, b);
+        EXPECT_TRUE(vs::at_float_limit(kernels.inner_product(a.data(), b.data(), n)));
+        EXPECT_DOUBLE_EQ(vs::l2_squared_double(a.data(), b.data(), n), r.l2_squared);
+        EXPECT_DOUBLE_EQ(vs::inner_product_double(a.data(), b.data(), n), r.inner_product);
+        EXPECT_DOUBLE_EQ(vs::l1_double(a.data(), b.data(), n), r.l1);
+        for (std::size_t i = 0; i < n; i += 2) a[i] = -a[i];
+        check(a, b);
+    }
+}
+
+TEST_P(KernelTest, OverflowingSumsAtFullDimension) {
+    std::mt19937 rng(11);
+    std::bernoulli_distribution negative(0.5);
+    std::uniform_real_distribution<float> moderate(-1000, 1000);
+    std::size_t n = 16000;
+    std::vector<float> a(n), b(n);
+    for (std::size_t i = 0; i < n; i++) {
+        a[i] = negative(rng) ? -1e30f : 1e30f;
+        b[i] = i % 3 ? moderate(rng) : (negative(rng) ? -1e30f : 1e30f);
+    }
+    check(a, b);
+
+    // Products of +-2^200 cancel exactly in double in any order: the float lanes hold inf - inf.
+    for (std::size_t m : {2, 6, 18, 34, 16000}) {
+        std::vector<float> x(m), y(m, std::ldexp(1.0f, 100));
+        for (std::size_t i = 0; i < m; i++) x[i] = i % 2 ? -y[i] : y[i];
+        EXPECT_EQ(kernels.inner_product(x.data(), y.data(), m), 0.0f) << "m=" << m;
+        EXPECT_EQ(kernels.negative_inner_product(x.data(), y.data(), m), 0.0f) << "m=" << m;
+        EXPECT_EQ(vs::cosine_distance(kernels.cosine_parts(x.data(), y.data(), m)), 1.0) << "m=" << m;
+        check(x, y);
+    }
+}
+
+// Squares below the smallest float underflow to zero; a vector that is not zero still has a
+// direction, so only a zero vector's cosine distance is NaN.
+TEST_P(KernelTest, TinyVectorsHaveACosineDistance) {
+    for (std::size_t n : {1, 3, 17, 100}) {
+        std::vector<float> tiny(n), opposite(n), unit(n), zero(n, 0.0f);
+        for (std::size_t i = 0; i < n; i++) {
+            tiny[i] = 1e-30f * float(i + 1);
+            opposite[i] = -2 * tiny[i];
+            unit[i] = float(i + 1);
+        }
+        EXPECT_NEAR(vs::cosine_distance(kernels.cosine_parts(tiny.data(), unit.data(), n)), 0.0, 1e-6) << "n=" << n;
+        EXPECT_NEAR(vs::cosine_distance(kernels.cosine_parts(tiny.data(), opposite.data(), n)), 2.0, 1e-6)
+            << "n=" << n;
+        EXPECT_TRUE(std::isnan(vs::cosine_distance(kernels.cosine_parts(tiny.data(), zero.data(), n))));
+        EXPECT_TRUE(std::isnan(vs::cosine_distance(kernels.cosine_parts(zero.data(), zero.data(), n))));
+    }
 }
 
 TEST_P(KernelTest, IdenticalVectorsHaveZeroDistance) {
@@ -115,9 +229,10 @@ TEST_P(KernelTest, IdenticalVectorsHaveZeroDistance) {
 
 TEST_P(KernelTest, KernelsNeverReadPastTheEnd) {
     // The vector ends at the last float of a buffer; a kernel reading beyond it would pick up
-    // the huge sentinels and fail the comparison with the reference.
+    // the large sentinels and fail the comparison with the reference. (Sentinels whose squares
+    // overflowed would send the kernel to its double-precision path, which reads only n.)
     for (std::size_t n = 1; n <= 40; n++) {
-        std::vector<float> a(n + 16, 1e30f), b(n + 16, -1e30f);
+        std::vector<float> a(n + 16, 1e15f), b(n + 16, -1e15f);
         for (std::size_t i = 0; i < n; i++) {
             a[i] = float(i);
             b[i] = float(2 * i) - 3;
