@@ -392,6 +392,7 @@ def parse_args():
                         help="instead: query latency alone and while another session inserts (bench/stall.py)")
     parser.add_argument("--stall-rows", type=int, default=20_000, help="rows indexed before the --stall phases")
     parser.add_argument("--stall-seconds", type=int, default=20, help="seconds of each --stall phase")
+    parser.add_argument("--stall-insert-rate", type=int, default=200, help="rows a second the --stall inserter adds")
     parser.add_argument("--smoke", action="store_true",
                         help="CI check on 5,000 synthetic rows and 50 queries, < 60 s; prints PASS/FAIL lines")
     args = parser.parse_args()
@@ -411,7 +412,7 @@ def main():
     args = parse_args()
     if args.stall:
         import stall
-        stall.run(args.dataset, args.stall_rows, args.stall_seconds, args.k, out_dir=args.out)
+        stall.run(args.dataset, args.stall_rows, args.stall_seconds, args.stall_insert_rate, args.k, out_dir=args.out)
         return
     nq = None if args.queries == "all" else int(args.queries)
     stamp = time.strftime("%Y%m%d-%H%M%S")

@@ -1,10 +1,12 @@
 """How much concurrent inserts slow the queries of an hnsw index: the latency of k-NN queries,
 one session running them back to back, first alone and then while another session inserts rows
-one per transaction. An insert that holds a lock every query needs (the metapage's) across I/O
-shows as a tail: p99 and the slowest query grow while p50 does not. Run it through bench/run:
+one per transaction at a steady rate (200 a second by default: on 2 cores a flat-out inserter
+would measure CPU contention instead). An insert that holds a lock every query needs (the
+metapage's) across I/O shows as a tail: p99.9 and the slowest query grow while p50 does not.
+Run it through bench/run:
 
     bench/run --stall                      Fashion-MNIST, 20,000 rows indexed, 20 s per phase
-    bench/run --stall --stall-rows 40000 --stall-seconds 30
+    bench/run --stall --stall-rows 40000 --stall-seconds 30 --stall-insert-rate 500
 
 It writes bench/results/<stamp>-stall-<dataset>.json and .md and prints the table."""
 import json
@@ -46,20 +48,24 @@ def query_loop(ds, k, ef_search, seconds, stop):
     return latencies
 
 
-def insert_loop(rows, stop, counter):
-    """Inserts rows one per transaction until stop is set or the rows run out."""
+def insert_loop(rows, rate, stop, counter):
+    """Inserts rows one per transaction, `rate` a second, until stop is set or the rows run out."""
     conn = psycopg.connect(autocommit=True)
     datasets.vsutil.register_vector(conn)
     cursor = conn.cursor()
+    start = time.monotonic()
     for i, row in enumerate(rows):
         if stop.is_set():
             break
+        ahead = start + i / rate - time.monotonic()
+        if ahead > 0:
+            time.sleep(ahead)
         cursor.execute("INSERT INTO items (id, embedding) VALUES (%s, %s)", (-1 - i, row), binary=True, prepare=True)
         counter[0] += 1
     conn.close()
 
 
-def run(dataset, rows, seconds, k=10, ef_search=40, out_dir=None):
+def run(dataset, rows, seconds, rate, k=10, ef_search=40, out_dir=None):
     ds = datasets.load(dataset, 1000)
     if rows + 1000 > len(ds.base):
         raise SystemExit(f"--stall-rows: {dataset} has {len(ds.base)} rows, and the inserts need 1,000 more")
@@ -81,7 +87,7 @@ def run(dataset, rows, seconds, k=10, ef_search=40, out_dir=None):
         counter = [0]
         inserter = None
         if phase == "with inserts":
-            inserter = threading.Thread(target=insert_loop, args=(ds.base[rows:], stop, counter))
+            inserter = threading.Thread(target=insert_loop, args=(ds.base[rows:], rate, stop, counter))
             inserter.start()
         log(f"queries {phase} for {seconds} s")
         start = time.monotonic()
