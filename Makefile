@@ -36,7 +36,10 @@ $(OBJS): $(SRC_HEADERS) $(BUILD_FLAGS_STAMP)
 
 # GoogleTest suite of the core alone: no PostgreSQL headers, no server.
 GTEST_SRCS = $(wildcard test/core/*.cc)
-GTEST_DEPS = $(GTEST_SRCS) $(CORE_SRCS) $(wildcard src/core/*.h test/core/*.h)
+# The list of test sources is recorded too: a test file removed must relink the suite.
+GTEST_SOURCES_STAMP = test/core/.sources
+$(shell echo '$(GTEST_SRCS)' | cmp -s - $(GTEST_SOURCES_STAMP) || echo '$(GTEST_SRCS)' > $(GTEST_SOURCES_STAMP))
+GTEST_DEPS = $(GTEST_SRCS) $(CORE_SRCS) $(wildcard src/core/*.h test/core/*.h) $(GTEST_SOURCES_STAMP)
 test/core/unittests: $(GTEST_DEPS)
 	$(CXX) -std=c++17 -O2 -g -Wall -Wextra -Isrc/core -o $@ $(GTEST_SRCS) $(CORE_SRCS) -lgtest -lgtest_main -pthread
 
@@ -50,4 +53,4 @@ test/core/unittests-asan: $(GTEST_DEPS)
 unittest: test/core/unittests
 	test/core/unittests
 
-EXTRA_CLEAN = test/core/unittests test/core/unittests-asan $(BUILD_FLAGS_STAMP) results regression.diffs regression.out
+EXTRA_CLEAN = test/core/unittests test/core/unittests-asan $(BUILD_FLAGS_STAMP) $(GTEST_SOURCES_STAMP) results regression.diffs regression.out
