@@ -27,28 +27,51 @@ EXPLAIN (COSTS OFF) SELECT id FROM plan_items WHERE embedding = '[1,2,3]';
 EXPLAIN (COSTS OFF) SELECT id FROM items ORDER BY embedding <-> '[1,2,3]' LIMIT 5;
 DROP TABLE plan_items;
 
--- at a high ef_search the index returns exactly what a sequential scan returns
-CREATE FUNCTION pg_temp.same_as_seqscan(op text, q vector, k int) RETURNS boolean LANGUAGE plpgsql AS $$
+-- at a high ef_search the index returns exactly what a sequential scan returns; each call sets
+-- every planner setting it depends on (SET LOCAL lasts to the end of the calling statement, past
+-- this call) and raises an error unless the first query is a scan of index_name and the second
+-- is none
+CREATE FUNCTION pg_temp.plan_of(query text, q vector) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
+  line text;
+  plan text := '';
+BEGIN
+  FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || query USING q LOOP
+    plan := plan || line || E'\n';
+  END LOOP;
+  RETURN plan;
+END $$;
+CREATE FUNCTION pg_temp.same_as_seqscan(op text, q vector, k int, index_name text) RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+  query text := format('SELECT array_agg(d) FROM (SELECT embedding %s $1 AS d FROM items ORDER BY embedding %s $1 LIMIT %s) s', op, op, k);
+  plan text;
   by_index float8[];
   by_scan float8[];
 BEGIN
-  SET LOCAL enable_seqscan = off;
-  EXECUTE format('SELECT array_agg(d) FROM (SELECT embedding %s $1 AS d FROM items ORDER BY embedding %s $1 LIMIT %s) s', op, op, k)
-    INTO by_index USING q;
-  SET LOCAL enable_seqscan = on;
-  SET LOCAL enable_indexscan = off;
-  EXECUTE format('SELECT array_agg(d) FROM (SELECT embedding %s $1 AS d FROM items ORDER BY embedding %s $1 LIMIT %s) s', op, op, k)
-    INTO by_scan USING q;
+  PERFORM set_config('enable_seqscan', 'off', true);
+  PERFORM set_config('enable_indexscan', 'on', true);
+  PERFORM set_config('enable_bitmapscan', 'off', true);
+  plan := pg_temp.plan_of(query, q);
+  IF plan !~ ('Index Scan using ' || index_name || ' on items') THEN
+    RAISE EXCEPTION 'not a scan of %: %', index_name, plan;
+  END IF;
+  EXECUTE query INTO by_index USING q;
+  PERFORM set_config('enable_seqscan', 'on', true);
+  PERFORM set_config('enable_indexscan', 'off', true);
+  plan := pg_temp.plan_of(query, q);
+  IF plan !~ 'Seq Scan on items' OR plan ~ 'Index' THEN
+    RAISE EXCEPTION 'not a sequential scan: %', plan;
+  END IF;
+  EXECUTE query INTO by_scan USING q;
   RETURN by_index = by_scan;
 END $$;
 SET hnsw.ef_search = 400;
-SELECT count(*) FILTER (WHERE pg_temp.same_as_seqscan('<->', ARRAY[i % 23, (i * 3) % 29, (i * 5) % 31]::vector, 10)) AS l2_exact
+SELECT count(*) FILTER (WHERE pg_temp.same_as_seqscan('<->', ARRAY[i % 23, (i * 3) % 29, (i * 5) % 31]::vector, 10, 'items_l2')) AS l2_exact
 FROM generate_series(1, 50) i;
 
 -- rows inserted after the build are found
 INSERT INTO items SELECT i, ARRAY[(i * 7) % 23 + 0.5, (i * 11) % 29, (i * 13) % 31] FROM generate_series(2002, 2500) i;
-SELECT count(*) FILTER (WHERE pg_temp.same_as_seqscan('<->', ARRAY[i % 23 + 0.5, (i * 3) % 29, (i * 5) % 31]::vector, 10)) AS after_insert
+SELECT count(*) FILTER (WHERE pg_temp.same_as_seqscan('<->', ARRAY[i % 23 + 0.5, (i * 3) % 29, (i * 5) % 31]::vector, 10, 'items_l2')) AS after_insert
 FROM generate_series(1, 50) i;
 
 -- deleted rows are never returned, before or after VACUUM
@@ -56,18 +79,30 @@ DELETE FROM items WHERE id % 3 = 0;
 SET enable_seqscan = off;
 SELECT count(*) AS deleted_returned FROM (SELECT id FROM items ORDER BY embedding <-> '[5,5,5]' LIMIT 100) s WHERE id % 3 = 0;
 VACUUM items;
-SELECT count(*) FILTER (WHERE pg_temp.same_as_seqscan('<->', ARRAY[i % 23, (i * 3) % 29, (i * 5) % 31]::vector, 10)) AS after_vacuum
+SELECT count(*) FILTER (WHERE pg_temp.same_as_seqscan('<->', ARRAY[i % 23, (i * 3) % 29, (i * 5) % 31]::vector, 10, 'items_l2')) AS after_vacuum
 FROM generate_series(1, 50) i;
 RESET enable_seqscan;
 
 -- VACUUM freed the 833 deleted rows' slots: once no snapshot from before it remains (one more
--- transaction ID is handed out), inserts take them instead of growing the index
-SELECT pg_relation_size('items_l2') AS size_before_reuse \gset
+-- transaction ID is handed out), inserts take them
 SELECT txid_current() > 0 AS one_more_transaction;
 INSERT INTO items SELECT i, ARRAY[(i * 5) % 23 + 0.25, (i * 3) % 29, (i * 17) % 31] FROM generate_series(2501, 3300) i;
-SELECT pg_relation_size('items_l2') = :size_before_reuse AS space_reused;
-SELECT count(*) FILTER (WHERE pg_temp.same_as_seqscan('<->', ARRAY[i % 23 + 0.25, (i * 3) % 29, (i * 5) % 31]::vector, 10)) AS after_reuse
+SELECT count(*) FILTER (WHERE pg_temp.same_as_seqscan('<->', ARRAY[i % 23 + 0.25, (i * 3) % 29, (i * 5) % 31]::vector, 10, 'items_l2')) AS after_reuse
 FROM generate_series(1, 50) i;
+
+-- inserts into freed slots do not grow the index. A run holds at most 64 pages' worth of
+-- elements: for vector(3) at m = 16 (a 206-byte link record and 12 bytes of vector each) under
+-- 2,400, so 2,500 inserts that took no freed slot would have to allocate a new run.
+CREATE TABLE reuse (id int, embedding vector(3));
+INSERT INTO reuse SELECT i, ARRAY[i % 23, i % 29, i % 31] FROM generate_series(1, 3000) i;
+CREATE INDEX reuse_l2 ON reuse USING hnsw (embedding vector_l2_ops) WITH (m = 16);
+DELETE FROM reuse WHERE id <= 2500;
+VACUUM reuse;
+SELECT pg_relation_size('reuse_l2') AS size_before_reuse \gset
+SELECT txid_current() > 0 AS one_more_transaction;
+INSERT INTO reuse SELECT i, ARRAY[i % 23 + 0.5, i % 29, i % 31] FROM generate_series(3001, 5500) i;
+SELECT pg_relation_size('reuse_l2') = :size_before_reuse AS space_reused;
+DROP TABLE reuse;
 
 -- a filter that passes one row in ten: a scan of ef_search 10 yields too few rows, an iterative
 -- scan goes on until the LIMIT is met; strict_order returns distances in order, relaxed_order
@@ -97,10 +132,10 @@ CREATE INDEX items_ip ON items USING hnsw (embedding vector_ip_ops);
 CREATE INDEX items_cosine ON items USING hnsw (embedding vector_cosine_ops);
 CREATE INDEX items_l1 ON items USING hnsw (embedding vector_l1_ops);
 -- (inner product is no metric, and a graph walk by it can stop short: nearly all, not all)
-SELECT count(*) FILTER (WHERE pg_temp.same_as_seqscan('<#>', ARRAY[i % 5, i % 7, 1]::vector, 5)) >= 16 AS ip_nearly_exact,
-       count(*) FILTER (WHERE pg_temp.same_as_seqscan('<+>', ARRAY[i % 5, i % 7, 1]::vector, 5)) AS l1_exact
+SELECT count(*) FILTER (WHERE pg_temp.same_as_seqscan('<#>', ARRAY[i % 5, i % 7, 1]::vector, 5, 'items_ip')) >= 16 AS ip_nearly_exact,
+       count(*) FILTER (WHERE pg_temp.same_as_seqscan('<+>', ARRAY[i % 5, i % 7, 1]::vector, 5, 'items_l1')) AS l1_exact
 FROM generate_series(1, 20) i;
-SELECT count(*) FILTER (WHERE pg_temp.same_as_seqscan('<=>', ARRAY[i % 5 + 1, i % 7 + 1, 2]::vector, 5)) AS cosine_exact
+SELECT count(*) FILTER (WHERE pg_temp.same_as_seqscan('<=>', ARRAY[i % 5 + 1, i % 7 + 1, 2]::vector, 5, 'items_cosine')) AS cosine_exact
 FROM generate_series(1, 20) i;
 DROP INDEX items_ip, items_cosine, items_l1;
 

@@ -108,7 +108,7 @@ class HnswRecallTest(unittest.TestCase):
 
     def recall(self, results, live, op):
         """Mean fraction of the K returned rows that are among the K nearest live rows; a row tied
-        with the K-th nearest counts as one of them."""
+        with the K-th nearest counts as one of them. No answer may hold a row twice."""
         d = distances(self.vectors[live - 1], self.queries, op)
         kth = np.partition(d, K - 1, axis=1)[:, K - 1]
         position = np.full(live.max() + 1, -1)
@@ -116,7 +116,8 @@ class HnswRecallTest(unittest.TestCase):
         hits = 0
         for i, ids in enumerate(results):
             self.assertLessEqual(len(ids), K)
-            ids = np.array(ids, dtype=np.int64)
+            self.assertEqual(len(set(ids)), len(ids), f"query {i} returned a row twice: {ids}")
+            ids = np.unique(np.array(ids, dtype=np.int64))
             self.assertTrue((ids <= live.max()).all() and (position[ids] >= 0).all(),
                             f"query {i} returned rows the table does not hold: {ids}")
             hits += int((d[i, position[ids]] <= kth[i] * (1 + 1e-6) + 1e-9).sum())
@@ -125,11 +126,14 @@ class HnswRecallTest(unittest.TestCase):
     # the tests
 
     def test_1_recall_after_build(self):
-        at_100 = self.recall(self.search(TABLE, "<->", 100), self.live, "<->")
-        at_10 = self.recall(self.search(TABLE, "<->", 10), self.live, "<->")
+        by_ef = {ef: self.search(TABLE, "<->", ef) for ef in (100, 10)}
+        for ef, results in by_ef.items():
+            self.assertTrue(all(len(ids) == K for ids in results), f"an answer short of {K} rows at ef_search {ef}")
+        at_100 = self.recall(by_ef[100], self.live, "<->")
+        at_10 = self.recall(by_ef[10], self.live, "<->")
         print(f"\n  after build ({N_BASE} rows): recall@{K} {at_100:.4f} at ef_search 100, "
               f"{at_10:.4f} at ef_search 10", file=sys.stderr)
-        self.assertGreaterEqual(at_100, 0.98)
+        self.assertGreaterEqual(at_100, 0.995)
         self.assertLessEqual(at_10, at_100)
 
     def test_2_recall_after_inserts(self):
@@ -139,7 +143,7 @@ class HnswRecallTest(unittest.TestCase):
         at_100 = self.recall(results, self.live, "<->")
         print(f"\n  after {N_EXTRA} inserts ({len(self.live)} rows): recall@{K} {at_100:.4f} "
               "at ef_search 100", file=sys.stderr)
-        self.assertGreaterEqual(at_100, 0.97)
+        self.assertGreaterEqual(at_100, 0.99)
 
     def test_3_recall_after_delete_and_vacuum(self):
         self.delete_half()
@@ -153,7 +157,7 @@ class HnswRecallTest(unittest.TestCase):
                 at_100 = self.recall(results, self.live, "<->")
         print(f"\n  after deleting half + VACUUM ({len(self.live)} rows): recall@{K} {at_100:.4f} "
               "at ef_search 100", file=sys.stderr)
-        self.assertGreaterEqual(at_100, 0.95)
+        self.assertGreaterEqual(at_100, 0.99)
 
     def test_3b_inserts_reuse_freed_space(self):
         self.delete_half()
@@ -172,7 +176,7 @@ class HnswRecallTest(unittest.TestCase):
         print(f"\n  {N_REUSE} inserts after VACUUM: the index grew by {grown} bytes; recall@{K} {at_100:.4f} "
               "at ef_search 100", file=sys.stderr)
         self.assertEqual(grown, 0)
-        self.assertGreaterEqual(at_100, 0.95)
+        self.assertGreaterEqual(at_100, 0.99)
 
     def test_5_build_progress(self):
         # Another session watches pg_stat_progress_create_index while the build runs.
@@ -198,11 +202,17 @@ class HnswRecallTest(unittest.TestCase):
                     if row is not None:
                         seen.add((row[0], row[1] > 0, row[2]))
                     time.sleep(0.02)
-                while builder.pgconn.get_result() is not None:
-                    pass
+                statuses = []
+                while (result := builder.pgconn.get_result()) is not None:
+                    statuses.append((result.status, result.error_message))
+                built = self.conn.execute(
+                    "SELECT count(*) FROM pg_index WHERE indrelid = %s::regclass AND indisvalid",
+                    (table,)).fetchone()[0]
         finally:
             builder.close()
             self.conn.execute(f"DROP TABLE {table}")
+        self.assertEqual(statuses, [(psycopg.pq.ExecStatus.COMMAND_OK, b"")], "CREATE INDEX failed")
+        self.assertEqual(built, 1, "no valid index after the build")
         phases = {phase for phase, _, _ in seen}
         self.assertIn("building index: loading tuples", phases)
         self.assertTrue(any(done for phase, done, _ in seen if phase == "building index: loading tuples"))
@@ -260,7 +270,7 @@ class HnswRecallTest(unittest.TestCase):
         at_100 = self.recall(results, np.arange(1, 3001), "<->")
         print(f"\n  parallel build beyond maintenance_work_mem (3000 rows): recall@{K} {at_100:.4f} "
               "at ef_search 100", file=sys.stderr)
-        self.assertGreaterEqual(at_100, 0.98)
+        self.assertGreaterEqual(at_100, 0.99)
 
     def test_8_build_after_hot_updates_waits_for_old_snapshots(self):
         # Rows updated in place (HOT, with no index on the column yet) while an older snapshot can
@@ -309,9 +319,11 @@ class HnswRecallTest(unittest.TestCase):
               f"iterative scan; recall@{K} {recall['relaxed_order']:.4f} relaxed, {recall['strict_order']:.4f} strict",
               file=sys.stderr)
         self.assertLess(rows_off, K)
-        self.assertTrue(all(len(ids) == K for ids in found["relaxed_order"]))
-        self.assertGreaterEqual(recall["relaxed_order"], 0.95)
-        self.assertGreaterEqual(recall["strict_order"], 0.9)
+        self.assertGreaterEqual(rows_off, 1)
+        for mode in ("relaxed_order", "strict_order"):
+            self.assertTrue(all(len(ids) == K for ids in found[mode]), f"an answer short of {K} rows under {mode}")
+        self.assertGreaterEqual(recall["relaxed_order"], 0.98)
+        self.assertGreaterEqual(recall["strict_order"], 0.96)
 
     def test_4_cosine(self):
         self.conn.execute(f"DROP TABLE IF EXISTS {COSINE_TABLE}")
@@ -321,7 +333,7 @@ class HnswRecallTest(unittest.TestCase):
         finally:
             self.conn.execute(f"DROP TABLE {COSINE_TABLE}")
         print(f"\n  cosine ({N_BASE} rows): recall@{K} {at_100:.4f} at ef_search 100", file=sys.stderr)
-        self.assertGreaterEqual(at_100, 0.95)
+        self.assertGreaterEqual(at_100, 0.985)
 
 
 if __name__ == "__main__":

@@ -78,6 +78,10 @@ class WireTest(unittest.TestCase):
         v = rng.standard_normal(4000).astype(np.float32)
         self.conn.execute("CREATE TEMP TABLE big (embedding vector(4000))")
         self.conn.execute("INSERT INTO big VALUES (%s)", (v,), binary=True)
+        # random floats do not compress: the whole vector went to the TOAST table
+        toast = self.conn.execute(
+            "SELECT pg_relation_size(reltoastrelid) FROM pg_class WHERE oid = 'big'::regclass").fetchone()[0]
+        self.assertGreaterEqual(toast, 4 * 4000)
         got = self.conn.execute("SELECT embedding FROM big", binary=True).fetchone()[0]
         np.testing.assert_array_equal(got, v)
         self.conn.execute("DROP TABLE big")
@@ -88,7 +92,7 @@ class WireTest(unittest.TestCase):
         self.conn.execute("CREATE TEMP TABLE emb (id int, embedding vector(768))")
         vsutil.copy_vectors(self.conn, "emb", rng.standard_normal((200, 768)).astype(np.float32))
         toast = self.conn.execute(
-            "SELECT pg_relation_size(reltoastrelid) FROM pg_class WHERE relname = 'emb'").fetchone()[0]
+            "SELECT pg_relation_size(reltoastrelid) FROM pg_class WHERE oid = 'emb'::regclass").fetchone()[0]
         self.assertEqual(toast, 0)
         self.conn.execute("DROP TABLE emb")
 

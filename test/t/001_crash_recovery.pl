@@ -83,32 +83,56 @@ $node->append_conf('postgresql.conf',
 $node->restart;
 $node->safe_psql('postgres', 'CHECKPOINT');
 
-# kill -9 of the backend in the middle of its inserts: the postmaster kills every other backend
-# and replays the WAL from the last checkpoint (so the first change of each page is a full image)
+# kill -9 of a backend in the middle of an insert: after 500 committed rows, one more stops at
+# the pause point hnsw_insert_linked (its element written and linked into the graph, WAL-logged,
+# not yet marked valid, not committed). A commit in another session then flushes the WAL past
+# those records, so recovery replays them. The postmaster kills every other backend and replays
+# the WAL from the last checkpoint (so the first change of each page is a full image).
 my $from = 3201;
-my $inserter = start_inserter($from);
-my $seen = wait_for_rows($from, 500);
+my $killed_id = $from + 500;
+$node->safe_psql('postgres', 'CREATE TABLE wal_flushed (id int)');
+my $holder = start_psql($node, 'lock holder', 'SELECT pg_advisory_lock(7); SELECT pg_sleep(3600);');
+$node->poll_query_until('postgres',
+	"SELECT count(*) = 1 FROM pg_locks WHERE locktype = 'advisory' AND granted")
+  or die 'the lock holder did not take the lock';
+my $inserter = start_psql($node, 'inserter', qq{DO \$\$ BEGIN
+  FOR i IN $from .. $killed_id - 1 LOOP
+    INSERT INTO items VALUES (i, vec(i));
+    COMMIT;
+  END LOOP;
+  PERFORM set_config('vectorsearch.test_pause', 'hnsw_insert_linked', false);
+  INSERT INTO items VALUES ($killed_id, vec($killed_id));
+END \$\$;}, 'application_name=inserter');
+$node->poll_query_until('postgres',
+	"SELECT count(*) = 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+  or die 'the inserter did not reach hnsw_insert_linked';
+$node->safe_psql('postgres', 'INSERT INTO wal_flushed VALUES (1)');
 my $pid = $node->safe_psql('postgres',
 	"SELECT pid FROM pg_stat_activity WHERE application_name = 'inserter'");
 ok($pid =~ /^\d+$/, 'found the inserting backend');
 my $log_offset = -s $node->logfile;
 kill 'KILL', $pid;
 finish_quietly($inserter);
+$holder->{h}->kill_kill;
 $node->poll_query_until('postgres', 'SELECT 1', '1') or die 'no recovery after kill -9';
 ok( $node->log_contains(qr/all server processes terminated; reinitializing/, $log_offset),
 	'the postmaster went through crash recovery');
-my $after = $node->safe_psql('postgres', "SELECT count(*) FROM items WHERE id >= $from");
-cmp_ok($after, '>=', $seen, "kill -9 mid-insert: every committed row survived ($after >= $seen)");
+is($node->safe_psql('postgres', 'SELECT count(*) FROM wal_flushed'),
+	'1', 'the commit made after the pause survived: the paused insert\'s WAL was flushed');
+is($node->safe_psql('postgres', "SELECT count(*) FROM items WHERE id >= $from AND id < $killed_id"),
+	'500', 'kill -9 mid-insert: the 500 committed rows survived');
+is($node->safe_psql('postgres', "SELECT count(*) FROM items WHERE id = $killed_id"),
+	'0', 'kill -9 mid-insert: the killed insert\'s row is absent');
 check_items('kill -9 of the inserting backend', $from - 1);
 
 # an immediate shutdown in the middle of inserts, without a checkpoint since the last crash
 $from = $node->safe_psql('postgres', 'SELECT max(id) + 1 FROM items');
 $inserter = start_inserter($from);
-$seen = wait_for_rows($from, 500);
+my $seen = wait_for_rows($from, 500);
 $node->stop('immediate');
 finish_quietly($inserter);
 $node->start;
-$after = $node->safe_psql('postgres', "SELECT count(*) FROM items WHERE id >= $from");
+my $after = $node->safe_psql('postgres', "SELECT count(*) FROM items WHERE id >= $from");
 cmp_ok($after, '>=', $seen,
 	"immediate shutdown mid-insert: every committed row survived ($after >= $seen)");
 check_items('immediate shutdown mid-insert', 3200);

@@ -25,19 +25,40 @@ BEGIN
     END IF;
   END LOOP;
 END $f$;
--- the k distances an index scan of tbl returns for q equal those of a sequential scan
+-- the plan of query, run with q as $1
+CREATE FUNCTION plan_of(query text, q vector) RETURNS text LANGUAGE plpgsql AS $f$
+DECLARE
+  line text;
+  plan text := '';
+BEGIN
+  FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || query USING q LOOP
+    plan := plan || line || E'\n';
+  END LOOP;
+  RETURN plan;
+END $f$;
+-- the k distances an index scan of tbl returns for q equal those of a sequential scan; raises
+-- an error unless the first query is a scan of the index ${tbl}_hnsw and the second is none
 CREATE FUNCTION same_as_seqscan(tbl regclass, q vector, k int) RETURNS boolean LANGUAGE plpgsql AS $f$
 DECLARE
   by_index float8[];
   by_scan float8[];
   query text := format('SELECT array_agg(d) FROM (SELECT embedding <-> $1 AS d FROM %s ORDER BY embedding <-> $1 LIMIT %s) s', tbl, k);
+  plan text;
 BEGIN
   SET LOCAL enable_seqscan = off;
   SET LOCAL enable_indexscan = on;
+  SET LOCAL enable_bitmapscan = off;
+  plan := plan_of(query, q);
+  IF plan !~ format('Index Scan using %s_hnsw on %s', tbl, tbl) THEN
+    RAISE EXCEPTION 'not a scan of %_hnsw: %', tbl, plan;
+  END IF;
   EXECUTE query INTO by_index USING q;
   SET LOCAL enable_seqscan = on;
   SET LOCAL enable_indexscan = off;
-  SET LOCAL enable_bitmapscan = off;
+  plan := plan_of(query, q);
+  IF plan !~ format('Seq Scan on %s', tbl) OR plan ~ 'Index' THEN
+    RAISE EXCEPTION 'not a sequential scan: %', plan;
+  END IF;
   EXECUTE query INTO by_scan USING q;
   RETURN by_index = by_scan;
 END $f$;

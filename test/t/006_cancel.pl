@@ -1,0 +1,85 @@
+# Cancelling hnsw work: a scan stopped by pg_cancel_backend while it walks the graph (held at
+# the pause point hnsw_scan_walk, so the cancel lands inside the scan for certain) fails with
+# SQLSTATE 57014, and the session and the index are usable afterwards.
+use strict;
+use warnings;
+
+use FindBin;
+use IPC::Run;
+use lib $FindBin::Bin;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use VectorSearchTest;
+
+my $node = start_node('cancel', "autovacuum = off\n");
+$node->safe_psql('postgres', PostgreSQL::Test::Utils::slurp_file("$FindBin::Bin/helpers.sql"));
+$node->safe_psql('postgres', q{
+CREATE TABLE items (id bigint PRIMARY KEY, embedding vector(16));
+INSERT INTO items SELECT i, vec(i) FROM generate_series(1, 2000) i;
+CREATE INDEX items_hnsw ON items USING hnsw (embedding vector_l2_ops);
+ANALYZE items;
+});
+
+# psql in the background reading statements from ${ $s->{in} } as they are appended, with
+# VERBOSITY verbose, so that an error shows its SQLSTATE
+sub start_interactive_psql
+{
+	my ($application_name) = @_;
+	my ($in, $out, $err) = ("\\set VERBOSITY verbose\n", '', '');
+	my $h = IPC::Run::start(
+		[ 'psql', '-XAtq', '-d', $node->connstr('postgres') . " application_name=$application_name" ],
+		'<', \$in, '>', \$out, '2>', \$err,
+		IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
+	return { h => $h, in => \$in, out => \$out, err => \$err };
+}
+
+# IPC::Run writes input only while it is pumped: this returns once psql has read all of it
+sub feed
+{
+	my ($s) = @_;
+	$s->{h}->pump while length ${ $s->{in} };
+	return;
+}
+
+sub sqlstate_of
+{
+	my ($s) = @_;
+	return ${ $s->{err} } =~ /ERROR:\s+([0-9A-Z]{5}):/ ? $1 : "none in: ${ $s->{err} }";
+}
+
+# 1. a scan cancelled in the middle of its graph walk; the same session then scans again
+my $holder = start_psql($node, 'lock holder', 'SELECT pg_advisory_lock(7); SELECT pg_sleep(3600);');
+$node->poll_query_until('postgres',
+	"SELECT count(*) = 1 FROM pg_locks WHERE locktype = 'advisory' AND granted")
+  or die 'the lock holder did not take the lock';
+my $scanner = start_interactive_psql('scanner');
+${ $scanner->{in} } .= q{SET enable_seqscan = off;
+SET vectorsearch.test_pause = 'hnsw_scan_walk';
+SELECT id FROM items ORDER BY embedding <-> vec(-1) LIMIT 10;
+};
+feed($scanner);
+$node->poll_query_until('postgres',
+	"SELECT count(*) = 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+  or die 'the scan did not reach hnsw_scan_walk';
+is( $node->safe_psql('postgres',
+		"SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'scanner'"),
+	't', 'cancel sent to the scanning backend');
+$scanner->{h}->pump until ${ $scanner->{err} } =~ /ERROR/;
+is(sqlstate_of($scanner), '57014', 'the cancelled scan fails with 57014');
+$holder->{h}->kill_kill;
+${ $scanner->{in} } .= q{RESET vectorsearch.test_pause;
+SET hnsw.ef_search = 400;
+SELECT 'agrees:' || count(*) FILTER (WHERE same_as_seqscan('items', vec(-i), 10)) FROM generate_series(1, 20) i;
+};
+$scanner->{h}->pump until ${ $scanner->{out} } =~ /agrees:\d+/;
+like(${ $scanner->{out} }, qr/agrees:20/, 'the session that was cancelled scans the index again, exactly');
+${ $scanner->{in} } .= "\\q\n";
+$scanner->{h}->finish;
+check_index($node, 'after a cancelled scan', 'items');
+
+my $log = slurp_file($node->logfile);
+unlike($log, qr/PANIC|TRAP:|terminated by signal|leak/, 'no PANIC, crash or leak warning in the server log');
+
+$node->stop;
+done_testing();
