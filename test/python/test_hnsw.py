@@ -281,7 +281,9 @@ class HnswRecallTest(unittest.TestCase):
             self.conn.execute(f"DROP TABLE IF EXISTS {table}")
             self.conn.execute(f"CREATE TABLE {table} (id int, embedding vector(3)) WITH (parallel_workers = 1, fillfactor = 50)")
             self.conn.execute(f"INSERT INTO {table} SELECT i, ARRAY[i, i % 7, 1] FROM generate_series(1, 2000) i")
-            old = psycopg.connect()
+            # autocommit, so that BEGIN opens the REPEATABLE READ transaction itself (psycopg
+            # would have opened a READ COMMITTED one first, which holds no snapshot)
+            old = psycopg.connect(autocommit=True)
             try:
                 old.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
                 old.execute(f"SELECT count(*) FROM {table}")
