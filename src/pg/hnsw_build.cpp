@@ -9,6 +9,7 @@
 // filled first: then the participant that found it full wrote them. When no shared memory can
 // be had for the graph, the build says so in a NOTICE and goes on alone.
 #include "hnsw.h"
+#include "test_hooks.h"
 
 extern "C" {
 #pragma GCC diagnostic push
@@ -328,6 +329,7 @@ static bool insert_in_memory(HnswBuildState *state, ItemPointer tid) {
 static void build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, bool alive, void *arg) {
     auto *state = static_cast<HnswBuildState *>(arg);
     CHECK_FOR_INTERRUPTS();
+    VS_TEST_PAUSE("hnsw_build_tuple");  // leader and workers alike: they share the session's settings
     if (isnull[0]) return;
     MemoryContext old = MemoryContextSwitchTo(state->tuple_context);
     VectorView v;

@@ -1,6 +1,8 @@
 # Cancelling hnsw work: a scan stopped by pg_cancel_backend while it walks the graph (held at
 # the pause point hnsw_scan_walk, so the cancel lands inside the scan for certain) fails with
-# SQLSTATE 57014, and the session and the index are usable afterwards.
+# SQLSTATE 57014, and the session and the index are usable afterwards; a parallel build
+# cancelled while its leader and its worker both load rows (held at hnsw_build_tuple) fails the
+# same way, leaves no worker and no index behind, and builds again afterwards.
 use strict;
 use warnings;
 
@@ -77,6 +79,46 @@ like(${ $scanner->{out} }, qr/agrees:20/, 'the session that was cancelled scans 
 ${ $scanner->{in} } .= "\\q\n";
 $scanner->{h}->finish;
 check_index($node, 'after a cancelled scan', 'items');
+
+# 2. a parallel build cancelled while the leader and its worker load rows
+$node->safe_psql('postgres', q{
+CREATE TABLE big (id bigint PRIMARY KEY, embedding vector(16)) WITH (parallel_workers = 1);
+INSERT INTO big SELECT i, vec(i) FROM generate_series(1, 20000) i;
+ANALYZE big;
+});
+$holder = start_psql($node, 'lock holder', 'SELECT pg_advisory_lock(7); SELECT pg_sleep(3600);');
+$node->poll_query_until('postgres',
+	"SELECT count(*) = 1 FROM pg_locks WHERE locktype = 'advisory' AND granted")
+  or die 'the lock holder did not take the lock';
+my $builder = start_interactive_psql('builder');
+${ $builder->{in} } .= q{SET max_parallel_maintenance_workers = 1;
+SET maintenance_work_mem = '256MB';
+SET vectorsearch.test_pause = 'hnsw_build_tuple';
+CREATE INDEX big_hnsw ON big USING hnsw (embedding vector_l2_ops);
+};
+feed($builder);
+ok( $node->poll_query_until('postgres',
+		"SELECT count(*) = 2 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"),
+	'the leader and its parallel worker both load rows');
+is( $node->safe_psql('postgres',
+		"SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'builder'"),
+	't', 'cancel sent to the building backend');
+$builder->{h}->pump until ${ $builder->{err} } =~ /ERROR/;
+is(sqlstate_of($builder), '57014', 'the cancelled build fails with 57014');
+ok( $node->poll_query_until('postgres',
+		"SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'parallel worker'"),
+	'no parallel worker is left');
+is($node->safe_psql('postgres', "SELECT count(*) FROM pg_class WHERE relname = 'big_hnsw'"),
+	'0', 'the cancelled build left no index');
+$holder->{h}->kill_kill;
+${ $builder->{in} } .= q{RESET vectorsearch.test_pause;
+CREATE INDEX big_hnsw ON big USING hnsw (embedding vector_l2_ops);
+SELECT 'built';
+};
+$builder->{h}->pump until ${ $builder->{out} } =~ /built/;
+${ $builder->{in} } .= "\\q\n";
+$builder->{h}->finish;
+check_index($node, 'after a cancelled parallel build and a second one', 'big', sample => 'id % 50 = 0');
 
 my $log = slurp_file($node->logfile);
 unlike($log, qr/PANIC|TRAP:|terminated by signal|leak/, 'no PANIC, crash or leak warning in the server log');
