@@ -5,6 +5,7 @@ use strict;
 use warnings;
 
 use FindBin;
+use IPC::Run;
 use lib $FindBin::Bin;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
@@ -126,11 +127,47 @@ EXPLAIN (COSTS OFF) SELECT (SELECT i.id FROM items i ORDER BY i.embedding <-> r.
 	qr/Index Scan using items_hnsw on items i/,
 	'(that self-lookup goes through the index)');
 
-# a second round of changes, streamed while the standby is running queries
-$primary->safe_psql('postgres', 'DELETE FROM items WHERE id % 5 = 1 OR id BETWEEN 5800 AND 6000');
-$primary->safe_psql('postgres', 'VACUUM items');
-$primary->safe_psql('postgres',
-	'INSERT INTO items SELECT i, vec(i) FROM generate_series(6001, 6500) i WHERE i % 5 <> 1');
+# a second round of changes, streamed while the standby runs queries: the primary marks
+# elements deleted, unlinks them and hands their slots to new rows while standby scans may be
+# reading them (the primary cannot see the standby's snapshots; the standby re-reads each
+# result under its record's lock). Every standby answer must hold 10 rows in distance order.
+# (Each standby query is a statement of its own: a long one would hold back replay and be
+# cancelled for its conflict with the VACUUM's records.)
+$primary->safe_psql('postgres', 'CREATE TABLE done (flag boolean)');
+$primary->wait_for_catchup($standby, 'replay', $primary->lsn('insert'));
+my $script = "$PostgreSQL::Test::Utils::tmp_check/second_round.sql";
+PostgreSQL::Test::Utils::append_to_file($script, q{
+DELETE FROM items WHERE id % 5 = 1 OR id BETWEEN 5800 AND 6000;
+VACUUM items;
+DO $$ BEGIN FOR i IN 6001 .. 6500 LOOP IF i % 5 <> 1 THEN INSERT INTO items VALUES (i, vec(i)); COMMIT; END IF; END LOOP; END $$;
+INSERT INTO done VALUES (true);
+});
+my ($round_out, $round_err) = ('', '');
+my $round = IPC::Run::start(
+	[ 'psql', '-XAtq', '-v', 'ON_ERROR_STOP=1', '-d', $primary->connstr('postgres'), '-f', $script ],
+	'>', \$round_out, '2>', \$round_err,
+	IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
+my ($standby_queries, $bad_answers) = (0, 0);
+while ($standby->safe_psql('postgres', 'SELECT count(*) FROM done') eq '0')
+{
+	my $q = -1 - $standby_queries % 50;
+	my @d = split /\n/, $standby->safe_psql('postgres', qq{
+SET enable_seqscan = off;
+SELECT embedding <-> vec($q) FROM items ORDER BY embedding <-> vec($q) LIMIT 10;
+});
+	my $ordered = !grep { $d[$_] < $d[ $_ - 1 ] } 1 .. $#d;
+	if (@d != 10 || !$ordered)
+	{
+		$bad_answers++;
+		diag("standby query $standby_queries: " . scalar(@d) . ' rows' . ($ordered ? '' : ', out of order'));
+	}
+	$standby_queries++;
+}
+$round->finish;
+is($round_err, '', 'the second round ran on the primary');
+is($bad_answers, 0,
+	"each of the $standby_queries standby queries during the DELETE, VACUUM and inserts into freed slots returned 10 rows in order");
+ok($standby_queries > 0, '(the standby ran queries meanwhile)');
 $primary->wait_for_catchup($standby, 'replay', $primary->lsn('insert'));
 compare('after a second round',
 	sub { $_[0] <= 2500 || $_[0] % 5 == 1 || ($_[0] >= 5800 && $_[0] <= 6000) });

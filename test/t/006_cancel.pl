@@ -80,7 +80,12 @@ ${ $scanner->{in} } .= "\\q\n";
 $scanner->{h}->finish;
 check_index($node, 'after a cancelled scan', 'items');
 
-# 2. a parallel build cancelled while the leader and its worker load rows
+# 2. a parallel build cancelled while the leader and its worker load rows (the first holder's
+# backend outlives its killed psql: end it first)
+$node->safe_psql('postgres',
+	"SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted");
+$node->poll_query_until('postgres', "SELECT count(*) = 0 FROM pg_locks WHERE locktype = 'advisory'")
+  or die 'the first lock holder did not go';
 $node->safe_psql('postgres', q{
 CREATE TABLE big (id bigint PRIMARY KEY, embedding vector(16)) WITH (parallel_workers = 1);
 INSERT INTO big SELECT i, vec(i) FROM generate_series(1, 20000) i;
