@@ -106,7 +106,7 @@ ok( $node->poll_query_until('postgres',
 		"SELECT count(*) = 2 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"),
 	'the leader and its parallel worker both load rows');
 is( $node->safe_psql('postgres',
-		"SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'builder'"),
+		"SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'builder' AND backend_type = 'client backend'"),
 	't', 'cancel sent to the building backend');
 $builder->{h}->pump until ${ $builder->{err} } =~ /ERROR/;
 is(sqlstate_of($builder), '57014', 'the cancelled build fails with 57014');
