@@ -91,10 +91,7 @@ $node->safe_psql('postgres', 'CHECKPOINT');
 my $from = 3201;
 my $killed_id = $from + 500;
 $node->safe_psql('postgres', 'CREATE TABLE wal_flushed (id int)');
-my $holder = start_psql($node, 'lock holder', 'SELECT pg_advisory_lock(7); SELECT pg_sleep(3600);');
-$node->poll_query_until('postgres',
-	"SELECT count(*) = 1 FROM pg_locks WHERE locktype = 'advisory' AND granted")
-  or die 'the lock holder did not take the lock';
+my $holder = hold_pauses($node);
 my $inserter = start_psql($node, 'inserter', qq{DO \$\$ BEGIN
   FOR i IN $from .. $killed_id - 1 LOOP
     INSERT INTO items VALUES (i, vec(i));
@@ -103,9 +100,7 @@ my $inserter = start_psql($node, 'inserter', qq{DO \$\$ BEGIN
   PERFORM set_config('vectorsearch.test_pause', 'hnsw_insert_linked', false);
   INSERT INTO items VALUES ($killed_id, vec($killed_id));
 END \$\$;}, 'application_name=inserter');
-$node->poll_query_until('postgres',
-	"SELECT count(*) = 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
-  or die 'the inserter did not reach hnsw_insert_linked';
+wait_for_paused($node, 1, 'the inserter');
 $node->safe_psql('postgres', 'INSERT INTO wal_flushed VALUES (1)');
 my $pid = $node->safe_psql('postgres',
 	"SELECT pid FROM pg_stat_activity WHERE application_name = 'inserter'");

@@ -19,7 +19,6 @@ $node->safe_psql('postgres', PostgreSQL::Test::Utils::slurp_file("$FindBin::Bin/
 $node->safe_psql('postgres', q{
 CREATE FUNCTION hnsw_entry(regclass) RETURNS tid
   AS '$libdir/vectorsearch', 'vectorsearch_test_hnsw_entry' LANGUAGE C STRICT;
-CREATE TABLE release (flag boolean);
 });
 
 # Runs $sql in a session that pauses at $point; meanwhile deletes the entry point's row and
@@ -29,30 +28,18 @@ sub walk_across_vacuum
 	my ($tbl, $point, $sql) = @_;
 	my $entry_id = $node->safe_psql('postgres',
 		"SELECT id FROM $tbl WHERE ctid = hnsw_entry('${tbl}_hnsw')");
-	$node->safe_psql('postgres', "DELETE FROM $tbl WHERE id = $entry_id; TRUNCATE release;");
+	$node->safe_psql('postgres', "DELETE FROM $tbl WHERE id = $entry_id");
 
-	my $holder = start_psql($node, 'lock holder', q{DO $$
-BEGIN
-  PERFORM pg_advisory_lock(7);
-  WHILE NOT EXISTS (SELECT FROM release) LOOP
-    PERFORM pg_sleep(0.01);
-  END LOOP;
-END $$});
-	$node->poll_query_until('postgres',
-		"SELECT count(*) = 1 FROM pg_locks WHERE locktype = 'advisory' AND granted")
-	  or die "the lock holder did not take the lock";
+	my $holder = hold_pauses($node);
 	my $walker = start_psql($node, 'walker', "SET vectorsearch.test_pause = '$point'; $sql");
-	$node->poll_query_until('postgres',
-		"SELECT count(*) = 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
-	  or die "the walker did not reach $point";
+	wait_for_paused($node, 1, 'the walker');
 
 	$node->safe_psql('postgres', "VACUUM (INDEX_CLEANUP ON) $tbl");
 	my $moved = $node->safe_psql('postgres',
 		"SELECT id FROM $tbl WHERE ctid = hnsw_entry('${tbl}_hnsw')");
 	isnt($moved, '', "$tbl: VACUUM moved the entry point off the deleted row $entry_id");
 
-	$node->safe_psql('postgres', 'INSERT INTO release VALUES (true)');
-	$holder->{h}->finish;
+	release_pauses($node, $holder);
 	$walker->{h}->finish;
 	is(${ $walker->{err} }, '', "$tbl: the walk paused at $point ended without an error");
 	my $out = ${ $walker->{out} };

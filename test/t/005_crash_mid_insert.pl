@@ -33,15 +33,10 @@ CREATE TABLE $tbl (id bigint PRIMARY KEY, embedding vector(16));
 INSERT INTO $tbl SELECT i, vec(i) FROM generate_series(1, $start_rows) i;
 CREATE INDEX ${tbl}_hnsw ON $tbl USING hnsw (embedding vector_l2_ops);
 });
-		my $holder = start_psql($node, 'lock holder', 'SELECT pg_advisory_lock(7); SELECT pg_sleep(3600);');
-		$node->poll_query_until('postgres',
-			"SELECT count(*) = 1 FROM pg_locks WHERE locktype = 'advisory' AND granted")
-		  or die "the lock holder did not take the lock";
+		my $holder = hold_pauses($node);
 		my $inserter = start_psql($node, 'inserter',
 			"SET vectorsearch.test_pause = '$point'; SET vectorsearch.test_level = 2; INSERT INTO $tbl VALUES (100000, vec(100000));");
-		$node->poll_query_until('postgres',
-			"SELECT count(*) = 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
-		  or die "the inserter did not reach $point";
+		wait_for_paused($node, 1, "the inserter");
 		$node->stop('immediate');
 		$holder->{h}->kill_kill;
 		$inserter->{h}->kill_kill;

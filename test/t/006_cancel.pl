@@ -51,25 +51,20 @@ sub sqlstate_of
 }
 
 # 1. a scan cancelled in the middle of its graph walk; the same session then scans again
-my $holder = start_psql($node, 'lock holder', 'SELECT pg_advisory_lock(7); SELECT pg_sleep(3600);');
-$node->poll_query_until('postgres',
-	"SELECT count(*) = 1 FROM pg_locks WHERE locktype = 'advisory' AND granted")
-  or die 'the lock holder did not take the lock';
+my $holder = hold_pauses($node);
 my $scanner = start_interactive_psql('scanner');
 ${ $scanner->{in} } .= q{SET enable_seqscan = off;
 SET vectorsearch.test_pause = 'hnsw_scan_walk';
 SELECT id FROM items ORDER BY embedding <-> vec(-1) LIMIT 10;
 };
 feed($scanner);
-$node->poll_query_until('postgres',
-	"SELECT count(*) = 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
-  or die 'the scan did not reach hnsw_scan_walk';
+wait_for_paused($node, 1, 'the scan');
 is( $node->safe_psql('postgres',
 		"SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'scanner'"),
 	't', 'cancel sent to the scanning backend');
 $scanner->{h}->pump until ${ $scanner->{err} } =~ /ERROR/;
 is(sqlstate_of($scanner), '57014', 'the cancelled scan fails with 57014');
-$holder->{h}->kill_kill;
+release_pauses($node, $holder);
 ${ $scanner->{in} } .= q{RESET vectorsearch.test_pause;
 SET hnsw.ef_search = 400;
 SELECT 'agrees:' || count(*) FILTER (WHERE same_as_seqscan('items', vec(-i), 10)) FROM generate_series(1, 20) i;
@@ -80,21 +75,13 @@ ${ $scanner->{in} } .= "\\q\n";
 $scanner->{h}->finish;
 check_index($node, 'after a cancelled scan', 'items');
 
-# 2. a parallel build cancelled while the leader and its worker load rows (the first holder's
-# backend outlives its killed psql: end it first)
-$node->safe_psql('postgres',
-	"SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted");
-$node->poll_query_until('postgres', "SELECT count(*) = 0 FROM pg_locks WHERE locktype = 'advisory'")
-  or die 'the first lock holder did not go';
+# 2. a parallel build cancelled while the leader and its worker load rows
 $node->safe_psql('postgres', q{
 CREATE TABLE big (id bigint PRIMARY KEY, embedding vector(16)) WITH (parallel_workers = 1);
 INSERT INTO big SELECT i, vec(i) FROM generate_series(1, 20000) i;
 ANALYZE big;
 });
-$holder = start_psql($node, 'lock holder', 'SELECT pg_advisory_lock(7); SELECT pg_sleep(3600);');
-$node->poll_query_until('postgres',
-	"SELECT count(*) = 1 FROM pg_locks WHERE locktype = 'advisory' AND granted")
-  or die 'the lock holder did not take the lock';
+$holder = hold_pauses($node);
 my $builder = start_interactive_psql('builder');
 ${ $builder->{in} } .= q{SET max_parallel_maintenance_workers = 1;
 SET maintenance_work_mem = '256MB';
@@ -102,9 +89,8 @@ SET vectorsearch.test_pause = 'hnsw_build_tuple';
 CREATE INDEX big_hnsw ON big USING hnsw (embedding vector_l2_ops);
 };
 feed($builder);
-ok( $node->poll_query_until('postgres',
-		"SELECT count(*) = 2 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"),
-	'the leader and its parallel worker both load rows');
+wait_for_paused($node, 2, 'the leader and its parallel worker');
+pass('the leader and its parallel worker both load rows');
 is( $node->safe_psql('postgres',
 		"SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'builder' AND backend_type = 'client backend'"),
 	't', 'cancel sent to the building backend');
@@ -115,7 +101,7 @@ ok( $node->poll_query_until('postgres',
 	'no parallel worker is left');
 is($node->safe_psql('postgres', "SELECT count(*) FROM pg_class WHERE relname = 'big_hnsw'"),
 	'0', 'the cancelled build left no index');
-$holder->{h}->kill_kill;
+release_pauses($node, $holder);
 ${ $builder->{in} } .= q{RESET vectorsearch.test_pause;
 CREATE INDEX big_hnsw ON big USING hnsw (embedding vector_l2_ops);
 SELECT 'built';

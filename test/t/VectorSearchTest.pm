@@ -9,7 +9,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-our @EXPORT = qw(start_node start_psql check_index insert_and_find);
+our @EXPORT = qw(start_node start_psql check_index insert_and_find hold_pauses wait_for_paused release_pauses);
 
 # a started node named $name: init(%init), then $conf appended to postgresql.conf
 sub start_node
@@ -87,6 +87,42 @@ INSERT INTO $tbl SELECT i, vec(i) FROM generate_series($from, $to) i;
 SET enable_seqscan = off;
 SELECT id FROM $tbl ORDER BY embedding <-> vec($probe) LIMIT 1;
 });
+}
+
+# The pause points of the test build (src/pg/test_hooks.h) wait for advisory lock 7. hold_pauses
+# starts a session that holds it; wait_for_paused returns once $n sessions wait at pause points
+# ($what names them in the error otherwise); release_pauses ends the holding session's backend
+# (which would outlive its killed psql) and waits until the lock is free, so the paused ones go on.
+sub hold_pauses
+{
+	my ($node) = @_;
+	my $holder = start_psql($node, 'pause holder', 'SELECT pg_advisory_lock(7); SELECT pg_sleep(3600);',
+		'application_name=pause_holder');
+	$node->poll_query_until('postgres',
+		"SELECT count(*) = 1 FROM pg_locks WHERE locktype = 'advisory' AND granted")
+	  or die 'the pause holder did not take its lock';
+	return $holder;
+}
+
+sub wait_for_paused
+{
+	my ($node, $n, $what) = @_;
+	$node->poll_query_until('postgres',
+		"SELECT count(*) = $n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+	  or die "$what did not reach the pause point";
+	return;
+}
+
+sub release_pauses
+{
+	my ($node, $holder) = @_;
+	$node->safe_psql('postgres',
+		"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'pause_holder'");
+	$holder->{h}->kill_kill;
+	$node->poll_query_until('postgres',
+		"SELECT count(*) = 0 FROM pg_locks WHERE locktype = 'advisory' AND granted")
+	  or die 'the pause holder did not let go';
+	return;
 }
 
 1;
