@@ -168,6 +168,9 @@ Buffer hnsw_read_buffer(Relation index, BlockNumber block);
 // length bytes of its page from offset.
 void hnsw_prefetch_buffer(Relation index, BlockNumber block, Size offset, Size length);
 void hnsw_init_page(Page page, uint16 type, BlockNumber run_start);
+// A page's special space, or nullptr for a page the relation was extended by but that was never
+// initialised (a crash before its WAL record reached the disk leaves such pages; they are skipped).
+const HnswPageOpaque *hnsw_page_opaque(Page page);
 HnswMeta *hnsw_init_meta_page(Page page, const HnswIndexInfo *info);  // an empty index's metapage
 HnswMeta *hnsw_meta(Page page);
 char *hnsw_page_data(Page page);

@@ -106,7 +106,7 @@ static ItemPointerData add_upper_tuple(Relation index, const HnswIndexInfo *info
             Buffer buf = hnsw_read_upper_buffer(index, &hint);
             LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
             Page page = BufferGetPage(buf);
-            if (PageIsNew(page) || reinterpret_cast<HnswPageOpaque *>(PageGetSpecialPointer(page))->page_type != HNSW_PAGE_UPPER)
+            if (hnsw_page_opaque(page) == nullptr || hnsw_page_opaque(page)->page_type != HNSW_PAGE_UPPER)
                 ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
                                 errmsg("hnsw index \"%s\" names block %u as its upper page, which is not one",
                                        RelationGetRelationName(index), block)));
@@ -179,9 +179,9 @@ static vs::Ref claim_free_slot(Relation index, Relation heap, const HnswIndexInf
         Buffer buf = hnsw_read_buffer(index, block);
         LockBuffer(buf, BUFFER_LOCK_SHARE);
         Page page = BufferGetPage(buf);
-        auto *opaque = reinterpret_cast<HnswPageOpaque *>(PageGetSpecialPointer(page));
+        const HnswPageOpaque *opaque = hnsw_page_opaque(page);
         BlockNumber next = block + 1;
-        if (!PageIsNew(page) && (opaque->page_type == HNSW_PAGE_LINKS || opaque->page_type == HNSW_PAGE_VECTORS)) {
+        if (opaque && (opaque->page_type == HNSW_PAGE_LINKS || opaque->page_type == HNSW_PAGE_VECTORS)) {
             BlockNumber run = opaque->run_start;
             if (block + 1 >= run + info->link_pages_per_run) next = run + info->link_pages_per_run + info->vector_pages_per_run;
             uint32 first = (block - run) * info->records_per_link_page;

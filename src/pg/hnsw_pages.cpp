@@ -15,6 +15,8 @@ extern "C" {
 
 static HnswPageOpaque *opaque(Page page) { return reinterpret_cast<HnswPageOpaque *>(PageGetSpecialPointer(page)); }
 
+const HnswPageOpaque *hnsw_page_opaque(Page page) { return PageIsNew(page) ? nullptr : opaque(page); }
+
 static char *page_data(Page page) { return reinterpret_cast<char *>(page) + MAXALIGN(SizeOfPageHeaderData); }
 
 void hnsw_init_page(Page page, uint16 type, BlockNumber run_start) {
@@ -251,7 +253,7 @@ Buffer hnsw_read_upper_buffer(Relation index, ItemPointer upper) {
 
 HnswLink *hnsw_upper_links(Relation index, Page page, ItemPointer upper, int level, int m) {
     OffsetNumber offset = ItemPointerGetOffsetNumberNoCheck(upper);
-    if (PageIsNew(page) || opaque(page)->page_type != HNSW_PAGE_UPPER || offset < FirstOffsetNumber ||
+    if (hnsw_page_opaque(page) == nullptr || opaque(page)->page_type != HNSW_PAGE_UPPER || offset < FirstOffsetNumber ||
         offset > PageGetMaxOffsetNumber(page))
         report_bad_upper(index, upper);
     ItemId item = PageGetItemId(page, offset);

@@ -70,9 +70,9 @@ static void for_each_link_page(HnswVacuumState *state, int lock, Pick pick, Hand
         Buffer buf = ReadBufferExtended(state->index, MAIN_FORKNUM, block, RBM_NORMAL, nullptr);
         LockBuffer(buf, lock);
         Page page = BufferGetPage(buf);
-        auto *opaque = reinterpret_cast<HnswPageOpaque *>(PageGetSpecialPointer(page));
+        const HnswPageOpaque *opaque = hnsw_page_opaque(page);
         int n = 0;
-        if (!PageIsNew(page) && opaque->page_type == HNSW_PAGE_LINKS)
+        if (opaque && opaque->page_type == HNSW_PAGE_LINKS)
             n = pick(buf, page, opaque->run_start, (block - opaque->run_start) * state->info.records_per_link_page,
                      slots);
         UnlockReleaseBuffer(buf);
