@@ -492,6 +492,11 @@ static dsm_segment *create_graph_segment(Size bytes) {
     PG_END_TRY();
     MemoryContextSwitchTo(caller_context);
     CurrentResourceOwner = caller_owner;
+    // Only a lack of memory means building alone; anything else (a cancel that interrupted the
+    // allocation above all) is the build's error.
+    if (error != nullptr && error->sqlerrcode != ERRCODE_OUT_OF_MEMORY && error->sqlerrcode != ERRCODE_DISK_FULL &&
+        error->sqlerrcode != ERRCODE_INSUFFICIENT_RESOURCES)
+        ReThrowError(error);
     if (error != nullptr) {
         char *detail = psprintf("Its graph needs %zu bytes of dynamic shared memory: %s.", bytes, error->message);
         FreeErrorData(error);

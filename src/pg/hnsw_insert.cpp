@@ -94,6 +94,11 @@ static vs::Ref reserve_new_slot(Relation index, const HnswIndexInfo *info) {
 // Adds an upper tuple with no links yet to the metapage's current upper page, or to a new one.
 static ItemPointerData add_upper_tuple(Relation index, const HnswIndexInfo *info, int level) {
     Size size = hnsw_upper_tuple_size(level, info->m);
+    // A drawn level fits (m = 100 draws at most level 7: 4,200 bytes); a forced one may not.
+    if (MAXALIGN(size) + sizeof(ItemIdData) > HNSW_PAGE_SPACE)
+        ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                        errmsg("hnsw upper tuple of %zu bytes (level %d, m %d) does not fit a page", size, level,
+                               info->m)));
     HnswLink *tuple = static_cast<HnswLink *>(palloc(size));
     for (int i = 0; i < level * info->m; i++) tuple[i] = HNSW_NO_LINK;
     for (;;) {
@@ -163,8 +168,10 @@ static int first_unlinked(Page page, const HnswIndexInfo *info, uint32 first) {
 // unlinked is gone can no scan still be reading the old element (vector pages are read under a
 // pin alone). Walks the link pages from the metapage's hint, jumping over vector pages, without
 // the metapage lock; a slot is claimed under its link page's exclusive lock, so two inserters
-// never take the same one. Then moves the hint to where the walk stopped, unless VACUUM moved it
-// meanwhile. Returns the slot, reserved, with its old element's level and upper tuple.
+// never take the same one, and only after the stamp is checked again: VACUUM may have unlinked it,
+// under a newer stamp, after the walk began. Then moves the hint to where the walk stopped, unless
+// VACUUM moved it meanwhile. Returns the slot, reserved, with its old element's level and upper
+// tuple.
 static vs::Ref claim_free_slot(Relation index, Relation heap, const HnswIndexInfo *info, int *level,
                                ItemPointer upper) {
     HnswMeta meta;
@@ -173,8 +180,9 @@ static vs::Ref claim_free_slot(Relation index, Relation heap, const HnswIndexInf
         return vs::kNoRef;
     BlockNumber nblocks = RelationGetNumberOfBlocks(index);
     vs::Ref ref = vs::kNoRef;
+    bool too_soon = false;  // a later VACUUM's slots, whose stamp is not yet past
     BlockNumber block = meta.free_block;
-    while (block < nblocks && ref == vs::kNoRef) {
+    while (block < nblocks && ref == vs::kNoRef && !too_soon) {
         CHECK_FOR_INTERRUPTS();
         Buffer buf = hnsw_read_buffer(index, block);
         LockBuffer(buf, BUFFER_LOCK_SHARE);
@@ -189,7 +197,14 @@ static vs::Ref claim_free_slot(Relation index, Relation heap, const HnswIndexInf
                 LockBuffer(buf, BUFFER_LOCK_UNLOCK);
                 LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
                 int slot = first_unlinked(BufferGetPage(buf), info, first);  // another inserter may have taken it
+                // VACUUM stamps the metapage before it marks slots unlinked: the stamp read now,
+                // after the mark was seen, covers this slot (the one read before the walk may not).
                 if (slot >= 0) {
+                    HnswMeta now;
+                    hnsw_read_meta(index, &now);
+                    too_soon = !GlobalVisCheckRemovableFullXid(heap, now.free_after);
+                }
+                if (slot >= 0 && !too_soon) {
                     GenericXLogState *state = GenericXLogStart(index);
                     HnswLinkRecordHeader *record = hnsw_link_record(GenericXLogRegisterBuffer(state, buf, 0), info, slot);
                     *level = record->level;
@@ -204,6 +219,7 @@ static vs::Ref claim_free_slot(Relation index, Relation heap, const HnswIndexInf
         UnlockReleaseBuffer(buf);
         block = next;
     }
+    if (too_soon) return vs::kNoRef;
     BlockNumber hint = ref == vs::kNoRef ? InvalidBlockNumber : block;
     change_meta(index, [&](HnswMeta *m) {
         if (m->free_block != meta.free_block || hint == meta.free_block) return false;

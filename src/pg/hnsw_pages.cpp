@@ -97,13 +97,18 @@ vs::hnsw::EntryPoint hnsw_entry_point(Relation index, const HnswIndexInfo *info,
     HnswMeta meta;
     hnsw_read_meta(index, &meta);
     vs::hnsw::EntryPoint entry{meta.entry, meta.entry_level};
-    if (after_dead_end) {
-        CHECK_FOR_INTERRUPTS();
-        if (entry.ref != vs::kNoRef && (hnsw_element_flags(index, info, entry.ref, nullptr) & HNSW_FLAG_UNLINKED))
+    if (!after_dead_end) return entry;
+    CHECK_FOR_INTERRUPTS();
+    // Another VACUUM may have moved the entry point and unlinked it between the two reads: only an
+    // unlinked entry point the metapage still names when read again is corruption.
+    while (entry.ref != vs::kNoRef && (hnsw_element_flags(index, info, entry.ref, nullptr) & HNSW_FLAG_UNLINKED)) {
+        hnsw_read_meta(index, &meta);
+        if (meta.entry == entry.ref)
             ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
                             errmsg("hnsw index \"%s\" has an unlinked element as its entry point",
                                    RelationGetRelationName(index)),
                             errhint("REINDEX the index.")));
+        entry = {meta.entry, meta.entry_level};
     }
     return entry;
 }

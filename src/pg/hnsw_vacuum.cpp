@@ -46,6 +46,9 @@ struct HnswVacuumState {
     BlockNumber first_unlinked;
     std::size_t unlinking_capacity;
     vs::hnsw::EntryPoint best_live;  // the live element on the highest layer: the next entry point
+    // The highest element still being inserted: the next entry point when no live one is left,
+    // so that an insert finishing meanwhile is not left out of a graph with no entry.
+    vs::hnsw::EntryPoint best_pending;
     double live;
     // Scratch of repair_list, sized for layer 0: candidates are a list and its deleted links' lists.
     vs::Candidate *pool;
@@ -115,6 +118,8 @@ static void mark_deleted(HnswVacuumState *state, IndexBulkDeleteCallback callbac
             } else if (record->flags & HNSW_FLAG_VALID) {
                 state->live++;
                 if (record->level > state->best_live.level) state->best_live = {ref, record->level};
+            } else if (record->level > state->best_pending.level) {
+                state->best_pending = {ref, record->level};
             }
         }
         if (xlog) GenericXLogFinish(xlog);
@@ -158,9 +163,12 @@ static void repair_list(HnswVacuumState *state, HnswPageStore &store, vs::Ref re
         state->seen.insert(ref);
         int n_pool = 0;
         // An element deleted but left for a later round of this VACUUM is still a candidate: it
-        // carries walks until that round repairs the lists that link to it.
+        // carries walks until that round repairs the lists that link to it. One unlinked before
+        // (a deferred element's list may still name it) is none: its slot may be reused.
         auto consider = [&](vs::Ref candidate) {
-            if (state->deleted.contains(candidate) || !state->seen.insert(candidate)) return;
+            if (state->deleted.contains(candidate) || !state->seen.insert(candidate) ||
+                (hnsw_element_flags(state->index, &state->info, candidate, nullptr) & HNSW_FLAG_UNLINKED))
+                return;
             pool[n_pool++] = {store.distance(ref, candidate), candidate};
         };
         for (int i = 0; i < n; i++) {
@@ -187,8 +195,11 @@ static void repair(HnswVacuumState *state) {
         int n = 0;
         for (uint32 slot = 0; slot < info.records_per_link_page && first + slot < info.elements_per_run; slot++) {
             HnswLinkRecordHeader *record = hnsw_link_record(page, &info, slot);
-            if (!(record->flags & HNSW_FLAG_DELETED) && ItemPointerIsValid(&record->heap_tid))
-                out[n++] = {hnsw_ref(run, first + slot), record->level};
+            // Deleted elements left for a later round are repaired too: walks still go through
+            // them until then, and must not meet this round's unlinked elements there.
+            vs::Ref ref = hnsw_ref(run, first + slot);
+            if (!state->deleted.contains(ref) && ItemPointerIsValid(&record->heap_tid))
+                out[n++] = {ref, record->level};
         }
         return n;
     };
@@ -222,8 +233,9 @@ static void unlink(HnswVacuumState *state) {
     GenericXLogState *xlog = GenericXLogStart(state->index);
     HnswMeta *meta = hnsw_meta(GenericXLogRegisterBuffer(xlog, buf, 0));
     if (meta->entry != vs::kNoRef && state->deleted.contains(meta->entry)) {
-        meta->entry = state->best_live.ref;
-        meta->entry_level = state->best_live.level;
+        const vs::hnsw::EntryPoint &next = state->best_live.ref != vs::kNoRef ? state->best_live : state->best_pending;
+        meta->entry = next.ref;
+        meta->entry_level = next.level;
     }
     meta->free_after = ReadNextFullTransactionId();
     GenericXLogFinish(xlog);
@@ -281,7 +293,7 @@ IndexBulkDeleteResult *hnsw_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteRes
         state.n_unlinking = 0;
         state.more_rounds = false;
         state.first_unlinked = InvalidBlockNumber;
-        state.best_live = {vs::kNoRef, -1};
+        state.best_live = state.best_pending = {vs::kNoRef, -1};
         state.live = 0;
         mark_deleted(&state, callback, callback_state, stats);
         if (state.n_unlinking > 0) {
