@@ -67,6 +67,7 @@ static BlockNumber allocate_run(Relation index, const HnswIndexInfo *info) {
 // before the element's record is written leaves the slot reserved for good: one slot.)
 static vs::Ref reserve_new_slot(Relation index, const HnswIndexInfo *info) {
     for (;;) {
+        CHECK_FOR_INTERRUPTS();
         vs::Ref ref = vs::kNoRef;
         BlockNumber full_run = InvalidBlockNumber;
         change_meta(index, [&](HnswMeta *meta) {
@@ -102,6 +103,7 @@ static ItemPointerData add_upper_tuple(Relation index, const HnswIndexInfo *info
     HnswLink *tuple = static_cast<HnswLink *>(palloc(size));
     for (int i = 0; i < level * info->m; i++) tuple[i] = HNSW_NO_LINK;
     for (;;) {
+        CHECK_FOR_INTERRUPTS();
         HnswMeta meta;
         hnsw_read_meta(index, &meta);
         BlockNumber block = meta.upper_page;
