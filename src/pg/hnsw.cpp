@@ -38,19 +38,19 @@ void hnsw_init_gucs() {
                       HNSW_DEFAULT_EF_CONSTRUCTION, 4, 1000, AccessExclusiveLock);
     DefineCustomIntVariable("hnsw.ef_search", "Sets the size of the candidate list of an hnsw index scan.",
                             "Valid range is 1..1000; larger finds more true neighbours, more slowly.",
-                            &hnsw_ef_search, HNSW_DEFAULT_EF_SEARCH, 1, 1000, PGC_USERSET, 0, nullptr, nullptr,
+                            &hnsw_ef_search, HNSW_DEFAULT_EF_SEARCH, 1, 1000, PGC_USERSET, GUC_EXPLAIN, nullptr, nullptr,
                             nullptr);
     DefineCustomEnumVariable("hnsw.iterative_scan", "Sets the mode of iterative scans.",
                              "off: a scan returns at most hnsw.ef_search rows; relaxed_order: it goes on "
                              "searching while rows are wanted, in nearly increasing distance; strict_order: the "
                              "same, dropping any row nearer than one already returned.",
-                             &hnsw_iterative_scan, HNSW_ITERATIVE_OFF, iterative_scan_options, PGC_USERSET, 0,
+                             &hnsw_iterative_scan, HNSW_ITERATIVE_OFF, iterative_scan_options, PGC_USERSET, GUC_EXPLAIN,
                              nullptr, nullptr, nullptr);
     DefineCustomIntVariable("hnsw.max_scan_tuples", "Sets the most elements an iterative scan visits.", nullptr,
-                            &hnsw_max_scan_tuples, 20000, 1, INT_MAX, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+                            &hnsw_max_scan_tuples, 20000, 1, INT_MAX, PGC_USERSET, GUC_EXPLAIN, nullptr, nullptr, nullptr);
     DefineCustomRealVariable("hnsw.scan_mem_multiplier",
                              "Sets the multiple of work_mem an iterative scan may use.", nullptr,
-                             &hnsw_scan_mem_multiplier, 1, 1, 1000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+                             &hnsw_scan_mem_multiplier, 1, 1, 1000, PGC_USERSET, GUC_EXPLAIN, nullptr, nullptr, nullptr);
     MarkGUCPrefixReserved("hnsw");
 }
 

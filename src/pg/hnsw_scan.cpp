@@ -17,6 +17,7 @@ extern "C" {
 #include "access/relscan.h"
 #include "access/xlog.h"
 #include "miscadmin.h"
+#include "pgstat.h"
 #include "utils/memutils.h"
 #pragma GCC diagnostic pop
 }
@@ -200,6 +201,9 @@ bool hnsw_gettuple(IndexScanDesc scan, ScanDirection dir) {
     if (scan->numberOfOrderBys == 0)
         ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("cannot scan hnsw index without order")));
     if (!so->searched) {
+        // idx_scan of pg_stat_user_indexes, which tools read to find unused indexes (the tuples
+        // returned, idx_tup_read, are counted by the executor).
+        pgstat_count_index_scan(scan->indexRelation);
         search(scan, so);
         so->searched = true;
     }
