@@ -197,15 +197,19 @@ static vs::Ref claim_free_slot(Relation index, Relation heap, const HnswIndexInf
             uint32 first = (block - run) * info->records_per_link_page;
             if (opaque->page_type == HNSW_PAGE_LINKS && first_unlinked(page, info, first) >= 0) {
                 LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+                // Pinned before the link page is locked, so that no read of it happens under that lock.
+                Buffer metabuf = hnsw_read_buffer(index, HNSW_METAPAGE_BLKNO);
                 LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
                 int slot = first_unlinked(BufferGetPage(buf), info, first);  // another inserter may have taken it
                 // VACUUM stamps the metapage before it marks slots unlinked: the stamp read now,
                 // after the mark was seen, covers this slot (the one read before the walk may not).
                 if (slot >= 0) {
-                    HnswMeta now;
-                    hnsw_read_meta(index, &now);
-                    too_soon = !GlobalVisCheckRemovableFullXid(heap, now.free_after);
+                    LockBuffer(metabuf, BUFFER_LOCK_SHARE);
+                    FullTransactionId stamp = hnsw_meta(BufferGetPage(metabuf))->free_after;
+                    LockBuffer(metabuf, BUFFER_LOCK_UNLOCK);
+                    too_soon = !GlobalVisCheckRemovableFullXid(heap, stamp);
                 }
+                ReleaseBuffer(metabuf);
                 if (slot >= 0 && !too_soon) {
                     GenericXLogState *state = GenericXLogStart(index);
                     HnswLinkRecordHeader *record = hnsw_link_record(GenericXLogRegisterBuffer(state, buf, 0), info, slot);

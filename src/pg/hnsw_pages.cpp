@@ -102,6 +102,7 @@ vs::hnsw::EntryPoint hnsw_entry_point(Relation index, const HnswIndexInfo *info,
     // Another VACUUM may have moved the entry point and unlinked it between the two reads: only an
     // unlinked entry point the metapage still names when read again is corruption.
     while (entry.ref != vs::kNoRef && (hnsw_element_flags(index, info, entry.ref, nullptr) & HNSW_FLAG_UNLINKED)) {
+        CHECK_FOR_INTERRUPTS();
         hnsw_read_meta(index, &meta);
         if (meta.entry == entry.ref)
             ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
