@@ -3,15 +3,15 @@ EXTENSION = vectorsearch
 MODULE_big = vectorsearch
 DATA = vectorsearch--0.1.0.sql
 
-CORE_SRCS = $(wildcard src/core/*.cpp)
-PG_SRCS = $(wildcard src/pg/*.cpp)
+CORE_SRCS = $(wildcard src/core/*/*.cpp)
+PG_SRCS = $(wildcard src/pg/*.cpp src/pg/*/*.cpp)
 OBJS = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o)
-SRC_HEADERS = $(wildcard src/core/*.h src/pg/*.h)
+SRC_HEADERS = $(wildcard src/core/*/*.h src/pg/*.h src/pg/*/*.h)
 
 REGRESS = vector_io vector_casts vector_ops vector_functions vector_aggregates vector_btree vector_copy vector_errors hnsw hnsw_scan_settings hnsw_vacuum hnsw_monitoring
 REGRESS_OPTS = --inputdir=. --outputdir=. --load-extension=$(EXTENSION)
 
-# No -march=native: kernels pick their instruction set at run time (src/core/distance.cpp).
+# No -march=native: kernels pick their instruction set at run time (src/core/kernels/distance.cpp).
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -fno-strict-aliasing
 PG_CPPFLAGS = -Isrc
 
@@ -39,15 +39,15 @@ GTEST_SRCS = $(wildcard test/core/*.cc)
 # The list of test sources is recorded too: a test file removed must relink the suite.
 GTEST_SOURCES_STAMP = test/core/.sources
 $(shell echo '$(GTEST_SRCS)' | cmp -s - $(GTEST_SOURCES_STAMP) || echo '$(GTEST_SRCS)' > $(GTEST_SOURCES_STAMP))
-GTEST_DEPS = $(GTEST_SRCS) $(CORE_SRCS) $(wildcard src/core/*.h test/core/*.h) $(GTEST_SOURCES_STAMP)
+GTEST_DEPS = $(GTEST_SRCS) $(CORE_SRCS) $(wildcard src/core/*/*.h test/core/*.h) $(GTEST_SOURCES_STAMP)
 test/core/unittests: $(GTEST_DEPS)
-	$(CXX) -std=c++17 -O2 -g -Wall -Wextra -Isrc/core -o $@ $(GTEST_SRCS) $(CORE_SRCS) -lgtest -lgtest_main -pthread
+	$(CXX) -std=c++17 -O2 -g -Wall -Wextra -Isrc -o $@ $(GTEST_SRCS) $(CORE_SRCS) -lgtest -lgtest_main -pthread
 
 # The same suite under AddressSanitizer and UndefinedBehaviorSanitizer: an out-of-bounds write
 # in the core fails it even where the plain build happens to survive it.
 test/core/unittests-asan: $(GTEST_DEPS)
 	$(CXX) -std=c++17 -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
-		-Wall -Wextra -Isrc/core -o $@ $(GTEST_SRCS) $(CORE_SRCS) -lgtest -lgtest_main -pthread
+		-Wall -Wextra -Isrc -o $@ $(GTEST_SRCS) $(CORE_SRCS) -lgtest -lgtest_main -pthread
 
 .PHONY: unittest
 unittest: test/core/unittests

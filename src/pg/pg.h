@@ -1,10 +1,11 @@
 // The PostgreSQL headers the glue uses, with C linkage, and the one guard through which every
-// fmgr entry point runs so that no C++ exception reaches PostgreSQL.
+// entry point from PostgreSQL runs so that no C++ exception reaches it.
 #pragma once
 
 #include <cstring>
 #include <exception>
 #include <new>
+#include <type_traits>
 
 extern "C" {
 #pragma GCC diagnostic push
@@ -27,16 +28,19 @@ extern "C" {
 
 namespace vs {
 
-// Runs body; a C++ exception escaping it is caught, its message copied to the stack, and
-// reported with ereport only after the catch block has ended, so that longjmp never crosses
-// a live C++ frame. Bodies may themselves ereport as long as they own nothing with a
-// destructor when they do.
-template <Datum (*Body)(FunctionCallInfo)>
-Datum guarded(FunctionCallInfo fcinfo) {
+// Runs body() and returns what it returns. A C++ exception escaping it is caught, its message
+// copied to the stack, and reported with ereport only after the catch block has ended, so that
+// longjmp never crosses a live C++ frame. Bodies may themselves ereport as long as every frame
+// they own is trivially destructible when they do (the lambdas passed here capture by
+// reference). Every SQL-callable function, access-method callback and background worker entry
+// point runs its body through this guard:
+//   Datum vector_dims(PG_FUNCTION_ARGS) { return vs::guard([&]() -> Datum { ... }); }
+template <typename Body>
+auto guard(Body &&body) -> decltype(body()) {
     char message[256];
     bool out_of_memory = false;
     try {
-        return Body(fcinfo);
+        return body();
     } catch (const std::bad_alloc &) {
         out_of_memory = true;
     } catch (const std::exception &e) {
@@ -50,15 +54,3 @@ Datum guarded(FunctionCallInfo fcinfo) {
 }
 
 }  // namespace vs
-
-// Declares a V1 SQL-callable function whose body runs inside vs::guarded:
-//   VS_FUNCTION(vector_dims) { ... return Int32GetDatum(...); }
-#define VS_FUNCTION(name)                                                  \
-    extern "C" {                                                           \
-    PG_FUNCTION_INFO_V1(name);                                             \
-    }                                                                      \
-    static Datum name##_body(FunctionCallInfo fcinfo);                     \
-    extern "C" Datum name(PG_FUNCTION_ARGS) {                              \
-        return vs::guarded<name##_body>(fcinfo);                           \
-    }                                                                      \
-    static Datum name##_body(FunctionCallInfo fcinfo)

@@ -1,11 +1,11 @@
 // The pause points of test builds (see test_hooks.h), and what tests need to aim them; this file
 // compiles to nothing otherwise.
 #ifdef VS_TEST_HOOKS
-#include "test_hooks.h"
+#include "pg/test_hooks.h"
 
 #include <climits>
 
-#include "hnsw.h"
+#include "pg/hnsw/hnsw.h"
 
 extern "C" {
 #pragma GCC diagnostic push
@@ -13,6 +13,11 @@ extern "C" {
 #include "access/genam.h"
 #include "utils/guc.h"
 #pragma GCC diagnostic pop
+}
+
+// The SQL-callable functions of this file (C linkage, fmgr version 1).
+extern "C" {
+PG_FUNCTION_INFO_V1(vectorsearch_test_hnsw_entry);
 }
 
 static char *test_pause_points;
@@ -51,14 +56,16 @@ void vs_test_pause(const char *point) {
 // vectorsearch_test_hnsw_entry(index regclass) returns tid: the heap row of an hnsw index's entry
 // point, or NULL when it has none, so that a test can delete just that row. A test creates the
 // SQL function itself: the extension's script does not know it.
-VS_FUNCTION(vectorsearch_test_hnsw_entry) {
-    Relation index = index_open(PG_GETARG_OID(0), AccessShareLock);
-    const HnswIndexInfo *info = hnsw_index_info(index);
-    vs::hnsw::EntryPoint entry = hnsw_entry_point(index, info, false);
-    ItemPointer tid = static_cast<ItemPointer>(palloc(sizeof(ItemPointerData)));
-    if (entry.ref != vs::kNoRef) hnsw_element_flags(index, info, entry.ref, tid);
-    index_close(index, AccessShareLock);
-    if (entry.ref == vs::kNoRef) PG_RETURN_NULL();
-    PG_RETURN_POINTER(tid);
+Datum vectorsearch_test_hnsw_entry(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum {
+        Relation index = index_open(PG_GETARG_OID(0), AccessShareLock);
+        const HnswIndexInfo *info = hnsw_index_info(index);
+        vs::hnsw::EntryPoint entry = hnsw_entry_point(index, info, false);
+        ItemPointer tid = static_cast<ItemPointer>(palloc(sizeof(ItemPointerData)));
+        if (entry.ref != vs::kNoRef) hnsw_element_flags(index, info, entry.ref, tid);
+        index_close(index, AccessShareLock);
+        if (entry.ref == vs::kNoRef) PG_RETURN_NULL();
+        PG_RETURN_POINTER(tid);
+    });
 }
 #endif

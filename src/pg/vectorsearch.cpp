@@ -1,7 +1,7 @@
 // Library entry: the module magic and _PG_init, which picks the distance kernels for this CPU
 // once, before any function of the extension runs.
-#include "hnsw.h"
-#include "test_hooks.h"
+#include "pg/hnsw/hnsw.h"
+#include "pg/test_hooks.h"
 
 extern "C" {
 PG_MODULE_MAGIC;

@@ -9,7 +9,7 @@
 #include <random>
 #include <vector>
 
-#include "distance.h"
+#include "core/kernels/distance.h"
 
 namespace {
 

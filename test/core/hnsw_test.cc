@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include "hnsw_memory_graph.h"
+#include "core/hnsw/memory_graph.h"
 #include "test_arena.h"
 
 namespace {

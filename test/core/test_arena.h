@@ -7,7 +7,7 @@
 #include <mutex>
 #include <set>
 
-#include "memory.h"
+#include "core/index/memory.h"
 
 class TestArena {
   public:

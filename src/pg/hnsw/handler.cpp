@@ -1,6 +1,6 @@
 // The hnsw access method's handler: its capabilities, options, GUCs, operator class checks and
 // cost estimate. The phases live in hnsw_build/insert/scan/vacuum.cpp.
-#include "hnsw.h"
+#include "pg/hnsw/hnsw.h"
 
 #include <cmath>
 
@@ -17,6 +17,11 @@ extern "C" {
 #include "utils/selfuncs.h"
 #include "utils/syscache.h"
 #pragma GCC diagnostic pop
+}
+
+// The SQL-callable functions of this file (C linkage, fmgr version 1).
+extern "C" {
+PG_FUNCTION_INFO_V1(hnswhandler);
 }
 
 int hnsw_ef_search = HNSW_DEFAULT_EF_SEARCH;
@@ -55,12 +60,14 @@ void hnsw_init_gucs() {
 }
 
 static bytea *hnsw_options(Datum reloptions, bool validate) {
-    static const relopt_parse_elt table[] = {
-        {"m", RELOPT_TYPE_INT, offsetof(HnswOptions, m)},
-        {"ef_construction", RELOPT_TYPE_INT, offsetof(HnswOptions, ef_construction)},
-    };
-    return static_cast<bytea *>(build_reloptions(reloptions, validate, hnsw_relopt_kind, sizeof(HnswOptions), table,
-                                                 lengthof(table)));
+    return vs::guard([&]() {
+        static const relopt_parse_elt table[] = {
+            {"m", RELOPT_TYPE_INT, offsetof(HnswOptions, m)},
+            {"ef_construction", RELOPT_TYPE_INT, offsetof(HnswOptions, ef_construction)},
+        };
+        return static_cast<bytea *>(build_reloptions(reloptions, validate, hnsw_relopt_kind, sizeof(HnswOptions), table,
+                                                     lengthof(table)));
+    });
 }
 
 int hnsw_option_m(Relation index) {
@@ -92,103 +99,109 @@ HnswMetric hnsw_metric(Relation index) {
 // would return fewer rows than the query asks for.
 static void hnsw_costestimate(PlannerInfo *root, IndexPath *path, double loop_count, Cost *startup_cost,
                               Cost *total_cost, Selectivity *selectivity, double *correlation, double *pages) {
-    // Without an iterative scan the index returns at most ef_search rows: never more than asked.
-    bool bounded = root->limit_tuples >= 0 &&
-                   (root->limit_tuples <= hnsw_ef_search || hnsw_iterative_scan != HNSW_ITERATIVE_OFF);
-    if (path->indexorderbys == NIL || !bounded) {
-        *startup_cost = *total_cost = disable_cost;
-        *selectivity = 0;
+    return vs::guard([&]() {
+        // Without an iterative scan the index returns at most ef_search rows: never more than asked.
+        bool bounded = root->limit_tuples >= 0 &&
+                       (root->limit_tuples <= hnsw_ef_search || hnsw_iterative_scan != HNSW_ITERATIVE_OFF);
+        if (path->indexorderbys == NIL || !bounded) {
+            *startup_cost = *total_cost = disable_cost;
+            *selectivity = 0;
+            *correlation = 0;
+            *pages = 0;
+            return;
+        }
+        GenericCosts costs;
+        MemSet(&costs, 0, sizeof(costs));
+        IndexOptInfo *index = path->indexinfo;
+        double tuples = index->tuples > 1 ? index->tuples : 1;
+        int m = HNSW_DEFAULT_M;
+        {
+            Relation rel = index_open(index->indexoid, NoLock);
+            m = hnsw_option_m(rel);
+            index_close(rel, NoLock);
+        }
+        // A scan visits about 2m elements per row it finds; the rows it must find are the LIMIT's,
+        // or, under a filter that rejects most rows (iterative scans), that many divided by the
+        // fraction the filter keeps.
+        double wanted = hnsw_ef_search;
+        if (hnsw_iterative_scan != HNSW_ITERATIVE_OFF) {
+            RelOptInfo *rel = index->rel;
+            Selectivity kept = clauselist_selectivity(root, rel->baserestrictinfo, rel->relid, JOIN_INNER, nullptr);
+            wanted = std::fmax(wanted, root->limit_tuples / std::fmax(kept, 1e-9));
+        }
+        double visited = std::fmin(tuples, wanted * 2 * m);
+        costs.numIndexTuples = visited;
+        genericcostestimate(root, path, loop_count, &costs);
+        // Each visited element costs a distance over the full vector besides the page access.
+        *startup_cost = costs.indexTotalCost + visited * cpu_operator_cost * 10;
+        *total_cost = *startup_cost;
+        *selectivity = costs.indexSelectivity;
         *correlation = 0;
-        *pages = 0;
-        return;
-    }
-    GenericCosts costs;
-    MemSet(&costs, 0, sizeof(costs));
-    IndexOptInfo *index = path->indexinfo;
-    double tuples = index->tuples > 1 ? index->tuples : 1;
-    int m = HNSW_DEFAULT_M;
-    {
-        Relation rel = index_open(index->indexoid, NoLock);
-        m = hnsw_option_m(rel);
-        index_close(rel, NoLock);
-    }
-    // A scan visits about 2m elements per row it finds; the rows it must find are the LIMIT's,
-    // or, under a filter that rejects most rows (iterative scans), that many divided by the
-    // fraction the filter keeps.
-    double wanted = hnsw_ef_search;
-    if (hnsw_iterative_scan != HNSW_ITERATIVE_OFF) {
-        RelOptInfo *rel = index->rel;
-        Selectivity kept = clauselist_selectivity(root, rel->baserestrictinfo, rel->relid, JOIN_INNER, nullptr);
-        wanted = std::fmax(wanted, root->limit_tuples / std::fmax(kept, 1e-9));
-    }
-    double visited = std::fmin(tuples, wanted * 2 * m);
-    costs.numIndexTuples = visited;
-    genericcostestimate(root, path, loop_count, &costs);
-    // Each visited element costs a distance over the full vector besides the page access.
-    *startup_cost = costs.indexTotalCost + visited * cpu_operator_cost * 10;
-    *total_cost = *startup_cost;
-    *selectivity = costs.indexSelectivity;
-    *correlation = 0;
-    *pages = costs.numIndexPages;
+        *pages = costs.numIndexPages;
+    });
 }
 
 static bool hnsw_validate(Oid opclass_oid) {
-    HeapTuple tuple = SearchSysCache1(CLAOID, ObjectIdGetDatum(opclass_oid));
-    if (!HeapTupleIsValid(tuple)) elog(ERROR, "cache lookup failed for operator class %u", opclass_oid);
-    Oid family = reinterpret_cast<Form_pg_opclass>(GETSTRUCT(tuple))->opcfamily;
-    ReleaseSysCache(tuple);
-    CatCList *procs = SearchSysCacheList1(AMPROCNUM, ObjectIdGetDatum(family));
-    bool valid = false;
-    for (int i = 0; i < procs->n_members; i++) {
-        auto *proc = reinterpret_cast<Form_pg_amproc>(GETSTRUCT(&procs->members[i]->tuple));
-        if (proc->amprocnum == HNSW_DISTANCE_PROC) valid = true;
-    }
-    ReleaseCatCacheList(procs);
-    return valid;
+    return vs::guard([&]() {
+        HeapTuple tuple = SearchSysCache1(CLAOID, ObjectIdGetDatum(opclass_oid));
+        if (!HeapTupleIsValid(tuple)) elog(ERROR, "cache lookup failed for operator class %u", opclass_oid);
+        Oid family = reinterpret_cast<Form_pg_opclass>(GETSTRUCT(tuple))->opcfamily;
+        ReleaseSysCache(tuple);
+        CatCList *procs = SearchSysCacheList1(AMPROCNUM, ObjectIdGetDatum(family));
+        bool valid = false;
+        for (int i = 0; i < procs->n_members; i++) {
+            auto *proc = reinterpret_cast<Form_pg_amproc>(GETSTRUCT(&procs->members[i]->tuple));
+            if (proc->amprocnum == HNSW_DISTANCE_PROC) valid = true;
+        }
+        ReleaseCatCacheList(procs);
+        return valid;
+    });
 }
 
-VS_FUNCTION(hnswhandler) {
-    IndexAmRoutine *am = makeNode(IndexAmRoutine);
-    am->amstrategies = 0;
-    am->amsupport = 2;
-    am->amoptsprocnum = 0;
-    am->amcanorder = false;
-    am->amcanorderbyop = true;
-    am->amcanbackward = false;
-    am->amcanunique = false;
-    am->amcanmulticol = false;
-    am->amoptionalkey = true;
-    am->amsearcharray = false;
-    am->amsearchnulls = false;
-    am->amstorage = false;
-    am->amclusterable = false;
-    am->ampredlocks = false;
-    am->amcanparallel = false;
-    am->amcaninclude = false;
-    am->amusemaintenanceworkmem = true;
-    am->amparallelvacuumoptions = VACUUM_OPTION_PARALLEL_BULKDEL;
-    am->amkeytype = InvalidOid;
-    am->ambuild = hnsw_build;
-    am->ambuildempty = hnsw_buildempty;
-    am->aminsert = hnsw_insert;
-    am->ambulkdelete = hnsw_bulkdelete;
-    am->amvacuumcleanup = hnsw_vacuumcleanup;
-    am->amcanreturn = nullptr;
-    am->amcostestimate = hnsw_costestimate;
-    am->amoptions = hnsw_options;
-    am->amproperty = nullptr;
-    am->ambuildphasename = hnsw_buildphasename;
-    am->amvalidate = hnsw_validate;
-    am->amadjustmembers = nullptr;
-    am->ambeginscan = hnsw_beginscan;
-    am->amrescan = hnsw_rescan;
-    am->amgettuple = hnsw_gettuple;
-    am->amgetbitmap = nullptr;
-    am->amendscan = hnsw_endscan;
-    am->ammarkpos = nullptr;
-    am->amrestrpos = nullptr;
-    am->amestimateparallelscan = nullptr;
-    am->aminitparallelscan = nullptr;
-    am->amparallelrescan = nullptr;
-    PG_RETURN_POINTER(am);
+Datum hnswhandler(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum {
+        IndexAmRoutine *am = makeNode(IndexAmRoutine);
+        am->amstrategies = 0;
+        am->amsupport = 2;
+        am->amoptsprocnum = 0;
+        am->amcanorder = false;
+        am->amcanorderbyop = true;
+        am->amcanbackward = false;
+        am->amcanunique = false;
+        am->amcanmulticol = false;
+        am->amoptionalkey = true;
+        am->amsearcharray = false;
+        am->amsearchnulls = false;
+        am->amstorage = false;
+        am->amclusterable = false;
+        am->ampredlocks = false;
+        am->amcanparallel = false;
+        am->amcaninclude = false;
+        am->amusemaintenanceworkmem = true;
+        am->amparallelvacuumoptions = VACUUM_OPTION_PARALLEL_BULKDEL;
+        am->amkeytype = InvalidOid;
+        am->ambuild = hnsw_build;
+        am->ambuildempty = hnsw_buildempty;
+        am->aminsert = hnsw_insert;
+        am->ambulkdelete = hnsw_bulkdelete;
+        am->amvacuumcleanup = hnsw_vacuumcleanup;
+        am->amcanreturn = nullptr;
+        am->amcostestimate = hnsw_costestimate;
+        am->amoptions = hnsw_options;
+        am->amproperty = nullptr;
+        am->ambuildphasename = hnsw_buildphasename;
+        am->amvalidate = hnsw_validate;
+        am->amadjustmembers = nullptr;
+        am->ambeginscan = hnsw_beginscan;
+        am->amrescan = hnsw_rescan;
+        am->amgettuple = hnsw_gettuple;
+        am->amgetbitmap = nullptr;
+        am->amendscan = hnsw_endscan;
+        am->ammarkpos = nullptr;
+        am->amrestrpos = nullptr;
+        am->amestimateparallelscan = nullptr;
+        am->aminitparallelscan = nullptr;
+        am->amparallelrescan = nullptr;
+        PG_RETURN_POINTER(am);
+    });
 }

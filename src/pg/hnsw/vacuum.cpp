@@ -8,10 +8,10 @@
 // more, and inserts reuse their slots only when no snapshot from before that stamp remains
 // (GlobalVisCheckRemovableFullXid): every scan that could have reached them has ended by then.
 // An insert that chose one as a neighbour just before it was deleted drops that link before it
-// finishes (see hnsw_insert.cpp), and its transaction holds the stamp back until then. (Should
+// finishes (see insert.cpp), and its transaction holds the stamp back until then. (Should
 // the insert fail with an error in between, its element keeps the link until the next VACUUM
 // deletes the element, its row being dead.)
-#include "hnsw.h"
+#include "pg/hnsw/hnsw.h"
 
 #include <algorithm>
 
@@ -55,6 +55,8 @@ struct HnswVacuumState {
     vs::Ref *chosen;
     vs::VisitedSet seen;
 };
+
+static_assert(std::is_trivially_destructible_v<HnswVacuumState>);  // lives across buffer reads
 
 struct HnswSlot {
     vs::Ref ref;
@@ -270,54 +272,58 @@ constexpr std::size_t HNSW_VACUUM_BYTES_PER_DELETED = 64;
 // gathered.
 IndexBulkDeleteResult *hnsw_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
                                        IndexBulkDeleteCallback callback, void *callback_state) {
-    if (stats == nullptr) stats = static_cast<IndexBulkDeleteResult *>(palloc0(sizeof(IndexBulkDeleteResult)));
-    HnswVacuumState state;
-    state.index = info->index;
-    state.info = *hnsw_index_info(info->index);
-    state.context = AllocSetContextCreate(CurrentMemoryContext, "hnsw vacuum", ALLOCSET_DEFAULT_SIZES);
-    MemoryContext old = MemoryContextSwitchTo(state.context);
-    state.allocator = hnsw_allocator(state.context);
-    int work_mem_kb = IsAutoVacuumWorkerProcess() && autovacuum_work_mem != -1 ? autovacuum_work_mem : maintenance_work_mem;
-    state.round_limit = Max(std::size_t(1024), std::size_t(work_mem_kb) * 1024 / HNSW_VACUUM_BYTES_PER_DELETED);
-    state.deleted.init(&state.allocator, 1024);
-    state.unlinking_capacity = 1024;
-    state.unlinking = static_cast<vs::Ref *>(palloc(sizeof(vs::Ref) * state.unlinking_capacity));
-    int widest = 2 * state.info.m;
-    state.pool = state.allocator.array<vs::Candidate>(std::size_t(widest) * (widest + 1));
-    state.chosen = state.allocator.array<vs::Ref>(widest);
-    state.seen.init(&state.allocator, std::size_t(widest) * (widest + 1));
-    int rounds = 0;
-    do {
-        rounds++;
-        state.deleted.clear();
-        state.n_unlinking = 0;
-        state.more_rounds = false;
-        state.first_unlinked = InvalidBlockNumber;
-        state.best_live = state.best_pending = {vs::kNoRef, -1};
-        state.live = 0;
-        mark_deleted(&state, callback, callback_state, stats);
-        if (state.n_unlinking > 0) {
-            repair(&state);
-            unlink(&state);
-        }
-        if (state.first_unlinked != InvalidBlockNumber) lower_free_hint(state.index, state.first_unlinked);
-    } while (state.more_rounds);
-    ereport(DEBUG1, (errmsg("hnsw vacuum of \"%s\" took %d rounds of at most %zu deleted elements",
-                            RelationGetRelationName(info->index), rounds, state.round_limit)));
-    stats->num_index_tuples = state.live;
-    stats->num_pages = RelationGetNumberOfBlocks(info->index);
+    return vs::guard([&]() {
+        if (stats == nullptr) stats = static_cast<IndexBulkDeleteResult *>(palloc0(sizeof(IndexBulkDeleteResult)));
+        HnswVacuumState state;
+        state.index = info->index;
+        state.info = *hnsw_index_info(info->index);
+        state.context = AllocSetContextCreate(CurrentMemoryContext, "hnsw vacuum", ALLOCSET_DEFAULT_SIZES);
+        MemoryContext old = MemoryContextSwitchTo(state.context);
+        state.allocator = hnsw_allocator(state.context);
+        int work_mem_kb = IsAutoVacuumWorkerProcess() && autovacuum_work_mem != -1 ? autovacuum_work_mem : maintenance_work_mem;
+        state.round_limit = Max(std::size_t(1024), std::size_t(work_mem_kb) * 1024 / HNSW_VACUUM_BYTES_PER_DELETED);
+        state.deleted.init(&state.allocator, 1024);
+        state.unlinking_capacity = 1024;
+        state.unlinking = static_cast<vs::Ref *>(palloc(sizeof(vs::Ref) * state.unlinking_capacity));
+        int widest = 2 * state.info.m;
+        state.pool = state.allocator.array<vs::Candidate>(std::size_t(widest) * (widest + 1));
+        state.chosen = state.allocator.array<vs::Ref>(widest);
+        state.seen.init(&state.allocator, std::size_t(widest) * (widest + 1));
+        int rounds = 0;
+        do {
+            rounds++;
+            state.deleted.clear();
+            state.n_unlinking = 0;
+            state.more_rounds = false;
+            state.first_unlinked = InvalidBlockNumber;
+            state.best_live = state.best_pending = {vs::kNoRef, -1};
+            state.live = 0;
+            mark_deleted(&state, callback, callback_state, stats);
+            if (state.n_unlinking > 0) {
+                repair(&state);
+                unlink(&state);
+            }
+            if (state.first_unlinked != InvalidBlockNumber) lower_free_hint(state.index, state.first_unlinked);
+        } while (state.more_rounds);
+        ereport(DEBUG1, (errmsg("hnsw vacuum of \"%s\" took %d rounds of at most %zu deleted elements",
+                                RelationGetRelationName(info->index), rounds, state.round_limit)));
+        stats->num_index_tuples = state.live;
+        stats->num_pages = RelationGetNumberOfBlocks(info->index);
 
-    MemoryContextSwitchTo(old);
-    MemoryContextDelete(state.context);
-    return stats;
+        MemoryContextSwitchTo(old);
+        MemoryContextDelete(state.context);
+        return stats;
+    });
 }
 
 IndexBulkDeleteResult *hnsw_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats) {
-    if (info->analyze_only) return stats;
-    if (stats == nullptr) {
-        stats = static_cast<IndexBulkDeleteResult *>(palloc0(sizeof(IndexBulkDeleteResult)));
-        stats->num_index_tuples = info->num_heap_tuples;
-    }
-    stats->num_pages = RelationGetNumberOfBlocks(info->index);
-    return stats;
+    return vs::guard([&]() {
+        if (info->analyze_only) return stats;
+        if (stats == nullptr) {
+            stats = static_cast<IndexBulkDeleteResult *>(palloc0(sizeof(IndexBulkDeleteResult)));
+            stats->num_index_tuples = info->num_heap_tuples;
+        }
+        stats->num_pages = RelationGetNumberOfBlocks(info->index);
+        return stats;
+    });
 }

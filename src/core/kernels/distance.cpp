@@ -1,7 +1,7 @@
 // Scalar, AVX2+FMA and AVX-512 distance kernels, each compiled with its own target attribute so
 // the shipped library runs on any x86-64 and still uses the widest unit the CPU has; and the
 // double-precision versions that every kernel falls back on where its float sums overflow.
-#include "distance.h"
+#include "core/kernels/distance.h"
 
 #include <cfloat>
 #include <cmath>

@@ -8,8 +8,8 @@
 // neighbour list for that. The leader writes the pages once all are done, unless the graph
 // filled first: then the participant that found it full wrote them. When no shared memory can
 // be had for the graph, the build says so in a NOTICE and goes on alone.
-#include "hnsw.h"
-#include "test_hooks.h"
+#include "pg/hnsw/hnsw.h"
+#include "pg/test_hooks.h"
 
 extern "C" {
 #pragma GCC diagnostic push
@@ -96,6 +96,8 @@ static ItemPointerData label_tid(uint64 label) {
 // (through shared buffers, each new block would be written as zeros first), WAL-logs them as
 // full images in batches, and syncs the file at the end: a checkpoint during the build cannot
 // know to flush pages that never were in a buffer.
+static_assert(std::is_trivially_destructible_v<HnswBuildState>);  // lives across buffer reads
+
 class PageWriter {
   public:
     explicit PageWriter(Relation index) : index_(index), wal_(RelationNeedsWAL(index)), next_(0), n_(0) {
@@ -237,12 +239,14 @@ static void write_graph(HnswBuildState *state) {
 }
 
 char *hnsw_buildphasename(int64 phase) {
-    switch (phase) {
-        case PROGRESS_CREATEIDX_SUBPHASE_INITIALIZE: return const_cast<char *>("initializing");
-        case HNSW_PHASE_LOAD: return const_cast<char *>("loading tuples");
-        case HNSW_PHASE_WRITE: return const_cast<char *>("writing pages");
-    }
-    return nullptr;
+    return vs::guard([&]() -> char * {
+        switch (phase) {
+            case PROGRESS_CREATEIDX_SUBPHASE_INITIALIZE: return const_cast<char *>("initializing");
+            case HNSW_PHASE_LOAD: return const_cast<char *>("loading tuples");
+            case HNSW_PHASE_WRITE: return const_cast<char *>("writing pages");
+        }
+        return nullptr;
+    });
 }
 
 // Progress is the leader's to report: a worker has no row in pg_stat_progress_create_index.
@@ -423,25 +427,27 @@ static void build_participant(HnswShared *shared, void *region, Relation heap, R
 }
 
 extern "C" PGDLLEXPORT void hnsw_parallel_build_main(dsm_segment *seg, shm_toc *toc) {
-    auto *shared = static_cast<HnswShared *>(shm_toc_lookup(toc, HNSW_SHARED_KEY, false));
-    // The leader keeps the graph's segment until every worker has finished.
-    dsm_segment *graph_segment = dsm_attach(shared->graph_segment);
-    if (graph_segment == nullptr)
-        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-                        errmsg("could not map the dynamic shared memory segment of the hnsw graph")));
-    LWLockRegisterTranche(shared->lock_tranche, "hnsw build");
-    // The leader holds stronger locks for the whole build; these only keep the relations open.
-    LOCKMODE heap_lock = shared->concurrent ? ShareUpdateExclusiveLock : ShareLock;
-    Relation heap = table_open(shared->heap_relid, heap_lock);
-    Relation index = index_open(shared->index_relid, RowExclusiveLock);
-    InstrStartParallelQuery();
-    build_participant(shared, dsm_segment_address(graph_segment), heap, index);
-    auto *wal_usage = static_cast<WalUsage *>(shm_toc_lookup(toc, HNSW_WAL_USAGE_KEY, false));
-    auto *buffer_usage = static_cast<BufferUsage *>(shm_toc_lookup(toc, HNSW_BUFFER_USAGE_KEY, false));
-    InstrEndParallelQuery(&buffer_usage[ParallelWorkerNumber], &wal_usage[ParallelWorkerNumber]);
-    index_close(index, RowExclusiveLock);
-    table_close(heap, heap_lock);
-    dsm_detach(graph_segment);
+    return vs::guard([&]() {
+        auto *shared = static_cast<HnswShared *>(shm_toc_lookup(toc, HNSW_SHARED_KEY, false));
+        // The leader keeps the graph's segment until every worker has finished.
+        dsm_segment *graph_segment = dsm_attach(shared->graph_segment);
+        if (graph_segment == nullptr)
+            ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                            errmsg("could not map the dynamic shared memory segment of the hnsw graph")));
+        LWLockRegisterTranche(shared->lock_tranche, "hnsw build");
+        // The leader holds stronger locks for the whole build; these only keep the relations open.
+        LOCKMODE heap_lock = shared->concurrent ? ShareUpdateExclusiveLock : ShareLock;
+        Relation heap = table_open(shared->heap_relid, heap_lock);
+        Relation index = index_open(shared->index_relid, RowExclusiveLock);
+        InstrStartParallelQuery();
+        build_participant(shared, dsm_segment_address(graph_segment), heap, index);
+        auto *wal_usage = static_cast<WalUsage *>(shm_toc_lookup(toc, HNSW_WAL_USAGE_KEY, false));
+        auto *buffer_usage = static_cast<BufferUsage *>(shm_toc_lookup(toc, HNSW_BUFFER_USAGE_KEY, false));
+        InstrEndParallelQuery(&buffer_usage[ParallelWorkerNumber], &wal_usage[ParallelWorkerNumber]);
+        index_close(index, RowExclusiveLock);
+        table_close(heap, heap_lock);
+        dsm_detach(graph_segment);
+    });
 }
 
 static void notice_building_alone(const char *detail, const char *hint) {
@@ -585,43 +591,47 @@ static double build_parallel(HnswBuildState *state, Relation heap, IndexInfo *in
 }
 
 IndexBuildResult *hnsw_build(Relation heap, Relation index, IndexInfo *index_info) {
-    if (RelationGetNumberOfBlocks(index) != 0)
-        elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index));
-    HnswBuildState state;
-    init_state(&state, index);
-    const int params[] = {PROGRESS_CREATEIDX_SUBPHASE, PROGRESS_CREATEIDX_TUPLES_TOTAL};
-    const int64 values[] = {HNSW_PHASE_LOAD, int64(std::max<float4>(heap->rd_rel->reltuples, 0))};
-    pgstat_progress_update_multi_param(2, params, values);
+    return vs::guard([&]() {
+        if (RelationGetNumberOfBlocks(index) != 0)
+            elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index));
+        HnswBuildState state;
+        init_state(&state, index);
+        const int params[] = {PROGRESS_CREATEIDX_SUBPHASE, PROGRESS_CREATEIDX_TUPLES_TOTAL};
+        const int64 values[] = {HNSW_PHASE_LOAD, int64(std::max<float4>(heap->rd_rel->reltuples, 0))};
+        pgstat_progress_update_multi_param(2, params, values);
 
-    int workers = plan_create_index_workers(RelationGetRelid(heap), RelationGetRelid(index));
-    double heap_tuples = workers > 0 ? build_parallel(&state, heap, index_info, workers) : -1;
-    if (heap_tuples < 0) {
-        MemoryContext old = MemoryContextSwitchTo(state.context);
-        std::size_t initial = Min(state.memory_limit, std::size_t(1024));
-        state.region = palloc_extended(
-            vs::hnsw::MemoryGraph::region_bytes(state.info.dims, state.info.m, initial), MCXT_ALLOC_HUGE);
-        state.graph.create(state.region, state.info.dims, state.info.m, initial, &state.allocator,
-                           state.info.distance);
-        heap_tuples = table_index_build_scan(heap, index, index_info, true, true, build_callback, &state, nullptr);
-        if (!state.on_disk) flush_to_disk(&state);
-        MemoryContextSwitchTo(old);
-    }
-    MemoryContextDelete(state.context);
-    IndexBuildResult *result = static_cast<IndexBuildResult *>(palloc(sizeof(IndexBuildResult)));
-    result->heap_tuples = heap_tuples;
-    result->index_tuples = state.indexed;
-    return result;
+        int workers = plan_create_index_workers(RelationGetRelid(heap), RelationGetRelid(index));
+        double heap_tuples = workers > 0 ? build_parallel(&state, heap, index_info, workers) : -1;
+        if (heap_tuples < 0) {
+            MemoryContext old = MemoryContextSwitchTo(state.context);
+            std::size_t initial = Min(state.memory_limit, std::size_t(1024));
+            state.region = palloc_extended(
+                vs::hnsw::MemoryGraph::region_bytes(state.info.dims, state.info.m, initial), MCXT_ALLOC_HUGE);
+            state.graph.create(state.region, state.info.dims, state.info.m, initial, &state.allocator,
+                               state.info.distance);
+            heap_tuples = table_index_build_scan(heap, index, index_info, true, true, build_callback, &state, nullptr);
+            if (!state.on_disk) flush_to_disk(&state);
+            MemoryContextSwitchTo(old);
+        }
+        MemoryContextDelete(state.context);
+        IndexBuildResult *result = static_cast<IndexBuildResult *>(palloc(sizeof(IndexBuildResult)));
+        result->heap_tuples = heap_tuples;
+        result->index_tuples = state.indexed;
+        return result;
+    });
 }
 
 // An unlogged index's init fork: an empty index, the metapage alone.
 void hnsw_buildempty(Relation index) {
-    HnswIndexInfo info;
-    init_info(index, &info);
-    Page page = static_cast<Page>(palloc0(BLCKSZ));
-    hnsw_init_meta_page(page, &info);
-    PageSetChecksumInplace(page, HNSW_METAPAGE_BLKNO);
-    smgrwrite(RelationGetSmgr(index), INIT_FORKNUM, HNSW_METAPAGE_BLKNO, reinterpret_cast<char *>(page), true);
-    log_newpage(&(RelationGetSmgr(index))->smgr_rnode.node, INIT_FORKNUM, HNSW_METAPAGE_BLKNO, page, true);
-    smgrimmedsync(RelationGetSmgr(index), INIT_FORKNUM);
-    pfree(page);
+    return vs::guard([&]() {
+        HnswIndexInfo info;
+        init_info(index, &info);
+        Page page = static_cast<Page>(palloc0(BLCKSZ));
+        hnsw_init_meta_page(page, &info);
+        PageSetChecksumInplace(page, HNSW_METAPAGE_BLKNO);
+        smgrwrite(RelationGetSmgr(index), INIT_FORKNUM, HNSW_METAPAGE_BLKNO, reinterpret_cast<char *>(page), true);
+        log_newpage(&(RelationGetSmgr(index))->smgr_rnode.node, INIT_FORKNUM, HNSW_METAPAGE_BLKNO, page, true);
+        smgrimmedsync(RelationGetSmgr(index), INIT_FORKNUM);
+        pfree(page);
+    });
 }

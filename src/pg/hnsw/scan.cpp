@@ -5,8 +5,8 @@
 // were visited or its memory passes hnsw.scan_mem_multiplier x work_mem. The settings are read
 // once, at rescan: one changed while the scan runs (set_config in the query, SET between two
 // FETCHes of a cursor) takes effect at the next rescan.
-#include "hnsw.h"
-#include "test_hooks.h"
+#include "pg/hnsw/hnsw.h"
+#include "pg/test_hooks.h"
 
 #include <algorithm>
 #include <limits>
@@ -88,39 +88,47 @@ struct HnswScanState {
     int next;
     float last_distance;    // of the row returned last, for strict_order
 };
+// Both live in palloc'd memory across buffer reads that may ereport: a longjmp must leave
+// nothing to destroy.
+static_assert(std::is_trivially_destructible_v<HnswScanState>);
+static_assert(std::is_trivially_destructible_v<HnswSearchMemory>);
 
 IndexScanDesc hnsw_beginscan(Relation index, int nkeys, int norderbys) {
-    IndexScanDesc scan = RelationGetIndexScan(index, nkeys, norderbys);
-    auto *so = static_cast<HnswScanState *>(palloc0(sizeof(HnswScanState)));
-    so->context = AllocSetContextCreate(CurrentMemoryContext, "hnsw scan", ALLOCSET_DEFAULT_SIZES);
-    so->mem = take_search_memory();
-    so->info = *hnsw_index_info(index);
-    scan->opaque = so;
-    return scan;
+    return vs::guard([&]() {
+        IndexScanDesc scan = RelationGetIndexScan(index, nkeys, norderbys);
+        auto *so = static_cast<HnswScanState *>(palloc0(sizeof(HnswScanState)));
+        so->context = AllocSetContextCreate(CurrentMemoryContext, "hnsw scan", ALLOCSET_DEFAULT_SIZES);
+        so->mem = take_search_memory();
+        so->info = *hnsw_index_info(index);
+        scan->opaque = so;
+        return scan;
+    });
 }
 
 void hnsw_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys) {
-    auto *so = static_cast<HnswScanState *>(scan->opaque);
-    MemoryContextReset(so->context);
-    so->query = nullptr;
-    so->searched = false;
-    so->n_results = so->next = 0;
-    so->last_distance = -std::numeric_limits<float>::infinity();
-    so->settings = {hnsw_ef_search, hnsw_iterative_scan, hnsw_max_scan_tuples,
-                    double(work_mem) * 1024 * hnsw_scan_mem_multiplier};
-    if (scan->numberOfOrderBys == 0) return;  // gettuple reports it
-    if (orderbys) memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
-    if (scan->orderByData[0].sk_flags & SK_ISNULL) return;
+    return vs::guard([&]() {
+        auto *so = static_cast<HnswScanState *>(scan->opaque);
+        MemoryContextReset(so->context);
+        so->query = nullptr;
+        so->searched = false;
+        so->n_results = so->next = 0;
+        so->last_distance = -std::numeric_limits<float>::infinity();
+        so->settings = {hnsw_ef_search, hnsw_iterative_scan, hnsw_max_scan_tuples,
+                        double(work_mem) * 1024 * hnsw_scan_mem_multiplier};
+        if (scan->numberOfOrderBys == 0) return;  // gettuple reports it
+        if (orderbys) memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
+        if (scan->orderByData[0].sk_flags & SK_ISNULL) return;
 
-    MemoryContext old = MemoryContextSwitchTo(so->context);
-    VectorView v;
-    view_vector(scan->orderByData[0].sk_argument, &v);
-    check_expected_dims(so->info.dims, v.dim);
-    so->query = static_cast<float *>(palloc(sizeof(float) * v.dim));
-    memcpy(so->query, v.x, sizeof(float) * v.dim);
-    // A zero query has no cosine distance to anything: like a NULL, every row sorts the same.
-    if (!hnsw_prepare_query(so->info.metric, so->query, v.dim)) so->query = nullptr;
-    MemoryContextSwitchTo(old);
+        MemoryContext old = MemoryContextSwitchTo(so->context);
+        VectorView v;
+        view_vector(scan->orderByData[0].sk_argument, &v);
+        check_expected_dims(so->info.dims, v.dim);
+        so->query = static_cast<float *>(palloc(sizeof(float) * v.dim));
+        memcpy(so->query, v.x, sizeof(float) * v.dim);
+        // A zero query has no cosine distance to anything: like a NULL, every row sorts the same.
+        if (!hnsw_prepare_query(so->info.metric, so->query, v.dim)) so->query = nullptr;
+        MemoryContextSwitchTo(old);
+    });
 }
 
 // Rows must come in the order the SQL operator gives them, even where two distances differ only
@@ -197,39 +205,43 @@ static bool search_more(HnswScanState *so) {
 }
 
 bool hnsw_gettuple(IndexScanDesc scan, ScanDirection dir) {
-    auto *so = static_cast<HnswScanState *>(scan->opaque);
-    if (scan->numberOfOrderBys == 0)
-        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("cannot scan hnsw index without order")));
-    if (!so->searched) {
-        // idx_scan of pg_stat_user_indexes, which tools read to find unused indexes (the tuples
-        // returned, idx_tup_read, are counted by the executor).
-        pgstat_count_index_scan(scan->indexRelation);
-        search(scan, so);
-        so->searched = true;
-    }
-    do {
-        while (so->next < so->n_results) {
-            vs::Candidate c = so->results[so->next++];
-            // strict_order keeps the order of distances by leaving out a later batch's nearer rows.
-            if (so->settings.iterative == HNSW_ITERATIVE_STRICT && c.distance < so->last_distance) continue;
-            ItemPointerData heap_tid;
-            uint8 flags = hnsw_element_flags(scan->indexRelation, &so->info, c.ref, &heap_tid);
-            if ((flags & HNSW_FLAG_VALID) == 0 || (flags & HNSW_FLAG_DELETED) != 0) continue;
-            so->last_distance = c.distance;
-            scan->xs_heaptid = heap_tid;
-            scan->xs_recheck = false;
-            scan->xs_recheckorderby = false;
-            return true;
+    return vs::guard([&]() {
+        auto *so = static_cast<HnswScanState *>(scan->opaque);
+        if (scan->numberOfOrderBys == 0)
+            ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("cannot scan hnsw index without order")));
+        if (!so->searched) {
+            // idx_scan of pg_stat_user_indexes, which tools read to find unused indexes (the tuples
+            // returned, idx_tup_read, are counted by the executor).
+            pgstat_count_index_scan(scan->indexRelation);
+            search(scan, so);
+            so->searched = true;
         }
-        CHECK_FOR_INTERRUPTS();
-    } while (search_more(so));
-    return false;
+        do {
+            while (so->next < so->n_results) {
+                vs::Candidate c = so->results[so->next++];
+                // strict_order keeps the order of distances by leaving out a later batch's nearer rows.
+                if (so->settings.iterative == HNSW_ITERATIVE_STRICT && c.distance < so->last_distance) continue;
+                ItemPointerData heap_tid;
+                uint8 flags = hnsw_element_flags(scan->indexRelation, &so->info, c.ref, &heap_tid);
+                if ((flags & HNSW_FLAG_VALID) == 0 || (flags & HNSW_FLAG_DELETED) != 0) continue;
+                so->last_distance = c.distance;
+                scan->xs_heaptid = heap_tid;
+                scan->xs_recheck = false;
+                scan->xs_recheckorderby = false;
+                return true;
+            }
+            CHECK_FOR_INTERRUPTS();
+        } while (search_more(so));
+        return false;
+    });
 }
 
 void hnsw_endscan(IndexScanDesc scan) {
-    auto *so = static_cast<HnswScanState *>(scan->opaque);
-    MemoryContextDelete(so->context);
-    keep_search_memory(so->mem);
-    pfree(so);
-    scan->opaque = nullptr;
+    return vs::guard([&]() {
+        auto *so = static_cast<HnswScanState *>(scan->opaque);
+        MemoryContextDelete(so->context);
+        keep_search_memory(so->mem);
+        pfree(so);
+        scan->opaque = nullptr;
+    });
 }

@@ -1,6 +1,6 @@
 // Page layout arithmetic and element I/O of the hnsw index, shared by every phase; and the page
 // store through which the core's graph algorithms read and change the graph.
-#include "hnsw.h"
+#include "pg/hnsw/hnsw.h"
 
 extern "C" {
 #pragma GCC diagnostic push
@@ -220,7 +220,7 @@ HnswLinkRecordHeader *hnsw_link_record(Page page, const HnswIndexInfo *info, uin
 
 // On a primary, vector pages are read under a pin alone, without the content lock: a vector is
 // written before any link leads to it, and changes only when an insert reuses its slot, which
-// waits until no scan that could reach the old element is running (see hnsw_vacuum.cpp); a write
+// waits until no scan that could reach the old element is running (see vacuum.cpp); a write
 // to its page meanwhile stores the same bytes again, so a pinned page shows it whole. A hot
 // standby's replay may zero a page in its buffer before restoring its full image, so there the
 // share lock is taken; its scans re-rank their results with HnswPageStore::checked_distance.

@@ -22,7 +22,7 @@
 
 #include <cmath>
 
-#include "memory.h"
+#include "core/index/memory.h"
 
 namespace vs::hnsw {
 

@@ -2,8 +2,8 @@
 // VACUUM freed where it may, write the element, link it into the graph with the core's insert
 // over the page store, and only then mark it valid, so no scan returns a half-written element.
 // The metapage's lock is held only to read or change a few fields, never across I/O.
-#include "hnsw.h"
-#include "test_hooks.h"
+#include "pg/hnsw/hnsw.h"
+#include "pg/test_hooks.h"
 
 extern "C" {
 #pragma GCC diagnostic push
@@ -361,17 +361,19 @@ void hnsw_insert_element(Relation index, Relation heap, const HnswIndexInfo *inf
 
 bool hnsw_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid, Relation heap,
                  IndexUniqueCheck check_unique, bool index_unchanged, IndexInfo *index_info) {
-    if (isnull[0]) return false;
-    MemoryContext context = AllocSetContextCreate(CurrentMemoryContext, "hnsw insert", ALLOCSET_DEFAULT_SIZES);
-    MemoryContext old = MemoryContextSwitchTo(context);
-    HnswIndexInfo info = *hnsw_index_info(index);
-    VectorView v;
-    view_vector(values[0], &v);
-    check_expected_dims(info.dims, v.dim);
-    float *x = static_cast<float *>(palloc(sizeof(float) * v.dim));
-    memcpy(x, v.x, sizeof(float) * v.dim);
-    if (hnsw_prepare_query(info.metric, x, v.dim)) hnsw_insert_element(index, heap, &info, x, heap_tid, context);
-    MemoryContextSwitchTo(old);
-    MemoryContextDelete(context);
-    return false;
+    return vs::guard([&]() {
+        if (isnull[0]) return false;
+        MemoryContext context = AllocSetContextCreate(CurrentMemoryContext, "hnsw insert", ALLOCSET_DEFAULT_SIZES);
+        MemoryContext old = MemoryContextSwitchTo(context);
+        HnswIndexInfo info = *hnsw_index_info(index);
+        VectorView v;
+        view_vector(values[0], &v);
+        check_expected_dims(info.dims, v.dim);
+        float *x = static_cast<float *>(palloc(sizeof(float) * v.dim));
+        memcpy(x, v.x, sizeof(float) * v.dim);
+        if (hnsw_prepare_query(info.metric, x, v.dim)) hnsw_insert_element(index, heap, &info, x, heap_tid, context);
+        MemoryContextSwitchTo(old);
+        MemoryContextDelete(context);
+        return false;
+    });
 }

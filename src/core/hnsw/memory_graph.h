@@ -20,8 +20,8 @@
 #include <new>
 #include <thread>
 
-#include "distance.h"
-#include "hnsw.h"
+#include "core/kernels/distance.h"
+#include "core/hnsw/hnsw.h"
 
 namespace vs::hnsw {
 

@@ -5,7 +5,7 @@
 // records (one per element, never split across pages, so one page lock covers a record), and
 // continues with its vector pages, the elements' vectors laid end to end as one byte stream that
 // may cross page boundaries. A vector changes only when its slot is reused, once no scan can
-// reach the old element (hnsw_vacuum.cpp), so a reader may copy one piece by piece; packing them this way stores 784-d vectors 2.6 to a page where whole-tuple layouts
+// reach the old element (vacuum.cpp), so a reader may copy one piece by piece; packing them this way stores 784-d vectors 2.6 to a page where whole-tuple layouts
 // fit only 2. An element is addressed by (run start block, index in run).
 //
 //   block 0        metapage: layout version, dims, options, entry point, where to insert next,
@@ -20,7 +20,7 @@
 // change is WAL-logged through GenericXLog; the build logs all pages at its end.
 #pragma once
 
-#include "vector.h"
+#include "pg/types/vector.h"
 
 extern "C" {
 #pragma GCC diagnostic push
@@ -35,9 +35,9 @@ extern "C" {
 #pragma GCC diagnostic pop
 }
 
-#include "core/hnsw.h"
-#include "core/hnsw_memory_graph.h"
-#include "core/memory.h"
+#include "core/hnsw/hnsw.h"
+#include "core/hnsw/memory_graph.h"
+#include "core/index/memory.h"
 
 #define HNSW_MAGIC 0x48534e56  // "VNSH"
 #define HNSW_LAYOUT_VERSION 2
@@ -58,7 +58,7 @@ extern "C" {
 
 #define HNSW_FLAG_VALID 0x01    // written completely; absent on a slot an insert reserved but did not finish
 #define HNSW_FLAG_DELETED 0x02  // its heap row is gone: never returned, navigable until unlinked
-#define HNSW_FLAG_UNLINKED 0x04  // deleted, and no list links to it: its slot is free (see hnsw_vacuum.cpp)
+#define HNSW_FLAG_UNLINKED 0x04  // deleted, and no list links to it: its slot is free (see vacuum.cpp)
 
 struct HnswPageOpaque {
     uint16 page_type;
@@ -132,14 +132,14 @@ extern int hnsw_iterative_scan;
 extern int hnsw_max_scan_tuples;
 extern double hnsw_scan_mem_multiplier;
 
-// hnsw.cpp
+// handler.cpp
 extern "C" Datum hnswhandler(PG_FUNCTION_ARGS);
 void hnsw_init_gucs();
 HnswMetric hnsw_metric(Relation index);
 int hnsw_option_m(Relation index);
 int hnsw_option_ef_construction(Relation index);
 
-// hnsw_pages.cpp: layout arithmetic and element I/O shared by build, insert, scan and vacuum
+// pages.cpp: layout arithmetic and element I/O shared by build, insert, scan and vacuum
 inline vs::Ref hnsw_ref(BlockNumber run_start, uint32 index) { return (vs::Ref(run_start) << 16) | index; }
 inline BlockNumber hnsw_ref_run(vs::Ref ref) { return BlockNumber(ref >> 16); }
 inline uint32 hnsw_ref_index(vs::Ref ref) { return uint32(ref & 0xffff); }
@@ -217,7 +217,7 @@ HnswLink *hnsw_upper_links(Relation index, Page page, ItemPointer upper, int lev
 uint8 hnsw_element_flags(Relation index, const HnswIndexInfo *info, vs::Ref ref, ItemPointer heap_tid);
 vs::Allocator hnsw_allocator(MemoryContext context);
 
-// The graph in pages, as the Store of src/core/hnsw.h.
+// The graph in pages, as the Store of src/core/hnsw/hnsw.h.
 class HnswPageStore {
   public:
     void init(Relation index, const HnswIndexInfo *info, MemoryContext context);
@@ -256,26 +256,32 @@ class HnswPageStore {
     vs::Candidate *merge_pool_;  // a new element's links and those concurrent inserters added
 };
 
-// hnsw_build.cpp: the build's phases, as pg_stat_progress_create_index shows them
+// The page store and the core's search state it serves live in frames that a buffer read's
+// ereport may unwind by longjmp: nothing in them may need a destructor.
+static_assert(std::is_trivially_destructible_v<HnswPageStore>);
+static_assert(std::is_trivially_destructible_v<vs::hnsw::Workspace>);
+static_assert(std::is_trivially_destructible_v<HnswIndexInfo>);
+
+// build.cpp: the build's phases, as pg_stat_progress_create_index shows them
 #define HNSW_PHASE_LOAD 2   // reading the table into the graph
 #define HNSW_PHASE_WRITE 3  // writing the graph to pages
 IndexBuildResult *hnsw_build(Relation heap, Relation index, IndexInfo *index_info);
 char *hnsw_buildphasename(int64 phase);
 void hnsw_buildempty(Relation index);
 
-// hnsw_insert.cpp
+// insert.cpp
 bool hnsw_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid, Relation heap,
                  IndexUniqueCheck check_unique, bool index_unchanged, IndexInfo *index_info);
 void hnsw_insert_element(Relation index, Relation heap, const HnswIndexInfo *info, const float *vector,
                          ItemPointer heap_tid, MemoryContext context);
 
-// hnsw_scan.cpp
+// scan.cpp
 IndexScanDesc hnsw_beginscan(Relation index, int nkeys, int norderbys);
 void hnsw_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys);
 bool hnsw_gettuple(IndexScanDesc scan, ScanDirection dir);
 void hnsw_endscan(IndexScanDesc scan);
 
-// hnsw_vacuum.cpp
+// vacuum.cpp
 IndexBulkDeleteResult *hnsw_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
                                        IndexBulkDeleteCallback callback, void *callback_state);
 IndexBulkDeleteResult *hnsw_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats);

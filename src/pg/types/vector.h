@@ -9,8 +9,8 @@
 
 #include <type_traits>
 
-#include "pg.h"
-#include "core/distance.h"
+#include "pg/pg.h"
+#include "core/kernels/distance.h"
 
 #define VECTOR_MAX_DIM 16000
 
