@@ -32,6 +32,12 @@ struct CosineParts {
 
 using DistanceFn = float (*)(const float *a, const float *b, std::size_t n) noexcept;
 
+// The distances an index orders by. The values are stored in index metapages and returned by
+// the operator classes' metric support functions: never renumber them.
+enum class Metric : int { L2 = 1, InnerProduct = 2, Cosine = 3, L1 = 4 };
+
+inline bool metric_valid(int value) noexcept { return value >= 1 && value <= 4; }
+
 struct Kernels {
     Isa isa;
     DistanceFn l2_squared;
@@ -48,6 +54,19 @@ Isa detect_isa() noexcept;
 Kernels select_kernels(Isa isa) noexcept;
 
 const char *isa_name(Isa isa) noexcept;
+
+// The kernel an index orders by for metric: squared L2 (the same order as L2), the negative inner
+// product (smaller is more similar), and for cosine the negative inner product of vectors the
+// index normalised to unit length.
+inline DistanceFn index_distance(const Kernels &k, Metric metric) noexcept {
+    switch (metric) {
+        case Metric::L2: return k.l2_squared;
+        case Metric::L1: return k.l1;
+        case Metric::InnerProduct:
+        case Metric::Cosine: return k.negative_inner_product;
+    }
+    return nullptr;
+}
 
 // The kernels' sums accumulated in double: finite for any finite input, slower. The kernels fall
 // back on them; a caller that returns a double uses them for a result at_float_limit.
