@@ -281,6 +281,10 @@ void hnsw_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, 
 bool hnsw_gettuple(IndexScanDesc scan, ScanDirection dir);
 void hnsw_endscan(IndexScanDesc scan);
 
+// check.cpp: the hnsw part of vectorsearch_check_index (src/pg/index/check.h)
+struct VsIndexCheckMethods;
+extern const VsIndexCheckMethods hnsw_check_methods;
+
 // vacuum.cpp
 IndexBulkDeleteResult *hnsw_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
                                        IndexBulkDeleteCallback callback, void *callback_state);
