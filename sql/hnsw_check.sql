@@ -52,7 +52,7 @@ SELECT check_result('checked_v', true);
 
 -- cosine: zero vectors are not indexed, and heapallindexed does not ask for them
 CREATE TABLE directions (id int, v vector(3));
-INSERT INTO directions SELECT i, CASE WHEN i % 10 = 0 THEN '[0,0,0]' ELSE ARRAY[i % 7, i % 11 + 1, i % 13] END
+INSERT INTO directions SELECT i, CASE WHEN i % 10 = 0 THEN '[0,0,0]'::vector ELSE ARRAY[i % 7, i % 11 + 1, i % 13]::vector END
 FROM generate_series(1, 500) i;
 CREATE INDEX directions_v ON directions USING hnsw (v vector_cosine_ops);
 INSERT INTO directions VALUES (501, '[0,0,0]'), (502, '[1,2,3]');

@@ -2,8 +2,9 @@
 //
 //   1. every block in order: the metapage's fields; each page's type and its place in the
 //      layout (a run is its link pages then its vector pages, each naming the run's first
-//      block; upper pages stand between runs); upper tuples' sizes; and which link records were
-//      ever written (any byte not zero), as a bitmap;
+//      block; upper pages stand between runs); upper tuples' sizes; which link records were
+//      ever written (any byte not zero), as a bitmap; and a fingerprint of each written
+//      element's vector, hashed piece by piece as the vector pages go by;
 //   2. the link pages of every complete run again: each record's flags, level, upper-tuple
 //      pointer and heap TID, and its layer-0 list: links packed at the front, none to the
 //      element itself, none twice, each to a written record of an allocated run; every heap TID
@@ -55,6 +56,9 @@ struct HnswCheck {
     HnswMeta reserved;  // the latest read: which slots may be written
     uint8 *kinds;
     uint8 *written;  // a bit per link page block and slot
+    uint64 *hashes;  // per link page block and slot: the vector's fingerprint, as far as hashed
+    HnswMetric metric;
+    float *key;  // a heap row's vector, as the index stores it
     const char *zero_record;
     UpperTuple *uppers;
     Size n_uppers;
@@ -193,6 +197,26 @@ void walk_link_records(HnswCheck *s, BlockNumber block, uint32 page_in_run, Page
     }
 }
 
+// Feeds the pieces of the written elements' vectors on vector page page_in_run of the run to
+// their fingerprints. The run's vectors are one byte stream across its vector pages, in order.
+void hash_vectors(HnswCheck *s, uint32 page_in_run, Page page) {
+    const HnswIndexInfo &info = s->info;
+    Size length = sizeof(float) * info.dims;
+    Size start = Size(page_in_run - info.link_pages_per_run) * HNSW_PAGE_SPACE;
+    Size end = start + HNSW_PAGE_SPACE;
+    const char *data = hnsw_page_data(page);
+    for (uint32 index = uint32(start / length); index < info.elements_per_run && Size(index) * length < end; index++) {
+        BlockNumber block = s->run + index / info.records_per_link_page;
+        uint32 slot = index % info.records_per_link_page;
+        if (!was_written(s, block, slot)) continue;
+        Size from = std::max(start, Size(index) * length);
+        Size to = std::min(end, Size(index + 1) * length);
+        uint64 &hash = s->hashes[written_bit(s, block, slot)];
+        if (from == Size(index) * length) hash = VS_FINGERPRINT_START;
+        hash = vs_fingerprint_add(hash, data + (from - start), to - from);
+    }
+}
+
 void walk_run_page(HnswCheck *s, BlockNumber block, Page page, int type) {
     const HnswIndexInfo &info = s->info;
     BlockNumber run_start = hnsw_page_opaque(page)->run_start;
@@ -214,7 +238,10 @@ void walk_run_page(HnswCheck *s, BlockNumber block, Page page, int type) {
         s->run_pages_seen = 0;
         s->run_in_use = false;
     }
-    if (type == HNSW_PAGE_LINKS) walk_link_records(s, block, s->run_pages_seen, page);
+    if (type == HNSW_PAGE_LINKS)
+        walk_link_records(s, block, s->run_pages_seen, page);
+    else
+        hash_vectors(s, s->run_pages_seen, page);
     if (++s->run_pages_seen == info.link_pages_per_run + info.vector_pages_per_run) {
         s->kinds[s->run] |= RUN_COMPLETE;
         s->in_run = false;
@@ -391,7 +418,9 @@ void check_record(HnswCheck *s, BlockNumber run, uint32 index, BlockNumber block
         if (heap_block == InvalidBlockNumber || heap_offset < FirstOffsetNumber || heap_offset > MaxHeapTuplesPerPage)
             vs_check_corrupt(check, block, "slot %u: heap TID (%u,%u) is not one a heap tuple can have", slot, heap_block,
                              heap_offset);
-        if (!(flags & HNSW_FLAG_DELETED)) vs_check_claim(check, &heap_tid, block, uint16(slot), flags & HNSW_FLAG_VALID);
+        if (!(flags & HNSW_FLAG_DELETED))
+            vs_check_claim(check, &heap_tid, block, uint16(slot), vs_fingerprint_end(s->hashes[written_bit(s, block, slot)]),
+                           flags & HNSW_FLAG_VALID);
     }
 
     char where[32];
@@ -475,10 +504,13 @@ void hnsw_verify(VsIndexCheck *check) {
     check_meta(s, vs_check_read_page(check, HNSW_METAPAGE_BLKNO, &check->page));
     s->reserved = s->meta;
     BlockNumber nblocks = check->nblocks;
-    s->kinds = static_cast<uint8 *>(MemoryContextAllocHuge(CurrentMemoryContext, nblocks));
-    Size written_bytes = (uint64(nblocks) * s->info.records_per_link_page + 7) / 8;
-    s->written = static_cast<uint8 *>(MemoryContextAllocHuge(CurrentMemoryContext, written_bytes));
-    memset(s->written, 0, written_bytes);
+    auto zeroed = [](Size bytes) { return MemoryContextAllocExtended(CurrentMemoryContext, bytes, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO); };
+    uint64 slots = uint64(nblocks) * s->info.records_per_link_page;
+    s->kinds = static_cast<uint8 *>(zeroed(nblocks));
+    s->written = static_cast<uint8 *>(zeroed((slots + 7) / 8));
+    s->hashes = static_cast<uint64 *>(zeroed(sizeof(uint64) * slots));
+    s->metric = hnsw_index_info(check->index)->metric;
+    s->key = static_cast<float *>(palloc(sizeof(float) * s->info.dims));
     s->zero_record = static_cast<const char *>(palloc0(s->info.link_record_size));
     s->uppers_capacity = 64;
     s->uppers = static_cast<UpperTuple *>(palloc(sizeof(UpperTuple) * s->uppers_capacity));
@@ -512,16 +544,23 @@ bool hnsw_still_claims(VsIndexCheck *check, const VsHeapClaim *claim) {
            !(record->flags & HNSW_FLAG_DELETED);
 }
 
-// As hnsw_insert decides: a zero vector has no direction to index under cosine distance.
-bool hnsw_indexable(Relation index, Datum value) {
-    if (hnsw_index_info(index)->metric != HnswMetric::Cosine) return true;
+// As hnsw_insert decides: the vector as given, but normalised under cosine distance, where a
+// zero vector has no direction and is not indexed.
+bool hnsw_fingerprint(VsIndexCheck *check, Datum value, uint32 *fingerprint) {
+    auto *s = static_cast<HnswCheck *>(check->am_state);
     VectorView v;
     view_vector(value, &v);
-    for (int i = 0; i < v.dim; i++)
-        if (v.x[i] != 0) return true;
-    return false;
+    // A vector of other dimensions could not have been inserted: no element stores it.
+    if (v.dim != s->info.dims) {
+        *fingerprint = vs_fingerprint_end(vs_fingerprint_add(VS_FINGERPRINT_START, v.x, sizeof(float) * v.dim));
+        return true;
+    }
+    memcpy(s->key, v.x, sizeof(float) * v.dim);
+    if (!hnsw_prepare_query(s->metric, s->key, v.dim)) return false;
+    *fingerprint = vs_fingerprint_end(vs_fingerprint_add(VS_FINGERPRINT_START, s->key, sizeof(float) * v.dim));
+    return true;
 }
 
 }  // namespace
 
-const VsIndexCheckMethods hnsw_check_methods = {hnswhandler, hnsw_verify, hnsw_still_claims, hnsw_indexable};
+const VsIndexCheckMethods hnsw_check_methods = {hnswhandler, hnsw_verify, hnsw_still_claims, hnsw_fingerprint};

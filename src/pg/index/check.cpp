@@ -2,11 +2,12 @@
 // method for the page walk, then checks the heap rows the elements claim against the table
 // (see check.h).
 //
-// The claims are kept exactly, as a sorted array of 16 bytes per element, not in a Bloom filter
+// The claims are kept exactly, as a sorted array of 20 bytes per element, not in a Bloom filter
 // as amcheck does: the checker needs each claim's heap TID and index position anyway to check that
 // the heap tuple exists and to name the element in a message, the array is a few percent of the
 // index's own size (an element takes over 200 bytes of link record and vector), and an exact
-// set misses no absent row.
+// set misses no absent row. The stored key is compared by a 32-bit fingerprint: a changed key
+// goes unnoticed with a chance of one in 4 billion.
 #include "pg/index/check.h"
 #include "pg/hnsw/hnsw.h"
 
@@ -49,13 +50,14 @@ Page vs_check_read_page(VsIndexCheck *check, BlockNumber block, PGAlignedBlock *
     return static_cast<Page>(dest->data);
 }
 
-void vs_check_claim(VsIndexCheck *check, ItemPointer heap_tid, BlockNumber block, uint16 slot, bool returned) {
+void vs_check_claim(VsIndexCheck *check, ItemPointer heap_tid, BlockNumber block, uint16 slot, uint32 fingerprint,
+                    bool returned) {
     if (check->n_claims == check->claims_capacity) {
         check->claims_capacity *= 2;
         check->claims = static_cast<VsHeapClaim *>(
             repalloc_huge(check->claims, sizeof(VsHeapClaim) * check->claims_capacity));
     }
-    check->claims[check->n_claims++] = {*heap_tid, slot, block, returned};
+    check->claims[check->n_claims++] = {*heap_tid, slot, block, fingerprint, returned};
 }
 
 void vs_check_corrupt(VsIndexCheck *check, BlockNumber block, const char *format, ...) {
@@ -130,19 +132,28 @@ struct HeapRowsState {
 };
 
 // table_index_build_scan's callback: a row the index would hold (tid is the root of its HOT
-// chain, as the index stores it) must be claimed by an element that scans return.
+// chain, as the index stores it) must be claimed by an element that scans return, storing the
+// row's key.
 static void check_heap_row(Relation index, ItemPointer tid, Datum *values, bool *isnull, bool alive, void *arg) {
     auto *state = static_cast<HeapRowsState *>(arg);
     VsIndexCheck *check = state->check;
     CHECK_FOR_INTERRUPTS();
-    if (isnull[0] || !check->methods->indexable(index, values[0])) return;
+    uint32 fingerprint;
+    if (isnull[0] || !check->methods->fingerprint(check, values[0], &fingerprint)) return;
     state->rows++;
     VsHeapClaim key{};
     key.heap_tid = *tid;
     VsHeapClaim *end = check->claims + check->n_claims;
+    const VsHeapClaim *differing = nullptr;
     for (VsHeapClaim *c = std::lower_bound(check->claims, end, key, tid_less);
-         c < end && ItemPointerEquals(&c->heap_tid, tid); c++)
-        if (c->returned) return;
+         c < end && ItemPointerEquals(&c->heap_tid, tid); c++) {
+        if (!c->returned) continue;
+        if (c->fingerprint == fingerprint) return;
+        differing = c;
+    }
+    if (differing)
+        vs_check_corrupt(check, differing->block, "slot %u: the element of heap row (%u,%u) stores another key than the row",
+                         differing->slot, ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid));
     ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
                     errmsg("index \"%s\" lacks heap row (%u,%u) of table \"%s\"", RelationGetRelationName(index),
                            ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid),

@@ -11,7 +11,7 @@
 // element that names one with vs_check_claim. The shared part then checks that every claimed
 // heap TID points at a heap tuple that exists, live or dead (in range, line pointer used), and,
 // with heapallindexed, that every row a new snapshot sees and the index would hold is claimed by
-// an element that scans return.
+// an element that scans return and that stores the row's key (compared by fingerprint).
 #pragma once
 
 #include "pg/pg.h"
@@ -26,13 +26,29 @@ extern "C" {
 }
 
 // An element's claim on a heap row: where the element's record is (for the message, and to
-// ask again) and whether scans return it (valid and not deleted).
+// ask again), the fingerprint of the key it stores, and whether scans return it (valid and not
+// deleted).
 struct VsHeapClaim {
     ItemPointerData heap_tid;
     uint16 slot;
     BlockNumber block;
+    uint32 fingerprint;
     bool returned;
 };
+
+// Fingerprints of stored keys: FNV-1a over 4-byte words, fed piece by piece (a key may cross
+// pages), so a verifier can hash a key where it lies and the heap check hash the row's.
+constexpr uint64 VS_FINGERPRINT_START = 0xcbf29ce484222325ULL;
+inline uint64 vs_fingerprint_add(uint64 hash, const void *bytes, Size length) {
+    const auto *p = static_cast<const unsigned char *>(bytes);
+    for (Size i = 0; i + 4 <= length; i += 4) {
+        uint32 word;
+        memcpy(&word, p + i, 4);
+        hash = (hash ^ word) * 0x100000001b3ULL;
+    }
+    return hash;
+}
+inline uint32 vs_fingerprint_end(uint64 hash) { return uint32(hash ^ (hash >> 32)); }
 
 struct VsIndexCheck;
 
@@ -47,8 +63,8 @@ struct VsIndexCheckMethods {
     // may have deleted the element and then freed the heap line pointer.
     bool (*still_claims)(VsIndexCheck *check, const VsHeapClaim *claim);
     // Whether the index holds an element for a heap row whose (non-null) key is value, as its
-    // build and insert decide.
-    bool (*indexable)(Relation index, Datum value);
+    // build and insert decide; if it does, the fingerprint of the key as the element stores it.
+    bool (*fingerprint)(VsIndexCheck *check, Datum value, uint32 *fingerprint);
 };
 
 struct VsIndexCheck {
@@ -82,8 +98,10 @@ void vs_check_walk(VsIndexCheck *check, BlockNumber first, Visit visit) {
     }
 }
 
-// Records that the element at (block, slot) names heap_tid; returned if scans return it.
-void vs_check_claim(VsIndexCheck *check, ItemPointer heap_tid, BlockNumber block, uint16 slot, bool returned);
+// Records that the element at (block, slot) names heap_tid and stores a key of fingerprint;
+// returned if scans return it.
+void vs_check_claim(VsIndexCheck *check, ItemPointer heap_tid, BlockNumber block, uint16 slot, uint32 fingerprint,
+                    bool returned);
 
 // Reports the index corrupt at block: ERRCODE_INDEX_CORRUPTED, the message formatted after
 // "index "name" is corrupt at block N: ", with a REINDEX hint.
