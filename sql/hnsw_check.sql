@@ -35,14 +35,18 @@ SELECT check_result('checked_v', true);
 VACUUM checked;
 SELECT check_result('checked_v', true);
 SELECT pg_relation_size('checked_v') AS size_before \gset
+-- (a slot is reused once no snapshot older than the VACUUM is left: take a transaction ID)
+SELECT pg_current_xact_id() IS NOT NULL AS xid_taken;
 INSERT INTO checked SELECT i, 'row ' || i,
   (SELECT array_agg(hashint4(i * 24 + j) % 100 ORDER BY j) FROM generate_series(0, 23) j)::vector
 FROM generate_series(6001, 7500) i;
 SELECT pg_relation_size('checked_v') = :size_before AS slots_reused;
 SELECT check_result('checked_v', true);
 -- HOT updates: the index holds the root of each chain, which is what heapallindexed compares
+BEGIN;
 UPDATE checked SET note = 'updated' WHERE id % 5 = 1;
 SELECT n_tup_hot_upd > 0 AS hot_updates FROM pg_stat_xact_user_tables WHERE relname = 'checked';
+COMMIT;
 SELECT check_result('checked_v', true);
 -- updates of the vector: new elements, the old ones deleted by the next VACUUM
 UPDATE checked SET v = v + v WHERE id % 7 = 2;

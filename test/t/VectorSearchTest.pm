@@ -38,7 +38,8 @@ sub start_psql
 	return { h => $h, out => \$out, err => \$err, name => $name };
 }
 
-# Checks of the hnsw index ${tbl}_hnsw (L2): the planner picks it; rows of $tbl are found by
+# Checks of the hnsw index ${tbl}_hnsw (L2): vectorsearch_check_index finds its structure sound
+# and every row of $tbl in it (heapallindexed); the planner picks it; rows of $tbl are found by
 # their own vector at ef_search $opt{ef_search} (every row, or those the WHERE clause
 # $opt{sample} selects); the index agrees with a sequential scan for 20 queries at ef_search 400.
 sub check_index
@@ -46,6 +47,11 @@ sub check_index
 	my ($node, $label, $tbl, %opt) = @_;
 	my $ef_search = $opt{ef_search} // 400;
 	my $sample = $opt{sample};
+
+	my ($check_status, $check_out, $check_err) = $node->psql('postgres',
+		"\\set VERBOSITY verbose\nSELECT vectorsearch_check_index('${tbl}_hnsw', true)");
+	is("$check_status$check_err", '0',
+		"$label: vectorsearch_check_index finds ${tbl}_hnsw sound, every row of $tbl in it");
 
 	like(
 		$node->safe_psql('postgres', qq{
