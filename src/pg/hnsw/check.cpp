@@ -56,7 +56,7 @@ struct HnswCheck {
     HnswMeta reserved;  // the latest read: which slots may be written
     uint8 *kinds;
     uint8 *written;  // a bit per link page block and slot
-    uint64 *hashes;  // per link page block and slot: the vector's fingerprint, as far as hashed
+    uint64 *hashes;  // per link page block and slot: the vector's fingerprint, as far as hashed (heapallindexed only)
     HnswMetric metric;
     float *key;  // a heap row's vector, as the index stores it
     const char *zero_record;
@@ -240,7 +240,7 @@ void walk_run_page(HnswCheck *s, BlockNumber block, Page page, int type) {
     }
     if (type == HNSW_PAGE_LINKS)
         walk_link_records(s, block, s->run_pages_seen, page);
-    else
+    else if (s->hashes)
         hash_vectors(s, s->run_pages_seen, page);
     if (++s->run_pages_seen == info.link_pages_per_run + info.vector_pages_per_run) {
         s->kinds[s->run] |= RUN_COMPLETE;
@@ -419,7 +419,8 @@ void check_record(HnswCheck *s, BlockNumber run, uint32 index, BlockNumber block
             vs_check_corrupt(check, block, "slot %u: heap TID (%u,%u) is not one a heap tuple can have", slot, heap_block,
                              heap_offset);
         if (!(flags & HNSW_FLAG_DELETED))
-            vs_check_claim(check, &heap_tid, block, uint16(slot), vs_fingerprint_end(s->hashes[written_bit(s, block, slot)]),
+            vs_check_claim(check, &heap_tid, block, uint16(slot),
+                           s->hashes ? vs_fingerprint_end(s->hashes[written_bit(s, block, slot)]) : 0,
                            flags & HNSW_FLAG_VALID);
     }
 
@@ -508,7 +509,7 @@ void hnsw_verify(VsIndexCheck *check) {
     uint64 slots = uint64(nblocks) * s->info.records_per_link_page;
     s->kinds = static_cast<uint8 *>(zeroed(nblocks));
     s->written = static_cast<uint8 *>(zeroed((slots + 7) / 8));
-    s->hashes = static_cast<uint64 *>(zeroed(sizeof(uint64) * slots));
+    if (check->heapallindexed) s->hashes = static_cast<uint64 *>(zeroed(sizeof(uint64) * slots));
     s->metric = hnsw_index_info(check->index)->metric;
     s->key = static_cast<float *>(palloc(sizeof(float) * s->info.dims));
     s->zero_record = static_cast<const char *>(palloc0(s->info.link_record_size));

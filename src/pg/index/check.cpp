@@ -250,6 +250,7 @@ static void check_index(Oid index_id, bool heapallindexed) {
         check->index = index;
         check->heap = heap;
         check->methods = methods;
+        check->heapallindexed = heapallindexed;
         check->strategy = GetAccessStrategy(BAS_BULKREAD);
         check->nblocks = RelationGetNumberOfBlocks(index);
         check->context = context;

@@ -71,6 +71,7 @@ struct VsIndexCheck {
     Relation index;
     Relation heap;
     const VsIndexCheckMethods *methods;
+    bool heapallindexed;  // the rows' keys will be compared: verify() fingerprints the stored ones
     BufferAccessStrategy strategy;
     BlockNumber nblocks;  // of the index, when the walk began
     MemoryContext context;  // of the whole check, deleted at its end
