@@ -1,7 +1,7 @@
 # vectorsearch: PGXS build of a C++17 core (src/core) and its PostgreSQL glue (src/pg).
 EXTENSION = vectorsearch
 MODULE_big = vectorsearch
-DATA = vectorsearch--0.1.0.sql
+DATA = vectorsearch--0.1.0.sql vectorsearch--0.1.0--0.2.0.sql
 
 CORE_SRCS = $(wildcard src/core/*/*.cpp)
 PG_SRCS = $(wildcard src/pg/*.cpp src/pg/*/*.cpp)

@@ -92,51 +92,13 @@ static ItemPointerData label_tid(uint64 label) {
     return tid;
 }
 
-// Writes a build's pages straight to the index's file in block order, as btree's build does
-// (through shared buffers, each new block would be written as zeros first), WAL-logs them as
-// full images in batches, and syncs the file at the end: a checkpoint during the build cannot
-// know to flush pages that never were in a buffer.
 static_assert(std::is_trivially_destructible_v<HnswBuildState>);  // lives across buffer reads
-
-class PageWriter {
-  public:
-    explicit PageWriter(Relation index) : index_(index), wal_(RelationNeedsWAL(index)), next_(0), n_(0) {
-        for (char *&page : pages_) page = static_cast<char *>(palloc(BLCKSZ));
-    }
-    void write(Page page) {
-        memcpy(pages_[n_], page, BLCKSZ);
-        blocks_[n_] = next_++;
-        if (++n_ == XLR_MAX_BLOCK_ID) flush();
-    }
-    void finish() {
-        flush();
-        if (wal_) smgrimmedsync(RelationGetSmgr(index_), MAIN_FORKNUM);
-        for (char *page : pages_) pfree(page);
-    }
-
-  private:
-    void flush() {
-        if (n_ == 0) return;
-        if (wal_) log_newpages(&index_->rd_node, MAIN_FORKNUM, n_, blocks_, pages_, true);
-        for (int i = 0; i < n_; i++) {
-            PageSetChecksumInplace(pages_[i], blocks_[i]);
-            smgrextend(RelationGetSmgr(index_), MAIN_FORKNUM, blocks_[i], pages_[i], true);
-        }
-        n_ = 0;
-    }
-
-    Relation index_;
-    bool wal_;
-    BlockNumber next_;
-    int n_;
-    BlockNumber blocks_[XLR_MAX_BLOCK_ID];
-    char *pages_[XLR_MAX_BLOCK_ID];
-};
 
 // Writes the in-memory graph as: metapage, upper pages, then the runs in element order.
 // Upper pages come first so that every run's start block is known before any link is written.
 static void write_graph(HnswBuildState *state) {
-    PageWriter writer(state->index);
+    IndexBulkWriter writer;
+    writer.start(state->index);
     const HnswIndexInfo &info = state->info;
     vs::hnsw::MemoryGraph &graph = state->graph;
     std::size_t n = graph.size();
@@ -228,7 +190,7 @@ static void write_graph(HnswBuildState *state) {
         for (uint32 p = 0; p < info.vector_pages_per_run; p++) {
             hnsw_init_page(page, HNSW_PAGE_VECTORS, start);
             Size offset = Size(p) * space;
-            if (offset < stream_length) memcpy(hnsw_page_data(page), stream + offset, std::min(space, stream_length - offset));
+            if (offset < stream_length) memcpy(index_page_data(page), stream + offset, std::min(space, stream_length - offset));
             writer.write(page);
         }
     }
@@ -371,10 +333,8 @@ static void init_info(Relation index, HnswIndexInfo *info) {
     info->ef_construction = hnsw_option_ef_construction(index);
     check_options(m, info->ef_construction);
     hnsw_layout(indexed_dims(index), m, info);
-    info->metric = hnsw_metric(index);
-    info->distance = info->metric == HnswMetric::L2   ? vs_kernels.l2_squared
-                     : info->metric == HnswMetric::L1 ? vs_kernels.l1
-                                                      : vs_kernels.negative_inner_product;
+    info->metric = index_metric(index);
+    info->distance = vs::index_distance(vs_kernels, info->metric);
 }
 
 // Sets up what every participant needs for itself, in a context of its own.
@@ -621,17 +581,13 @@ IndexBuildResult *hnsw_build(Relation heap, Relation index, IndexInfo *index_inf
     });
 }
 
+static void init_empty_meta(Relation index, Page page) {
+    HnswIndexInfo info;
+    init_info(index, &info);
+    hnsw_init_meta_page(page, &info);
+}
+
 // An unlogged index's init fork: an empty index, the metapage alone.
 void hnsw_buildempty(Relation index) {
-    return vs::guard([&]() {
-        HnswIndexInfo info;
-        init_info(index, &info);
-        Page page = static_cast<Page>(palloc0(BLCKSZ));
-        hnsw_init_meta_page(page, &info);
-        PageSetChecksumInplace(page, HNSW_METAPAGE_BLKNO);
-        smgrwrite(RelationGetSmgr(index), INIT_FORKNUM, HNSW_METAPAGE_BLKNO, reinterpret_cast<char *>(page), true);
-        log_newpage(&(RelationGetSmgr(index))->smgr_rnode.node, INIT_FORKNUM, HNSW_METAPAGE_BLKNO, page, true);
-        smgrimmedsync(RelationGetSmgr(index), INIT_FORKNUM);
-        pfree(page);
-    });
+    return vs::guard([&]() { index_build_empty(index, init_empty_meta); });
 }

@@ -80,18 +80,6 @@ int hnsw_option_ef_construction(Relation index) {
     return options ? options->ef_construction : HNSW_DEFAULT_EF_CONSTRUCTION;
 }
 
-// The operator class names its distance by its support functions: the scan computes that
-// distance with the CPU's kernels instead of calling the function through fmgr.
-HnswMetric hnsw_metric(Relation index) {
-    if (OidIsValid(index_getprocid(index, 1, HNSW_NORM_PROC))) return HnswMetric::Cosine;
-    const char *name = get_func_name(index_getprocid(index, 1, HNSW_DISTANCE_PROC));
-    if (name && strcmp(name, "vector_l2_squared_distance") == 0) return HnswMetric::L2;
-    if (name && strcmp(name, "vector_negative_inner_product") == 0) return HnswMetric::InnerProduct;
-    if (name && strcmp(name, "l1_distance") == 0) return HnswMetric::L1;
-    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                    errmsg("hnsw does not support the distance function %s", name ? name : "(unknown)")));
-}
-
 // An hnsw scan does all its work before returning the first row, so startup cost is the total.
 // Its beam of ef_search elements reaches about ef_search * 2m of them on layer 0, whatever the
 // table's size. A scan returns at most ef_search rows, so it is ruled out unless a LIMIT of at
@@ -148,13 +136,14 @@ static bool hnsw_validate(Oid opclass_oid) {
         Oid family = reinterpret_cast<Form_pg_opclass>(GETSTRUCT(tuple))->opcfamily;
         ReleaseSysCache(tuple);
         CatCList *procs = SearchSysCacheList1(AMPROCNUM, ObjectIdGetDatum(family));
-        bool valid = false;
+        bool has_distance = false, has_metric = false;
         for (int i = 0; i < procs->n_members; i++) {
             auto *proc = reinterpret_cast<Form_pg_amproc>(GETSTRUCT(&procs->members[i]->tuple));
-            if (proc->amprocnum == HNSW_DISTANCE_PROC) valid = true;
+            has_distance |= proc->amprocnum == HNSW_DISTANCE_PROC;
+            has_metric |= proc->amprocnum == INDEX_METRIC_PROC;
         }
         ReleaseCatCacheList(procs);
-        return valid;
+        return has_distance && has_metric;
     });
 }
 
@@ -162,7 +151,7 @@ Datum hnswhandler(PG_FUNCTION_ARGS) {
     return vs::guard([&]() -> Datum {
         IndexAmRoutine *am = makeNode(IndexAmRoutine);
         am->amstrategies = 0;
-        am->amsupport = 2;
+        am->amsupport = 3;
         am->amoptsprocnum = 0;
         am->amcanorder = false;
         am->amcanorderbyop = true;
