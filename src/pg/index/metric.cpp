@@ -26,7 +26,7 @@ vs::Metric index_metric(Relation index) {
     if (!OidIsValid(index_getprocid(index, 1, INDEX_METRIC_PROC)))
         ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
                         errmsg("operator class of index \"%s\" declares no metric", RelationGetRelationName(index)),
-                        errhint("Run ALTER EXTENSION vectorsearch UPDATE.")));
+                        errhint("Run ALTER EXTENSION vectorsearch UPDATE, then connect again.")));
     FmgrInfo *proc = index_getprocinfo(index, 1, INDEX_METRIC_PROC);
     int32 value = DatumGetInt32(FunctionCall1Coll(proc, InvalidOid, PointerGetDatum(index)));
     if (!vs::metric_valid(value)) elog(ERROR, "metric support function returned %d", value);
