@@ -1,5 +1,5 @@
 // The hnsw access method's handler: its capabilities, options, GUCs, operator class checks and
-// cost estimate. The phases live in hnsw_build/insert/scan/vacuum.cpp.
+// cost estimate. The phases live in build/insert/scan/vacuum.cpp.
 #include "pg/hnsw/hnsw.h"
 
 #include <cmath>
@@ -25,7 +25,15 @@ PG_FUNCTION_INFO_V1(hnswhandler);
 }
 
 int hnsw_ef_search = HNSW_DEFAULT_EF_SEARCH;
-static relopt_kind hnsw_relopt_kind;
+
+enum { HNSW_OPTION_M, HNSW_OPTION_EF_CONSTRUCTION };
+static const IndexIntOption hnsw_int_options[] = {
+    {"m", "Maximum number of links per element and layer (twice that on layer 0)", HNSW_DEFAULT_M, vs::hnsw::kMinM,
+     vs::hnsw::kMaxM, offsetof(HnswOptions, m)},
+    {"ef_construction", "Size of the candidate list while building the graph", HNSW_DEFAULT_EF_CONSTRUCTION, 4, 1000,
+     offsetof(HnswOptions, ef_construction)},
+};
+static IndexOptionTable hnsw_option_table = {hnsw_int_options, lengthof(hnsw_int_options), sizeof(HnswOptions), RELOPT_KIND_LOCAL};
 
 int hnsw_iterative_scan = HNSW_ITERATIVE_OFF;
 int hnsw_max_scan_tuples = 20000;
@@ -36,11 +44,7 @@ static const struct config_enum_entry iterative_scan_options[] = {{"off", HNSW_I
                                                                   {nullptr, 0, false}};
 
 void hnsw_init_gucs() {
-    hnsw_relopt_kind = add_reloption_kind();
-    add_int_reloption(hnsw_relopt_kind, "m", "Maximum number of links per element and layer (twice that on layer 0)",
-                      HNSW_DEFAULT_M, vs::hnsw::kMinM, vs::hnsw::kMaxM, AccessExclusiveLock);
-    add_int_reloption(hnsw_relopt_kind, "ef_construction", "Size of the candidate list while building the graph",
-                      HNSW_DEFAULT_EF_CONSTRUCTION, 4, 1000, AccessExclusiveLock);
+    index_define_options(&hnsw_option_table);
     DefineCustomIntVariable("hnsw.ef_search", "Sets the size of the candidate list of an hnsw index scan.",
                             "Valid range is 1..1000; larger finds more true neighbours, more slowly.",
                             &hnsw_ef_search, HNSW_DEFAULT_EF_SEARCH, 1, 1000, PGC_USERSET, GUC_EXPLAIN, nullptr, nullptr,
@@ -60,24 +64,13 @@ void hnsw_init_gucs() {
 }
 
 static bytea *hnsw_options(Datum reloptions, bool validate) {
-    return vs::guard([&]() {
-        static const relopt_parse_elt table[] = {
-            {"m", RELOPT_TYPE_INT, offsetof(HnswOptions, m)},
-            {"ef_construction", RELOPT_TYPE_INT, offsetof(HnswOptions, ef_construction)},
-        };
-        return static_cast<bytea *>(build_reloptions(reloptions, validate, hnsw_relopt_kind, sizeof(HnswOptions), table,
-                                                     lengthof(table)));
-    });
+    return vs::guard([&]() { return index_parse_options(&hnsw_option_table, reloptions, validate); });
 }
 
-int hnsw_option_m(Relation index) {
-    auto *options = reinterpret_cast<HnswOptions *>(index->rd_options);
-    return options ? options->m : HNSW_DEFAULT_M;
-}
+int hnsw_option_m(Relation index) { return index_int_option(index, &hnsw_option_table, HNSW_OPTION_M); }
 
 int hnsw_option_ef_construction(Relation index) {
-    auto *options = reinterpret_cast<HnswOptions *>(index->rd_options);
-    return options ? options->ef_construction : HNSW_DEFAULT_EF_CONSTRUCTION;
+    return index_int_option(index, &hnsw_option_table, HNSW_OPTION_EF_CONSTRUCTION);
 }
 
 // An hnsw scan does all its work before returning the first row, so startup cost is the total.

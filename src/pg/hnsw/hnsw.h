@@ -25,6 +25,7 @@
 
 #include "pg/index/buffer.h"
 #include "pg/index/metric.h"
+#include "pg/index/options.h"
 #include "pg/index/page.h"
 #include "pg/index/wal.h"
 #include "pg/types/vector.h"
