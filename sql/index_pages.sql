@@ -32,6 +32,20 @@ FROM pg_amproc ap JOIN pg_opfamily opf ON opf.oid = ap.amprocfamily JOIN pg_proc
 JOIN pg_am am ON am.oid = opf.opfmethod
 WHERE am.amname = 'hnsw' AND ap.amprocnum = 3 ORDER BY 1;
 
+SELECT opcname, amvalidate(opc.oid) FROM pg_opclass opc JOIN pg_am am ON am.oid = opc.opcmethod
+WHERE am.amname = 'hnsw' ORDER BY 1;
+
+-- An operator class without the metric function is invalid, and no index can use it.
+CREATE OPERATOR CLASS no_metric_ops FOR TYPE vector USING hnsw AS
+	OPERATOR 1 <-> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 vector_l2_squared_distance(vector, vector);
+SELECT amvalidate(oid) FROM pg_opclass WHERE opcname = 'no_metric_ops';
+\set VERBOSITY sqlstate
+CREATE INDEX ON pages_items USING hnsw (v no_metric_ops);
+\set VERBOSITY default
+DROP OPERATOR CLASS no_metric_ops USING hnsw;
+DROP OPERATOR FAMILY no_metric_ops USING hnsw;
+
 DROP TABLE pages_items;
 DROP FUNCTION page_ids(regclass);
 DROP FUNCTION meta_header(regclass);

@@ -7,15 +7,11 @@
 extern "C" {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wregister"
-#include "access/amvalidate.h"
-#include "catalog/pg_amproc.h"
-#include "catalog/pg_opclass.h"
 #include "commands/vacuum.h"
 #include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
 #include "utils/guc.h"
 #include "utils/selfuncs.h"
-#include "utils/syscache.h"
 #pragma GCC diagnostic pop
 }
 
@@ -123,21 +119,8 @@ static void hnsw_costestimate(PlannerInfo *root, IndexPath *path, double loop_co
 }
 
 static bool hnsw_validate(Oid opclass_oid) {
-    return vs::guard([&]() {
-        HeapTuple tuple = SearchSysCache1(CLAOID, ObjectIdGetDatum(opclass_oid));
-        if (!HeapTupleIsValid(tuple)) elog(ERROR, "cache lookup failed for operator class %u", opclass_oid);
-        Oid family = reinterpret_cast<Form_pg_opclass>(GETSTRUCT(tuple))->opcfamily;
-        ReleaseSysCache(tuple);
-        CatCList *procs = SearchSysCacheList1(AMPROCNUM, ObjectIdGetDatum(family));
-        bool has_distance = false, has_metric = false;
-        for (int i = 0; i < procs->n_members; i++) {
-            auto *proc = reinterpret_cast<Form_pg_amproc>(GETSTRUCT(&procs->members[i]->tuple));
-            has_distance |= proc->amprocnum == HNSW_DISTANCE_PROC;
-            has_metric |= proc->amprocnum == INDEX_METRIC_PROC;
-        }
-        ReleaseCatCacheList(procs);
-        return has_distance && has_metric;
-    });
+    static const int16 required[] = {HNSW_DISTANCE_PROC, INDEX_METRIC_PROC};
+    return vs::guard([&]() { return index_validate_opclass(opclass_oid, required, lengthof(required)); });
 }
 
 Datum hnswhandler(PG_FUNCTION_ARGS) {

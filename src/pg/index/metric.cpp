@@ -1,10 +1,16 @@
-// The metric support functions of the operator classes, and index_metric which calls them.
+// The metric support functions of the operator classes, index_metric which calls them, and
+// the check of an operator class's support functions.
 #include "pg/index/metric.h"
 
 extern "C" {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wregister"
 #include "access/genam.h"
+#include "access/htup_details.h"
+#include "catalog/pg_amproc.h"
+#include "catalog/pg_opclass.h"
+#include "utils/catcache.h"
+#include "utils/syscache.h"
 #pragma GCC diagnostic pop
 }
 
@@ -31,4 +37,23 @@ vs::Metric index_metric(Relation index) {
     int32 value = DatumGetInt32(FunctionCall1Coll(proc, InvalidOid, PointerGetDatum(index)));
     if (!vs::metric_valid(value)) elog(ERROR, "metric support function returned %d", value);
     return vs::Metric(value);
+}
+
+bool index_validate_opclass(Oid opclass, const int16 *required, int n_required) {
+    HeapTuple tuple = SearchSysCache1(CLAOID, ObjectIdGetDatum(opclass));
+    if (!HeapTupleIsValid(tuple)) elog(ERROR, "cache lookup failed for operator class %u", opclass);
+    Oid family = reinterpret_cast<Form_pg_opclass>(GETSTRUCT(tuple))->opcfamily;
+    ReleaseSysCache(tuple);
+    CatCList *procs = SearchSysCacheList1(AMPROCNUM, ObjectIdGetDatum(family));
+    int found = 0;
+    for (int r = 0; r < n_required; r++) {
+        for (int i = 0; i < procs->n_members; i++) {
+            if (reinterpret_cast<Form_pg_amproc>(GETSTRUCT(&procs->members[i]->tuple))->amprocnum == required[r]) {
+                found++;
+                break;
+            }
+        }
+    }
+    ReleaseCatCacheList(procs);
+    return found == n_required;
 }

@@ -1,4 +1,5 @@
-// The distance an index orders by, as its operator class declares it: every vectorsearch
+// The distance an index orders by, as its operator class declares it, and the check of an
+// operator class's support functions: every vectorsearch
 // operator class has a metric support function (INDEX_METRIC_PROC) returning a vs::Metric, so
 // no access method infers the metric from a function's name.
 #pragma once
@@ -15,6 +16,10 @@ extern "C" {
 #include "core/kernels/distance.h"
 
 #define INDEX_METRIC_PROC 3
+
+// amvalidate: whether the operator class has every support function in required (the metric
+// function among them).
+bool index_validate_opclass(Oid opclass, const int16 *required, int n_required);
 
 // The metric of the index's first column; an error if its operator class has no metric function
 // (an index of a 0.1.0 catalog before ALTER EXTENSION UPDATE).
