@@ -1,6 +1,28 @@
--- vectorsearch 0.1.0 -> 0.2.0. Each change has its own section.
+-- vectorsearch 0.1.0 -> 0.2.0. A new installation runs vectorsearch--0.1.0.sql and then this
+-- script, so every catalog change after 0.1.0 lives here, in sections by topic.
 
 \echo Use "ALTER EXTENSION vectorsearch UPDATE TO '0.2.0'" to load this file. \quit
+
+-- Operator classes declare their metric. Support function 3 of every vectorsearch operator class
+-- returns the distance the index orders by, so an access method never infers it from a function's
+-- name. The internal argument is unused: it keeps the functions uncallable from SQL.
+
+CREATE FUNCTION vectorsearch_l2_metric(internal) RETURNS integer
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION vectorsearch_ip_metric(internal) RETURNS integer
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION vectorsearch_cosine_metric(internal) RETURNS integer
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION vectorsearch_l1_metric(internal) RETURNS integer
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+ALTER OPERATOR FAMILY vector_l2_ops USING hnsw ADD FUNCTION 3 (vector, vector) vectorsearch_l2_metric(internal);
+ALTER OPERATOR FAMILY vector_ip_ops USING hnsw ADD FUNCTION 3 (vector, vector) vectorsearch_ip_metric(internal);
+ALTER OPERATOR FAMILY vector_cosine_ops USING hnsw ADD FUNCTION 3 (vector, vector) vectorsearch_cosine_metric(internal);
+ALTER OPERATOR FAMILY vector_l1_ops USING hnsw ADD FUNCTION 3 (vector, vector) vectorsearch_l1_metric(internal);
 
 -- vectorsearch_check_index: the structure checker of every vectorsearch index (src/pg/index/check.h).
 -- Read-only, and granted to PUBLIC: it refuses a caller who cannot SELECT from the index's table,

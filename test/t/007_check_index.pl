@@ -1,6 +1,6 @@
 # vectorsearch_check_index on hand-corrupted hnsw indexes: with the server stopped, chosen bytes
-# of the index's file are changed (a link out of range, to nowhere or to itself; a page type; a
-# metapage field; flags; an upper-tuple pointer; a heap TID past the heap, past its page's line
+# of the index's file are changed (a link out of range, to nowhere or to itself; a page type or
+# page id; a metapage field; flags; an upper-tuple pointer; a heap TID past the heap, past its page's line
 # pointers or onto another row; a stored vector), and the checker must report XX002 naming the
 # block (and slot) of the damage; the last two only heapallindexed can see. Then random byte
 # flips: the checker complains, or index scans still agree with a sequential scan.
@@ -17,7 +17,7 @@ use VectorSearchTest;
 
 my $BLCKSZ = 8192;
 my $PAGE_DATA = 24;    # MAXALIGN(SizeOfPageHeaderData)
-my $SPECIAL = $BLCKSZ - 8;    # HnswPageOpaque: page_type u16, unused u16, run_start u32
+my $SPECIAL = $BLCKSZ - 8;    # IndexPageOpaque: aux (hnsw: run start) u32, page type u16, page id u16
 my $PAGE_SPACE = $SPECIAL - $PAGE_DATA;
 
 my $node = start_node('check_index', "autovacuum = off\n");
@@ -67,16 +67,18 @@ sub write_at
 	return;
 }
 
-# the metapage (HnswMeta after the page header) and the layout it gives
+# the metapage (HnswMeta after the page header: IndexMetaHeader, then hnsw's fields) and the
+# layout it gives
 my $meta_page = read_block(0);
 my %meta;
-@meta{qw(magic version dims m ef_construction elements_per_run link_pages vector_pages records_per_page entry entry_level last_run last_run_used upper_page free_block)}
-  = unpack('V V l< l< l< V V V V x4 Q< l< V V V V', substr($meta_page, $PAGE_DATA));
+@meta{qw(magic page_id version element_type metric dims m ef_construction elements_per_run link_pages vector_pages records_per_page entry entry_level last_run last_run_used upper_page free_block)}
+  = unpack('V v v v v l< l< l< V V V V Q< l< V V V V', substr($meta_page, $PAGE_DATA));
+my %meta_offset = (dims => 12, elements_per_run => 24, last_run => 52);
 my $record_size = 14 + 6 * 2 * $meta{m};
 my $run_pages = $meta{link_pages} + $meta{vector_pages};
 
-sub page_type { my ($page) = @_; return unpack('v', substr($page, $SPECIAL, 2)); }
-sub run_start { my ($page) = @_; return unpack('V', substr($page, $SPECIAL + 4, 4)); }
+sub page_type { my ($page) = @_; return unpack('v', substr($page, $SPECIAL + 4, 2)); }
+sub run_start { my ($page) = @_; return unpack('V', substr($page, $SPECIAL, 4)); }
 
 my ($run) = grep { my $p = read_block($_); page_type($p) == 2 && run_start($p) == $_ } (1 .. $nblocks - 1);
 die 'no run found' unless defined $run;
@@ -146,27 +148,30 @@ damaged('a link twice in one list',
 
 my $vector_block = $run + $meta{link_pages};
 damaged('a vector page of a run marked as an upper page',
-	sub { write_at($vector_block, $SPECIAL, pack('v', 4)) },
+	sub { write_at($vector_block, $SPECIAL + 4, pack('v', 4)) },
 	qr/XX002: index "items_hnsw" is corrupt at block $vector_block: run $run, which holds elements, ends after $meta{link_pages} of its $run_pages pages at an upper page/);
 damaged('a link page of an unknown type',
-	sub { write_at($run, $SPECIAL, pack('v', 9)) },
+	sub { write_at($run, $SPECIAL + 4, pack('v', 9)) },
 	qr/XX002: index "items_hnsw" is corrupt at block $run: page type 9/);
 damaged('a vector page naming another run',
-	sub { write_at($vector_block, $SPECIAL + 4, pack('V', $run + 1)) },
+	sub { write_at($vector_block, $SPECIAL, pack('V', $run + 1)) },
 	qr/XX002: index "items_hnsw" is corrupt at block $vector_block: page $meta{link_pages} of run $run is a vector page of run ${\($run + 1)}/);
 
 damaged('the metapage with other dimensions than the column',
-	sub { write_at(0, $PAGE_DATA + 8, pack('l<', 17)) },
+	sub { write_at(0, $PAGE_DATA + $meta_offset{dims}, pack('l<', 17)) },
 	qr/XX002: index "items_hnsw" is corrupt at block 0: dims 17, for a column of vector\(16\)/);
 damaged('the metapage with a layout that does not fit',
-	sub { write_at(0, $PAGE_DATA + 20, pack('V', $meta{elements_per_run} * 2)) },
+	sub { write_at(0, $PAGE_DATA + $meta_offset{elements_per_run}, pack('V', $meta{elements_per_run} * 2)) },
 	qr/XX002: index "items_hnsw" is corrupt at block 0: its layout/);
 damaged('the metapage with its last run past the end',
-	sub { write_at(0, $PAGE_DATA + 52, pack('V', $nblocks + 7)) },
+	sub { write_at(0, $PAGE_DATA + $meta_offset{last_run}, pack('V', $nblocks + 7)) },
 	qr/XX002: index "items_hnsw" is corrupt at block 0: last run ${\($nblocks + 7)}/);
 damaged('the metapage with a wrong magic number',
 	sub { write_at(0, $PAGE_DATA, pack('V', 0x12345678)) },
-	qr/XX002: index "items_hnsw" is corrupt at block 0: magic number 0x12345678/);
+	qr/XX002: index "items_hnsw" is corrupt at block 0: magic number 0x12345678 and page id 0xFFA1/);
+damaged('a vector page with another access method\'s page id',
+	sub { write_at($vector_block, $SPECIAL + 6, pack('v', 0xFF83)) },
+	qr/XX002: index "items_hnsw" is corrupt at block $vector_block: page id 0xFF83, not hnsw's 0xFFA1/);
 
 damaged('unlinked but not deleted',
 	sub { write_at($run, $record_offset + 1, pack('C', 0x04)) },

@@ -9,22 +9,17 @@
 // filled first: then the participant that found it full wrote them. When no shared memory can
 // be had for the graph, the build says so in a NOTICE and goes on alone.
 #include "pg/hnsw/hnsw.h"
+#include "pg/index/parallel.h"
 #include "pg/test_hooks.h"
 
 extern "C" {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wregister"
 #include "access/parallel.h"
-#include "access/relscan.h"
-#include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
-#include "access/xloginsert.h"
-#include "access/xlogrecord.h"
-#include "catalog/index.h"
 #include "commands/progress.h"
 #include "common/pg_prng.h"
-#include "executor/instrument.h"
 #include "miscadmin.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/plancat.h"
@@ -32,19 +27,14 @@ extern "C" {
 #include "port/atomics.h"
 #include "storage/dsm.h"
 #include "storage/lwlock.h"
-#include "storage/smgr.h"
-#include "storage/spin.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
-#include "utils/snapmgr.h"
 #pragma GCC diagnostic pop
 }
 
-// What the participants of a parallel build share, followed by the parallel heap scan.
+// What the participants of a parallel build share besides the scaffolding's part
+// (src/pg/index/parallel.h).
 struct HnswShared {
-    Oid heap_relid;
-    Oid index_relid;
-    bool concurrent;
     int lock_tranche;
     dsm_handle graph_segment;  // the graph's own segment (see create_graph_segment)
     // Held shared by every in-memory insert and exclusively to write the graph to pages, after
@@ -52,18 +42,7 @@ struct HnswShared {
     LWLock flush_lock;
     bool flushed;
     pg_atomic_uint64 indexed;
-    slock_t mutex;
-    double heap_tuples;  // rows the participants scanned, under mutex
-    bool broken_hot_chain;  // whether any participant's scan found one, under mutex
 };
-
-#define HNSW_SHARED_KEY UINT64CONST(0xA000000000000001)
-#define HNSW_WAL_USAGE_KEY UINT64CONST(0xA000000000000002)
-#define HNSW_BUFFER_USAGE_KEY UINT64CONST(0xA000000000000003)
-
-static ParallelTableScanDesc shared_scan(HnswShared *shared) {
-    return reinterpret_cast<ParallelTableScanDesc>(reinterpret_cast<char *>(shared) + BUFFERALIGN(sizeof(HnswShared)));
-}
 
 struct HnswBuildState {
     Relation index;
@@ -92,51 +71,13 @@ static ItemPointerData label_tid(uint64 label) {
     return tid;
 }
 
-// Writes a build's pages straight to the index's file in block order, as btree's build does
-// (through shared buffers, each new block would be written as zeros first), WAL-logs them as
-// full images in batches, and syncs the file at the end: a checkpoint during the build cannot
-// know to flush pages that never were in a buffer.
 static_assert(std::is_trivially_destructible_v<HnswBuildState>);  // lives across buffer reads
-
-class PageWriter {
-  public:
-    explicit PageWriter(Relation index) : index_(index), wal_(RelationNeedsWAL(index)), next_(0), n_(0) {
-        for (char *&page : pages_) page = static_cast<char *>(palloc(BLCKSZ));
-    }
-    void write(Page page) {
-        memcpy(pages_[n_], page, BLCKSZ);
-        blocks_[n_] = next_++;
-        if (++n_ == XLR_MAX_BLOCK_ID) flush();
-    }
-    void finish() {
-        flush();
-        if (wal_) smgrimmedsync(RelationGetSmgr(index_), MAIN_FORKNUM);
-        for (char *page : pages_) pfree(page);
-    }
-
-  private:
-    void flush() {
-        if (n_ == 0) return;
-        if (wal_) log_newpages(&index_->rd_node, MAIN_FORKNUM, n_, blocks_, pages_, true);
-        for (int i = 0; i < n_; i++) {
-            PageSetChecksumInplace(pages_[i], blocks_[i]);
-            smgrextend(RelationGetSmgr(index_), MAIN_FORKNUM, blocks_[i], pages_[i], true);
-        }
-        n_ = 0;
-    }
-
-    Relation index_;
-    bool wal_;
-    BlockNumber next_;
-    int n_;
-    BlockNumber blocks_[XLR_MAX_BLOCK_ID];
-    char *pages_[XLR_MAX_BLOCK_ID];
-};
 
 // Writes the in-memory graph as: metapage, upper pages, then the runs in element order.
 // Upper pages come first so that every run's start block is known before any link is written.
 static void write_graph(HnswBuildState *state) {
-    PageWriter writer(state->index);
+    IndexBulkWriter writer;
+    writer.start(state->index);
     const HnswIndexInfo &info = state->info;
     vs::hnsw::MemoryGraph &graph = state->graph;
     std::size_t n = graph.size();
@@ -228,7 +169,7 @@ static void write_graph(HnswBuildState *state) {
         for (uint32 p = 0; p < info.vector_pages_per_run; p++) {
             hnsw_init_page(page, HNSW_PAGE_VECTORS, start);
             Size offset = Size(p) * space;
-            if (offset < stream_length) memcpy(hnsw_page_data(page), stream + offset, std::min(space, stream_length - offset));
+            if (offset < stream_length) memcpy(index_page_data(page), stream + offset, std::min(space, stream_length - offset));
             writer.write(page);
         }
     }
@@ -371,10 +312,8 @@ static void init_info(Relation index, HnswIndexInfo *info) {
     info->ef_construction = hnsw_option_ef_construction(index);
     check_options(m, info->ef_construction);
     hnsw_layout(indexed_dims(index), m, info);
-    info->metric = hnsw_metric(index);
-    info->distance = info->metric == HnswMetric::L2   ? vs_kernels.l2_squared
-                     : info->metric == HnswMetric::L1 ? vs_kernels.l1
-                                                      : vs_kernels.negative_inner_product;
+    info->metric = index_metric(index);
+    info->distance = vs::index_distance(vs_kernels, info->metric);
 }
 
 // Sets up what every participant needs for itself, in a context of its own.
@@ -406,46 +345,32 @@ static std::size_t shared_capacity(Relation heap, std::size_t memory_limit) {
 }
 
 // Scans this participant's share of the table into the shared graph (or, once that is
-// written, the pages) and adds the rows it saw to the shared count.
-static void build_participant(HnswShared *shared, void *region, Relation heap, Relation index) {
+// written, the pages).
+static void build_participant(ParallelBuildShared *build, HnswShared *shared, void *region, Relation heap,
+                              Relation index) {
     HnswBuildState state;
     init_state(&state, index);
     state.shared = shared;
     MemoryContext old = MemoryContextSwitchTo(state.context);
     state.graph.attach(region, &state.allocator, state.info.distance);
-    IndexInfo *index_info = BuildIndexInfo(index);
-    index_info->ii_Concurrent = shared->concurrent;
-    TableScanDesc scan = table_beginscan_parallel(heap, shared_scan(shared));
-    double heap_tuples = table_index_build_scan(heap, index, index_info, true, !IsParallelWorker(), build_callback,
-                                                &state, scan);
-    SpinLockAcquire(&shared->mutex);
-    shared->heap_tuples += heap_tuples;
-    shared->broken_hot_chain |= index_info->ii_BrokenHotChain;
-    SpinLockRelease(&shared->mutex);
+    parallel_build_scan(build, heap, index, !IsParallelWorker(), build_callback, &state);
     MemoryContextSwitchTo(old);
     MemoryContextDelete(state.context);
 }
 
 extern "C" PGDLLEXPORT void hnsw_parallel_build_main(dsm_segment *seg, shm_toc *toc) {
     return vs::guard([&]() {
-        auto *shared = static_cast<HnswShared *>(shm_toc_lookup(toc, HNSW_SHARED_KEY, false));
+        ParallelBuildWorker worker;
+        parallel_build_attach(toc, &worker);
+        auto *shared = static_cast<HnswShared *>(worker.am_shared);
         // The leader keeps the graph's segment until every worker has finished.
         dsm_segment *graph_segment = dsm_attach(shared->graph_segment);
         if (graph_segment == nullptr)
             ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
                             errmsg("could not map the dynamic shared memory segment of the hnsw graph")));
         LWLockRegisterTranche(shared->lock_tranche, "hnsw build");
-        // The leader holds stronger locks for the whole build; these only keep the relations open.
-        LOCKMODE heap_lock = shared->concurrent ? ShareUpdateExclusiveLock : ShareLock;
-        Relation heap = table_open(shared->heap_relid, heap_lock);
-        Relation index = index_open(shared->index_relid, RowExclusiveLock);
-        InstrStartParallelQuery();
-        build_participant(shared, dsm_segment_address(graph_segment), heap, index);
-        auto *wal_usage = static_cast<WalUsage *>(shm_toc_lookup(toc, HNSW_WAL_USAGE_KEY, false));
-        auto *buffer_usage = static_cast<BufferUsage *>(shm_toc_lookup(toc, HNSW_BUFFER_USAGE_KEY, false));
-        InstrEndParallelQuery(&buffer_usage[ParallelWorkerNumber], &wal_usage[ParallelWorkerNumber]);
-        index_close(index, RowExclusiveLock);
-        table_close(heap, heap_lock);
+        build_participant(worker.shared, shared, dsm_segment_address(graph_segment), worker.heap, worker.index);
+        parallel_build_detach(toc, &worker);
         dsm_detach(graph_segment);
     });
 }
@@ -524,29 +449,14 @@ static double build_parallel(HnswBuildState *state, Relation heap, IndexInfo *in
     Size graph_bytes = vs::hnsw::MemoryGraph::region_bytes(state->info.dims, state->info.m, capacity);
     dsm_segment *graph_segment = create_graph_segment(graph_bytes);
     if (graph_segment == nullptr) return -1;
-    Snapshot snapshot = index_info->ii_Concurrent ? RegisterSnapshot(GetTransactionSnapshot()) : SnapshotAny;
-
-    EnterParallelMode();
-    ParallelContext *pcxt = CreateParallelContext("vectorsearch", "hnsw_parallel_build_main", workers);
-    Size shared_bytes = BUFFERALIGN(sizeof(HnswShared)) + table_parallelscan_estimate(heap, snapshot);
-    shm_toc_estimate_chunk(&pcxt->estimator, shared_bytes);
-    shm_toc_estimate_chunk(&pcxt->estimator, mul_size(sizeof(WalUsage), pcxt->nworkers));
-    shm_toc_estimate_chunk(&pcxt->estimator, mul_size(sizeof(BufferUsage), pcxt->nworkers));
-    shm_toc_estimate_keys(&pcxt->estimator, 3);
-    InitializeParallelDSM(pcxt);
-    if (pcxt->seg == nullptr) {
+    ParallelBuild build;
+    if (!parallel_build_begin(&build, "hnsw_parallel_build_main", heap, index, index_info, workers,
+                              sizeof(HnswShared))) {
         notice_building_alone("Too many dynamic shared memory segments exist.", nullptr);
-        DestroyParallelContext(pcxt);
-        ExitParallelMode();
-        if (IsMVCCSnapshot(snapshot)) UnregisterSnapshot(snapshot);
         dsm_detach(graph_segment);
         return -1;
     }
-
-    auto *shared = static_cast<HnswShared *>(shm_toc_allocate(pcxt->toc, shared_bytes));
-    shared->heap_relid = RelationGetRelid(heap);
-    shared->index_relid = RelationGetRelid(index);
-    shared->concurrent = index_info->ii_Concurrent;
+    auto *shared = static_cast<HnswShared *>(build.am_shared);
     static int lock_tranche = 0;  // one per backend, however many builds it runs
     if (lock_tranche == 0) lock_tranche = LWLockNewTrancheId();
     shared->lock_tranche = lock_tranche;
@@ -555,37 +465,21 @@ static double build_parallel(HnswBuildState *state, Relation heap, IndexInfo *in
     LWLockInitialize(&shared->flush_lock, shared->lock_tranche);
     shared->flushed = false;
     pg_atomic_init_u64(&shared->indexed, 0);
-    SpinLockInit(&shared->mutex);
-    shared->heap_tuples = 0;
-    shared->broken_hot_chain = false;
-    table_parallelscan_initialize(heap, shared_scan(shared), snapshot);
     void *region = dsm_segment_address(graph_segment);
     MemoryContext old = MemoryContextSwitchTo(state->context);
     state->graph.create(region, state->info.dims, state->info.m, capacity, &state->allocator, state->info.distance);
     MemoryContextSwitchTo(old);
-    auto *wal_usage = static_cast<WalUsage *>(shm_toc_allocate(pcxt->toc, mul_size(sizeof(WalUsage), pcxt->nworkers)));
-    auto *buffer_usage =
-        static_cast<BufferUsage *>(shm_toc_allocate(pcxt->toc, mul_size(sizeof(BufferUsage), pcxt->nworkers)));
-    shm_toc_insert(pcxt->toc, HNSW_SHARED_KEY, shared);
-    shm_toc_insert(pcxt->toc, HNSW_WAL_USAGE_KEY, wal_usage);
-    shm_toc_insert(pcxt->toc, HNSW_BUFFER_USAGE_KEY, buffer_usage);
 
-    LaunchParallelWorkers(pcxt);
-    ereport(DEBUG1, (errmsg("hnsw build with %d parallel workers", pcxt->nworkers_launched)));
-    build_participant(shared, region, heap, index);
-    WaitForParallelWorkersToFinish(pcxt);
-    for (int i = 0; i < pcxt->nworkers_launched; i++) InstrAccumParallelQuery(&buffer_usage[i], &wal_usage[i]);
+    int launched = parallel_build_launch(&build);
+    ereport(DEBUG1, (errmsg("hnsw build with %d parallel workers", launched)));
+    build_participant(build.shared, shared, region, heap, index);
+    double heap_tuples = parallel_build_wait(&build, index_info);
 
     state->shared = shared;
     if (!shared->flushed) flush_to_disk(state);
     state->indexed = double(pg_atomic_read_u64(&shared->indexed));
-    double heap_tuples = shared->heap_tuples;
-    // CREATE INDEX then sets indcheckxmin, as after a serial scan that found one.
-    if (shared->broken_hot_chain) index_info->ii_BrokenHotChain = true;
     state->shared = nullptr;
-    DestroyParallelContext(pcxt);
-    ExitParallelMode();
-    if (IsMVCCSnapshot(snapshot)) UnregisterSnapshot(snapshot);
+    parallel_build_end(&build);
     dsm_detach(graph_segment);
     return heap_tuples;
 }
@@ -621,17 +515,13 @@ IndexBuildResult *hnsw_build(Relation heap, Relation index, IndexInfo *index_inf
     });
 }
 
+static void init_empty_meta(Relation index, Page page) {
+    HnswIndexInfo info;
+    init_info(index, &info);
+    hnsw_init_meta_page(page, &info);
+}
+
 // An unlogged index's init fork: an empty index, the metapage alone.
 void hnsw_buildempty(Relation index) {
-    return vs::guard([&]() {
-        HnswIndexInfo info;
-        init_info(index, &info);
-        Page page = static_cast<Page>(palloc0(BLCKSZ));
-        hnsw_init_meta_page(page, &info);
-        PageSetChecksumInplace(page, HNSW_METAPAGE_BLKNO);
-        smgrwrite(RelationGetSmgr(index), INIT_FORKNUM, HNSW_METAPAGE_BLKNO, reinterpret_cast<char *>(page), true);
-        log_newpage(&(RelationGetSmgr(index))->smgr_rnode.node, INIT_FORKNUM, HNSW_METAPAGE_BLKNO, page, true);
-        smgrimmedsync(RelationGetSmgr(index), INIT_FORKNUM);
-        pfree(page);
-    });
+    return vs::guard([&]() { index_build_empty(index, init_empty_meta); });
 }

@@ -1,6 +1,6 @@
 // The hnsw verifier behind vectorsearch_check_index (src/pg/index/check.h), in three passes:
 //
-//   1. every block in order: the metapage's fields; each page's type and its place in the
+//   1. every block in order: the metapage's fields; each page's id, type and place in the
 //      layout (a run is its link pages then its vector pages, each naming the run's first
 //      block; upper pages stand between runs); upper tuples' sizes; which link records were
 //      ever written (any byte not zero), as a bitmap; and a fingerprint of each written
@@ -57,7 +57,7 @@ struct HnswCheck {
     uint8 *kinds;
     uint8 *written;  // a bit per link page block and slot
     uint64 *hashes;  // per link page block and slot: the vector's fingerprint, as far as hashed (heapallindexed only)
-    HnswMetric metric;
+    vs::Metric metric;
     float *key;  // a heap row's vector, as the index stores it
     const char *zero_record;
     UpperTuple *uppers;
@@ -75,7 +75,7 @@ static_assert(std::is_trivially_destructible_v<HnswCheck>);
 
 const char *page_type_name(int type) {
     switch (type) {
-        case HNSW_PAGE_META: return "metapage";
+        case INDEX_PAGE_META: return "metapage";
         case HNSW_PAGE_LINKS: return "link";
         case HNSW_PAGE_VECTORS: return "vector";
         case HNSW_PAGE_UPPER: return "upper";
@@ -98,14 +98,18 @@ bool record_written(const HnswCheck *s, const HnswLinkRecordHeader *record) {
 
 HnswMeta read_meta(HnswCheck *s) {
     HnswMeta meta;
-    memcpy(&meta, hnsw_meta(vs_check_read_page(s->check, HNSW_METAPAGE_BLKNO, &s->scratch)), sizeof(meta));
+    memcpy(&meta, hnsw_meta(vs_check_read_page(s->check, VS_METAPAGE_BLKNO, &s->scratch)), sizeof(meta));
     return meta;
 }
 
+// The shared page format (src/pg/index/page.h): the special space's size and hnsw's page id.
 void check_special(HnswCheck *s, BlockNumber block, Page page) {
-    if (PageGetSpecialSize(page) != MAXALIGN(sizeof(HnswPageOpaque)))
+    if (PageGetSpecialSize(page) != MAXALIGN(sizeof(IndexPageOpaque)))
         vs_check_corrupt(s->check, block, "its special space has %u bytes, not %zu", unsigned(PageGetSpecialSize(page)),
-                         Size(MAXALIGN(sizeof(HnswPageOpaque))));
+                         Size(MAXALIGN(sizeof(IndexPageOpaque))));
+    uint16 page_id = index_page_opaque(page)->page_id;
+    if (page_id != VS_HNSW_PAGE_ID)
+        vs_check_corrupt(s->check, block, "page id 0x%04X, not hnsw's 0x%04X", page_id, VS_HNSW_PAGE_ID);
 }
 
 // The metapage on its own: identity, options, a layout a reader can follow, and pointers that
@@ -115,29 +119,30 @@ void check_meta(HnswCheck *s, Page page) {
     Relation index = check->index;
     if (PageIsNew(page)) vs_check_corrupt(check, 0, "the metapage was never initialised");
     check_special(s, 0, page);
-    if (hnsw_page_opaque(page)->page_type != HNSW_PAGE_META)
-        vs_check_corrupt(check, 0, "page type %u, not the metapage's %d", hnsw_page_opaque(page)->page_type, HNSW_PAGE_META);
+    if (index_page_opaque(page)->page_type != INDEX_PAGE_META)
+        vs_check_corrupt(check, 0, "page type %u, not the metapage's %d", index_page_opaque(page)->page_type, INDEX_PAGE_META);
     HnswMeta &meta = s->meta;
     memcpy(&meta, hnsw_meta(page), sizeof(meta));
-    if (meta.magic != HNSW_MAGIC)
-        vs_check_corrupt(check, 0, "magic number 0x%08x, not hnsw's 0x%08x", meta.magic, HNSW_MAGIC);
-    if (meta.version != HNSW_LAYOUT_VERSION)
-        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                        errmsg("hnsw index \"%s\" has layout version %u, this vectorsearch reads version %d",
-                               RelationGetRelationName(index), meta.version, HNSW_LAYOUT_VERSION),
-                        errhint("REINDEX the index.")));
+    const IndexMetaHeader &header = meta.header;
+    if (header.magic != VS_META_MAGIC || header.page_id != VS_HNSW_PAGE_ID)
+        vs_check_corrupt(check, 0, "magic number 0x%08X and page id 0x%04X, not 0x%08X and hnsw's 0x%04X", header.magic,
+                         header.page_id, VS_META_MAGIC, VS_HNSW_PAGE_ID);
+    // Another layout is no corruption: it is refused as every reader refuses it.
+    index_check_meta(index, &header, VS_HNSW_PAGE_ID, HNSW_LAYOUT_VERSION);
     int32 typmod = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
-    if (meta.dims < 1 || meta.dims > VECTOR_MAX_DIM || (typmod > 0 && meta.dims != typmod))
-        vs_check_corrupt(check, 0, "dims %d, for a column of vector(%d)", meta.dims, typmod);
+    if (header.dims > VECTOR_MAX_DIM || (typmod > 0 && header.dims != typmod))
+        vs_check_corrupt(check, 0, "dims %d, for a column of vector(%d)", header.dims, typmod);
+    if (header.metric != uint16(index_metric(index)))
+        vs_check_corrupt(check, 0, "metric %u, where the operator class's is %d", header.metric, int(index_metric(index)));
     if (meta.m != hnsw_option_m(index) || meta.ef_construction != hnsw_option_ef_construction(index))
         vs_check_corrupt(check, 0, "m %d and ef_construction %d, where the index's options say %d and %d", meta.m,
                          meta.ef_construction, hnsw_option_m(index), hnsw_option_ef_construction(index));
 
     // The layout a reader follows, as hnsw_index_info takes it from here: the build's choice
     // (hnsw_layout) may differ between releases, these relations may not.
-    Size vector_bytes = sizeof(float) * Size(meta.dims);
+    Size vector_bytes = sizeof(float) * Size(header.dims);
     HnswIndexInfo &info = s->info;
-    info.dims = meta.dims;
+    info.dims = header.dims;
     info.m = meta.m;
     info.ef_construction = meta.ef_construction;
     info.link_record_size = sizeof(HnswLinkRecordHeader) + sizeof(HnswLink) * 2 * Size(meta.m);
@@ -153,7 +158,7 @@ void check_meta(HnswCheck *s, Page page) {
                          "its layout (%u elements a run in %u link pages of %u records and %u vector pages) does not fit "
                          "%d dimensions and m %d",
                          meta.elements_per_run, meta.link_pages_per_run, meta.records_per_link_page,
-                         meta.vector_pages_per_run, meta.dims, meta.m);
+                         meta.vector_pages_per_run, header.dims, meta.m);
 
     BlockNumber nblocks = check->nblocks;
     if (meta.entry == vs::kNoRef ? meta.entry_level != -1 : meta.entry_level < 0 || meta.entry_level > vs::hnsw::kMaxLevel)
@@ -204,7 +209,7 @@ void hash_vectors(HnswCheck *s, uint32 page_in_run, Page page) {
     Size length = sizeof(float) * info.dims;
     Size start = Size(page_in_run - info.link_pages_per_run) * HNSW_PAGE_SPACE;
     Size end = start + HNSW_PAGE_SPACE;
-    const char *data = hnsw_page_data(page);
+    const char *data = index_page_data(page);
     for (uint32 index = uint32(start / length); index < info.elements_per_run && Size(index) * length < end; index++) {
         BlockNumber block = s->run + index / info.records_per_link_page;
         uint32 slot = index % info.records_per_link_page;
@@ -219,7 +224,7 @@ void hash_vectors(HnswCheck *s, uint32 page_in_run, Page page) {
 
 void walk_run_page(HnswCheck *s, BlockNumber block, Page page, int type) {
     const HnswIndexInfo &info = s->info;
-    BlockNumber run_start = hnsw_page_opaque(page)->run_start;
+    BlockNumber run_start = index_page_opaque(page)->aux;
     bool starts_run = type == HNSW_PAGE_LINKS && run_start == block;
     if (s->in_run) {
         uint32 position = block - s->run;
@@ -249,8 +254,8 @@ void walk_run_page(HnswCheck *s, BlockNumber block, Page page, int type) {
 }
 
 void walk_upper_page(HnswCheck *s, BlockNumber block, Page page) {
-    if (hnsw_page_opaque(page)->run_start != InvalidBlockNumber)
-        vs_check_corrupt(s->check, block, "an upper page names run %u", hnsw_page_opaque(page)->run_start);
+    if (index_page_opaque(page)->aux != InvalidBlockNumber)
+        vs_check_corrupt(s->check, block, "an upper page names run %u", index_page_opaque(page)->aux);
     Size layer_bytes = hnsw_upper_tuple_size(1, s->info.m);
     auto *header = reinterpret_cast<PageHeader>(page);
     for (OffsetNumber offset = FirstOffsetNumber; offset <= PageGetMaxOffsetNumber(page); offset++) {
@@ -279,7 +284,7 @@ void walk_page(HnswCheck *s, BlockNumber block, Page page) {
         return;
     }
     check_special(s, block, page);
-    int type = hnsw_page_opaque(page)->page_type;
+    int type = index_page_opaque(page)->page_type;
     s->kinds[block] = uint8(type);
     switch (type) {
         case HNSW_PAGE_LINKS:
@@ -305,11 +310,11 @@ const char *bad_target(HnswCheck *s, vs::Ref target, PGAlignedBlock *scratch) {
     if (run < s->check->nblocks && (s->kinds[run] & RUN_COMPLETE) &&
         was_written(s, block, index % info.records_per_link_page))
         return nullptr;
-    if (run == HNSW_METAPAGE_BLKNO || block >= RelationGetNumberOfBlocks(s->check->index))
+    if (run == VS_METAPAGE_BLKNO || block >= RelationGetNumberOfBlocks(s->check->index))
         return "lies past the end of the index";
     Page page = vs_check_read_page(s->check, block, scratch);
-    const HnswPageOpaque *opaque = hnsw_page_opaque(page);
-    if (opaque == nullptr || opaque->page_type != HNSW_PAGE_LINKS || opaque->run_start != run) return "is in no run";
+    const IndexPageOpaque *opaque = index_page_opaque(page);
+    if (opaque == nullptr || opaque->page_type != HNSW_PAGE_LINKS || opaque->aux != run) return "is in no run";
     if (!record_written(s, hnsw_link_record(page, &info, index))) return "was never written";
     return nullptr;
 }
@@ -371,12 +376,12 @@ void check_upper_pointer(HnswCheck *s, vs::Ref ref, const HnswLinkRecordHeader *
     }
     // Added since pass 1 read its page, or wrong.
     const char *problem = nullptr;
-    if (!ItemPointerIsValid(&upper) || upper_block == HNSW_METAPAGE_BLKNO ||
+    if (!ItemPointerIsValid(&upper) || upper_block == VS_METAPAGE_BLKNO ||
         upper_block >= RelationGetNumberOfBlocks(s->check->index)) {
         problem = "is not a block of the index";
     } else {
         Page page = vs_check_read_page(s->check, upper_block, &s->scratch);
-        const HnswPageOpaque *opaque = hnsw_page_opaque(page);
+        const IndexPageOpaque *opaque = index_page_opaque(page);
         if (opaque == nullptr || opaque->page_type != HNSW_PAGE_UPPER)
             problem = "is not on an upper page";
         else if (upper_offset > PageGetMaxOffsetNumber(page) || !ItemIdIsNormal(PageGetItemId(page, upper_offset)))
@@ -437,8 +442,8 @@ void check_run(HnswCheck *s, BlockNumber run) {
         CHECK_FOR_INTERRUPTS();
         BlockNumber block = run + p;
         Page page = vs_check_read_page(check, block, &check->page);
-        const HnswPageOpaque *opaque = hnsw_page_opaque(page);
-        if (opaque == nullptr || opaque->page_type != HNSW_PAGE_LINKS || opaque->run_start != run)
+        const IndexPageOpaque *opaque = index_page_opaque(page);
+        if (opaque == nullptr || opaque->page_type != HNSW_PAGE_LINKS || opaque->aux != run)
             vs_check_corrupt(check, block, "a link page of run %u changed its type during the check", run);
         for (uint32 slot = 0; slot < info.records_per_link_page; slot++) {
             uint32 index = p * info.records_per_link_page + slot;
@@ -493,7 +498,7 @@ void check_entry(HnswCheck *s) {
         if (problem == nullptr) return;
         HnswMeta again = read_meta(s);
         if (again.entry == meta.entry && again.entry_level == meta.entry_level)
-            vs_check_corrupt(s->check, HNSW_METAPAGE_BLKNO, "the entry point, element %u of run %u on level %d, %s",
+            vs_check_corrupt(s->check, VS_METAPAGE_BLKNO, "the entry point, element %u of run %u on level %d, %s",
                              hnsw_ref_index(meta.entry), hnsw_ref_run(meta.entry), meta.entry_level, problem);
     }
 }
@@ -502,7 +507,7 @@ void hnsw_verify(VsIndexCheck *check) {
     auto *s = static_cast<HnswCheck *>(palloc0(sizeof(HnswCheck)));
     check->am_state = s;
     s->check = check;
-    check_meta(s, vs_check_read_page(check, HNSW_METAPAGE_BLKNO, &check->page));
+    check_meta(s, vs_check_read_page(check, VS_METAPAGE_BLKNO, &check->page));
     s->reserved = s->meta;
     BlockNumber nblocks = check->nblocks;
     auto zeroed = [](Size bytes) { return MemoryContextAllocExtended(CurrentMemoryContext, bytes, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO); };
@@ -516,22 +521,22 @@ void hnsw_verify(VsIndexCheck *check) {
     s->uppers_capacity = 64;
     s->uppers = static_cast<UpperTuple *>(palloc(sizeof(UpperTuple) * s->uppers_capacity));
 
-    s->kinds[HNSW_METAPAGE_BLKNO] = HNSW_PAGE_META;
-    vs_check_walk(check, HNSW_METAPAGE_BLKNO + 1, [&](BlockNumber block, Page page) { walk_page(s, block, page); });
+    s->kinds[VS_METAPAGE_BLKNO] = INDEX_PAGE_META;
+    vs_check_walk(check, VS_METAPAGE_BLKNO + 1, [&](BlockNumber block, Page page) { walk_page(s, block, page); });
     if (s->in_run) end_run(s, s->run + s->run_pages_seen - 1, "the end of the index");
 
     // What the metapage pointed to before the walk existed before it, in pass 1's picture.
     const HnswMeta &meta = s->meta;
     if (meta.last_run != InvalidBlockNumber && !(s->kinds[meta.last_run] & RUN_COMPLETE))
-        vs_check_corrupt(check, HNSW_METAPAGE_BLKNO, "the last run, %u, is not the start of a complete run", meta.last_run);
+        vs_check_corrupt(check, VS_METAPAGE_BLKNO, "the last run, %u, is not the start of a complete run", meta.last_run);
     if (meta.upper_page != InvalidBlockNumber && s->kinds[meta.upper_page] != HNSW_PAGE_UPPER)
-        vs_check_corrupt(check, HNSW_METAPAGE_BLKNO, "the upper page, %u, is a %s page", meta.upper_page,
+        vs_check_corrupt(check, VS_METAPAGE_BLKNO, "the upper page, %u, is a %s page", meta.upper_page,
                          page_type_name(s->kinds[meta.upper_page] & ~RUN_COMPLETE));
     if (meta.free_block != InvalidBlockNumber && (s->kinds[meta.free_block] & ~RUN_COMPLETE) != HNSW_PAGE_LINKS)
-        vs_check_corrupt(check, HNSW_METAPAGE_BLKNO, "the free block hint, %u, is a %s page", meta.free_block,
+        vs_check_corrupt(check, VS_METAPAGE_BLKNO, "the free block hint, %u, is a %s page", meta.free_block,
                          page_type_name(s->kinds[meta.free_block] & ~RUN_COMPLETE));
 
-    for (BlockNumber block = HNSW_METAPAGE_BLKNO + 1; block < nblocks; block++)
+    for (BlockNumber block = VS_METAPAGE_BLKNO + 1; block < nblocks; block++)
         if (s->kinds[block] & RUN_COMPLETE) check_run(s, block);
     check_upper_tuples(s);
     check_entry(s);

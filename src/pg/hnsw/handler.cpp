@@ -1,5 +1,5 @@
 // The hnsw access method's handler: its capabilities, options, GUCs, operator class checks and
-// cost estimate. The phases live in hnsw_build/insert/scan/vacuum.cpp.
+// cost estimate. The phases live in build/insert/scan/vacuum.cpp.
 #include "pg/hnsw/hnsw.h"
 
 #include <cmath>
@@ -7,15 +7,11 @@
 extern "C" {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wregister"
-#include "access/amvalidate.h"
-#include "catalog/pg_amproc.h"
-#include "catalog/pg_opclass.h"
 #include "commands/vacuum.h"
 #include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
 #include "utils/guc.h"
 #include "utils/selfuncs.h"
-#include "utils/syscache.h"
 #pragma GCC diagnostic pop
 }
 
@@ -25,7 +21,15 @@ PG_FUNCTION_INFO_V1(hnswhandler);
 }
 
 int hnsw_ef_search = HNSW_DEFAULT_EF_SEARCH;
-static relopt_kind hnsw_relopt_kind;
+
+enum { HNSW_OPTION_M, HNSW_OPTION_EF_CONSTRUCTION };
+static const IndexIntOption hnsw_int_options[] = {
+    {"m", "Maximum number of links per element and layer (twice that on layer 0)", HNSW_DEFAULT_M, vs::hnsw::kMinM,
+     vs::hnsw::kMaxM, offsetof(HnswOptions, m)},
+    {"ef_construction", "Size of the candidate list while building the graph", HNSW_DEFAULT_EF_CONSTRUCTION, 4, 1000,
+     offsetof(HnswOptions, ef_construction)},
+};
+static IndexOptionTable hnsw_option_table = {hnsw_int_options, lengthof(hnsw_int_options), sizeof(HnswOptions), RELOPT_KIND_LOCAL};
 
 int hnsw_iterative_scan = HNSW_ITERATIVE_OFF;
 int hnsw_max_scan_tuples = 20000;
@@ -36,11 +40,7 @@ static const struct config_enum_entry iterative_scan_options[] = {{"off", HNSW_I
                                                                   {nullptr, 0, false}};
 
 void hnsw_init_gucs() {
-    hnsw_relopt_kind = add_reloption_kind();
-    add_int_reloption(hnsw_relopt_kind, "m", "Maximum number of links per element and layer (twice that on layer 0)",
-                      HNSW_DEFAULT_M, vs::hnsw::kMinM, vs::hnsw::kMaxM, AccessExclusiveLock);
-    add_int_reloption(hnsw_relopt_kind, "ef_construction", "Size of the candidate list while building the graph",
-                      HNSW_DEFAULT_EF_CONSTRUCTION, 4, 1000, AccessExclusiveLock);
+    index_define_options(&hnsw_option_table);
     DefineCustomIntVariable("hnsw.ef_search", "Sets the size of the candidate list of an hnsw index scan.",
                             "Valid range is 1..1000; larger finds more true neighbours, more slowly.",
                             &hnsw_ef_search, HNSW_DEFAULT_EF_SEARCH, 1, 1000, PGC_USERSET, GUC_EXPLAIN, nullptr, nullptr,
@@ -60,36 +60,13 @@ void hnsw_init_gucs() {
 }
 
 static bytea *hnsw_options(Datum reloptions, bool validate) {
-    return vs::guard([&]() {
-        static const relopt_parse_elt table[] = {
-            {"m", RELOPT_TYPE_INT, offsetof(HnswOptions, m)},
-            {"ef_construction", RELOPT_TYPE_INT, offsetof(HnswOptions, ef_construction)},
-        };
-        return static_cast<bytea *>(build_reloptions(reloptions, validate, hnsw_relopt_kind, sizeof(HnswOptions), table,
-                                                     lengthof(table)));
-    });
+    return vs::guard([&]() { return index_parse_options(&hnsw_option_table, reloptions, validate); });
 }
 
-int hnsw_option_m(Relation index) {
-    auto *options = reinterpret_cast<HnswOptions *>(index->rd_options);
-    return options ? options->m : HNSW_DEFAULT_M;
-}
+int hnsw_option_m(Relation index) { return index_int_option(index, &hnsw_option_table, HNSW_OPTION_M); }
 
 int hnsw_option_ef_construction(Relation index) {
-    auto *options = reinterpret_cast<HnswOptions *>(index->rd_options);
-    return options ? options->ef_construction : HNSW_DEFAULT_EF_CONSTRUCTION;
-}
-
-// The operator class names its distance by its support functions: the scan computes that
-// distance with the CPU's kernels instead of calling the function through fmgr.
-HnswMetric hnsw_metric(Relation index) {
-    if (OidIsValid(index_getprocid(index, 1, HNSW_NORM_PROC))) return HnswMetric::Cosine;
-    const char *name = get_func_name(index_getprocid(index, 1, HNSW_DISTANCE_PROC));
-    if (name && strcmp(name, "vector_l2_squared_distance") == 0) return HnswMetric::L2;
-    if (name && strcmp(name, "vector_negative_inner_product") == 0) return HnswMetric::InnerProduct;
-    if (name && strcmp(name, "l1_distance") == 0) return HnswMetric::L1;
-    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                    errmsg("hnsw does not support the distance function %s", name ? name : "(unknown)")));
+    return index_int_option(index, &hnsw_option_table, HNSW_OPTION_EF_CONSTRUCTION);
 }
 
 // An hnsw scan does all its work before returning the first row, so startup cost is the total.
@@ -142,27 +119,15 @@ static void hnsw_costestimate(PlannerInfo *root, IndexPath *path, double loop_co
 }
 
 static bool hnsw_validate(Oid opclass_oid) {
-    return vs::guard([&]() {
-        HeapTuple tuple = SearchSysCache1(CLAOID, ObjectIdGetDatum(opclass_oid));
-        if (!HeapTupleIsValid(tuple)) elog(ERROR, "cache lookup failed for operator class %u", opclass_oid);
-        Oid family = reinterpret_cast<Form_pg_opclass>(GETSTRUCT(tuple))->opcfamily;
-        ReleaseSysCache(tuple);
-        CatCList *procs = SearchSysCacheList1(AMPROCNUM, ObjectIdGetDatum(family));
-        bool valid = false;
-        for (int i = 0; i < procs->n_members; i++) {
-            auto *proc = reinterpret_cast<Form_pg_amproc>(GETSTRUCT(&procs->members[i]->tuple));
-            if (proc->amprocnum == HNSW_DISTANCE_PROC) valid = true;
-        }
-        ReleaseCatCacheList(procs);
-        return valid;
-    });
+    static const int16 required[] = {HNSW_DISTANCE_PROC, INDEX_METRIC_PROC};
+    return vs::guard([&]() { return index_validate_opclass(opclass_oid, required, lengthof(required)); });
 }
 
 Datum hnswhandler(PG_FUNCTION_ARGS) {
     return vs::guard([&]() -> Datum {
         IndexAmRoutine *am = makeNode(IndexAmRoutine);
         am->amstrategies = 0;
-        am->amsupport = 2;
+        am->amsupport = 3;
         am->amoptsprocnum = 0;
         am->amcanorder = false;
         am->amcanorderbyop = true;

@@ -8,18 +8,26 @@
 // reach the old element (vacuum.cpp), so a reader may copy one piece by piece; packing them this way stores 784-d vectors 2.6 to a page where whole-tuple layouts
 // fit only 2. An element is addressed by (run start block, index in run).
 //
-//   block 0        metapage: layout version, dims, options, entry point, where to insert next,
-//                  where VACUUM freed slots and when they may be reused
+//   block 0        metapage: the common header (src/pg/index/page.h: magic, page id, layout
+//                  version, element type, metric, dims), options, entry point, where to insert
+//                  next, where VACUUM freed slots and when they may be reused
 //   run            [link page]...[link page][vector page]...[vector page]
 //   upper page     slotted page of upper-layer tuples: links on layers 1..level of one element
 //
 //   link record    level | flags | heap TID | upper tuple TID | layer-0 links (2m x 6 bytes)
 //   upper tuple    for each layer 1..level: m links (6 bytes each, unused ones invalid)
 //
-// Every page carries HnswPageOpaque with its type in the special space. After the build, every
-// change is WAL-logged through GenericXLog; the build logs all pages at its end.
+// Every page carries the shared special space (IndexPageOpaque): hnsw's page id VS_HNSW_PAGE_ID,
+// its page type below, and for link and vector pages the start of their run. After the build,
+// every change is WAL-logged through index_edit_page (src/pg/index/wal.h); the build writes its
+// pages with IndexBulkWriter and logs them in bulk.
 #pragma once
 
+#include "pg/index/buffer.h"
+#include "pg/index/metric.h"
+#include "pg/index/options.h"
+#include "pg/index/page.h"
+#include "pg/index/wal.h"
 #include "pg/types/vector.h"
 
 extern "C" {
@@ -39,11 +47,9 @@ extern "C" {
 #include "core/hnsw/memory_graph.h"
 #include "core/index/memory.h"
 
-#define HNSW_MAGIC 0x48534e56  // "VNSH"
-#define HNSW_LAYOUT_VERSION 2
-#define HNSW_METAPAGE_BLKNO 0
+// 3: the shared page format of src/pg/index/page.h (page id, common metapage header).
+#define HNSW_LAYOUT_VERSION 3
 
-#define HNSW_PAGE_META 1
 #define HNSW_PAGE_LINKS 2
 #define HNSW_PAGE_VECTORS 3
 #define HNSW_PAGE_UPPER 4
@@ -52,19 +58,13 @@ extern "C" {
 #define HNSW_DEFAULT_EF_CONSTRUCTION 64
 #define HNSW_DEFAULT_EF_SEARCH 40
 
-// Support function numbers of the operator classes.
+// Support function numbers of the operator classes; 3 is the shared INDEX_METRIC_PROC.
 #define HNSW_DISTANCE_PROC 1
 #define HNSW_NORM_PROC 2
 
 #define HNSW_FLAG_VALID 0x01    // written completely; absent on a slot an insert reserved but did not finish
 #define HNSW_FLAG_DELETED 0x02  // its heap row is gone: never returned, navigable until unlinked
 #define HNSW_FLAG_UNLINKED 0x04  // deleted, and no list links to it: its slot is free (see vacuum.cpp)
-
-struct HnswPageOpaque {
-    uint16 page_type;
-    uint16 unused;
-    BlockNumber run_start;  // link and vector pages: the run they belong to
-};
 
 // A link to an element, 6 bytes and 2-byte aligned so that lists pack densely.
 struct HnswLink {
@@ -82,9 +82,7 @@ struct HnswLinkRecordHeader {
 };
 
 struct HnswMeta {
-    uint32 magic;
-    uint32 version;
-    int32 dims;
+    IndexMetaHeader header;
     int32 m;
     int32 ef_construction;
     uint32 elements_per_run;
@@ -107,11 +105,9 @@ struct HnswOptions {
     int ef_construction;
 };
 
-enum class HnswMetric { L2, InnerProduct, Cosine, L1 };
-
 // Everything a phase needs to know about one index, computed from the metapage and options.
 struct HnswIndexInfo {
-    HnswMetric metric;
+    vs::Metric metric;
     vs::DistanceFn distance;
     int dims;
     int m;
@@ -135,7 +131,6 @@ extern double hnsw_scan_mem_multiplier;
 // handler.cpp
 extern "C" Datum hnswhandler(PG_FUNCTION_ARGS);
 void hnsw_init_gucs();
-HnswMetric hnsw_metric(Relation index);
 int hnsw_option_m(Relation index);
 int hnsw_option_ef_construction(Relation index);
 
@@ -158,24 +153,19 @@ inline bool hnsw_link_valid(const HnswLink &l) {
 constexpr HnswLink HNSW_NO_LINK = {0xffff, 0xffff, 0xffff};
 
 void hnsw_layout(int dims, int m, HnswIndexInfo *info);
-// The index's layout and distance, kept with its relcache entry (rd_amcache). The entry may be
-// rebuilt at any invalidation: copy the struct rather than keep the pointer across other calls.
+// The index's layout and distance, kept with its relcache entry (index_cached_info): copy the
+// struct rather than keep the pointer across a call that may accept invalidations.
 const HnswIndexInfo *hnsw_index_info(Relation index);
-// ReadBuffer for index pages, through a per-backend memo (kept with hnsw_index_info's cache) of
-// where each block was last found, so that most reads skip the shared buffer mapping table.
-Buffer hnsw_read_buffer(Relation index, BlockNumber block);
-// Starts loading, ahead of a pin, the descriptor of the buffer block was last found in and
-// length bytes of its page from offset.
-void hnsw_prefetch_buffer(Relation index, BlockNumber block, Size offset, Size length);
-void hnsw_init_page(Page page, uint16 type, BlockNumber run_start);
-// A page's special space, or nullptr for a page the relation was extended by but that was never
-// initialised (a crash before its WAL record reached the disk leaves such pages; they are skipped).
-const HnswPageOpaque *hnsw_page_opaque(Page page);
+inline void hnsw_init_page(Page page, uint16 type, BlockNumber run_start) {
+    index_init_page(page, VS_HNSW_PAGE_ID, type, run_start);
+    // Link and vector pages are fixed arrays, not slotted: claim the whole space up front.
+    if (type == HNSW_PAGE_LINKS || type == HNSW_PAGE_VECTORS)
+        reinterpret_cast<PageHeader>(page)->pd_lower = reinterpret_cast<PageHeader>(page)->pd_upper;
+}
 HnswMeta *hnsw_init_meta_page(Page page, const HnswIndexInfo *info);  // an empty index's metapage
-HnswMeta *hnsw_meta(Page page);
-char *hnsw_page_data(Page page);
-// Usable bytes of a page between its header and the special space.
-constexpr Size HNSW_PAGE_SPACE = BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(HnswPageOpaque));
+inline HnswMeta *hnsw_meta(Page page) { return reinterpret_cast<HnswMeta *>(index_page_data(page)); }
+constexpr Size HNSW_PAGE_SPACE = INDEX_PAGE_SPACE;
+// A copy of the metapage, after the shared header check.
 void hnsw_read_meta(Relation index, HnswMeta *meta);
 // The entry point a graph walk starts from. A walk that reached a dead end (vs::hnsw::kDeadEnd:
 // an element it stood on was unlinked meanwhile) asks again with after_dead_end and starts over:
@@ -206,7 +196,7 @@ void hnsw_vector_pieces(const HnswIndexInfo *info, vs::Ref ref, Visit visit) {
         done += piece;
     }
 }
-bool hnsw_prepare_query(HnswMetric metric, float *x, int dims);
+bool hnsw_prepare_query(vs::Metric metric, float *x, int dims);
 Size hnsw_upper_tuple_size(int level, int m);
 // The buffer of an upper tuple, and its links on a page of it read or locked by the caller,
 // both after checking the pointer (block, page type, offset, length) and reporting a bad one as

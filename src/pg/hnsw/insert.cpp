@@ -16,15 +16,9 @@ extern "C" {
 #pragma GCC diagnostic pop
 }
 
-// Extends the index by one page, initialised as type and WAL-logged as a full image. The
-// caller holds the relation extension lock.
+// Extends the index by one page of type; the caller holds the relation extension lock.
 static Buffer new_page(Relation index, uint16 type, BlockNumber run_start) {
-    Buffer buf = ReadBufferExtended(index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, nullptr);
-    LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-    GenericXLogState *state = GenericXLogStart(index);
-    hnsw_init_page(GenericXLogRegisterBuffer(state, buf, GENERIC_XLOG_FULL_IMAGE), type, run_start);
-    GenericXLogFinish(state);
-    return buf;
+    return index_new_page(index, [&](Page page) { hnsw_init_page(page, type, run_start); });
 }
 
 // The index grows (a run, an upper page) under a heavyweight lock of its own on the metapage's
@@ -33,22 +27,8 @@ static Buffer new_page(Relation index, uint16 type, BlockNumber run_start) {
 // once it holds the lock, extends the relation under the extension lock, and only then publishes
 // the new pages on the metapage; so two inserters never both add a run, and the pages are logged
 // before the metapage record that points to them.
-static void lock_growth(Relation index) { LockPage(index, HNSW_METAPAGE_BLKNO, ExclusiveLock); }
-static void unlock_growth(Relation index) { UnlockPage(index, HNSW_METAPAGE_BLKNO, ExclusiveLock); }
-
-// Runs fn(meta) on the metapage under its exclusive lock and WAL-logs the change, unless fn
-// returns false for nothing changed.
-template <typename Change>
-static void change_meta(Relation index, Change fn) {
-    Buffer buf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
-    LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-    GenericXLogState *state = GenericXLogStart(index);
-    if (fn(hnsw_meta(GenericXLogRegisterBuffer(state, buf, 0))))
-        GenericXLogFinish(state);
-    else
-        GenericXLogAbort(state);
-    UnlockReleaseBuffer(buf);
-}
+static void lock_growth(Relation index) { LockPage(index, VS_METAPAGE_BLKNO, ExclusiveLock); }
+static void unlock_growth(Relation index) { UnlockPage(index, VS_METAPAGE_BLKNO, ExclusiveLock); }
 
 // Appends an empty run; its pages are contiguous because they are added under the extension lock.
 static BlockNumber allocate_run(Relation index, const HnswIndexInfo *info) {
@@ -70,7 +50,7 @@ static vs::Ref reserve_new_slot(Relation index, const HnswIndexInfo *info) {
         CHECK_FOR_INTERRUPTS();
         vs::Ref ref = vs::kNoRef;
         BlockNumber full_run = InvalidBlockNumber;
-        change_meta(index, [&](HnswMeta *meta) {
+        index_change_meta<HnswMeta>(index, [&](HnswMeta *meta) {
             full_run = meta->last_run;
             if (meta->last_run == InvalidBlockNumber || meta->last_run_used >= info->elements_per_run) return false;
             ref = hnsw_ref(meta->last_run, meta->last_run_used++);
@@ -82,7 +62,7 @@ static vs::Ref reserve_new_slot(Relation index, const HnswIndexInfo *info) {
         hnsw_read_meta(index, &meta);
         if (meta.last_run == full_run) {
             BlockNumber start = allocate_run(index, info);
-            change_meta(index, [&](HnswMeta *m) {
+            index_change_meta<HnswMeta>(index, [&](HnswMeta *m) {
                 m->last_run = start;
                 m->last_run_used = 0;
                 return true;
@@ -113,16 +93,17 @@ static ItemPointerData add_upper_tuple(Relation index, const HnswIndexInfo *info
             Buffer buf = hnsw_read_upper_buffer(index, &hint);
             LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
             Page page = BufferGetPage(buf);
-            if (hnsw_page_opaque(page) == nullptr || hnsw_page_opaque(page)->page_type != HNSW_PAGE_UPPER)
+            const IndexPageOpaque *opaque = index_page_opaque(page);
+            if (opaque == nullptr || opaque->page_id != VS_HNSW_PAGE_ID || opaque->page_type != HNSW_PAGE_UPPER)
                 ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
                                 errmsg("hnsw index \"%s\" names block %u as its upper page, which is not one",
                                        RelationGetRelationName(index), block)));
             if (PageGetFreeSpace(page) >= MAXALIGN(size)) {
-                GenericXLogState *state = GenericXLogStart(index);
-                page = GenericXLogRegisterBuffer(state, buf, 0);
-                OffsetNumber offset = PageAddItem(page, reinterpret_cast<Item>(tuple), size, InvalidOffsetNumber, false, false);
-                if (offset == InvalidOffsetNumber) elog(ERROR, "hnsw: failed to add upper tuple");
-                GenericXLogFinish(state);
+                OffsetNumber offset = InvalidOffsetNumber;
+                index_edit_page(index, buf, [&](Page page) {
+                    offset = PageAddItem(page, reinterpret_cast<Item>(tuple), size, InvalidOffsetNumber, false, false);
+                    if (offset == InvalidOffsetNumber) elog(ERROR, "hnsw: failed to add upper tuple");
+                });
                 UnlockReleaseBuffer(buf);
                 pfree(tuple);
                 ItemPointerData tid;
@@ -139,7 +120,7 @@ static ItemPointerData add_upper_tuple(Relation index, const HnswIndexInfo *info
             UnlockRelationForExtension(index, ExclusiveLock);
             BlockNumber added = BufferGetBlockNumber(buf);
             UnlockReleaseBuffer(buf);
-            change_meta(index, [&](HnswMeta *m) {
+            index_change_meta<HnswMeta>(index, [&](HnswMeta *m) {
                 m->upper_page = added;
                 return true;
             });
@@ -152,10 +133,10 @@ static ItemPointerData add_upper_tuple(Relation index, const HnswIndexInfo *info
 static void reset_upper_tuple(Relation index, ItemPointer upper, int level, int m) {
     Buffer buf = hnsw_read_upper_buffer(index, upper);
     LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-    GenericXLogState *state = GenericXLogStart(index);
-    HnswLink *links = hnsw_upper_links(index, GenericXLogRegisterBuffer(state, buf, 0), upper, level, m);
-    for (int i = 0; i < level * m; i++) links[i] = HNSW_NO_LINK;
-    GenericXLogFinish(state);
+    index_edit_page(index, buf, [&](Page page) {
+        HnswLink *links = hnsw_upper_links(index, page, upper, level, m);
+        for (int i = 0; i < level * m; i++) links[i] = HNSW_NO_LINK;
+    });
     UnlockReleaseBuffer(buf);
 }
 
@@ -186,19 +167,19 @@ static vs::Ref claim_free_slot(Relation index, Relation heap, const HnswIndexInf
     BlockNumber block = meta.free_block;
     while (block < nblocks && ref == vs::kNoRef && !too_soon) {
         CHECK_FOR_INTERRUPTS();
-        Buffer buf = hnsw_read_buffer(index, block);
+        Buffer buf = index_read_buffer(index, block);
         LockBuffer(buf, BUFFER_LOCK_SHARE);
         Page page = BufferGetPage(buf);
-        const HnswPageOpaque *opaque = hnsw_page_opaque(page);
+        const IndexPageOpaque *opaque = index_page_opaque(page);
         BlockNumber next = block + 1;
         if (opaque && (opaque->page_type == HNSW_PAGE_LINKS || opaque->page_type == HNSW_PAGE_VECTORS)) {
-            BlockNumber run = opaque->run_start;
+            BlockNumber run = opaque->aux;
             if (block + 1 >= run + info->link_pages_per_run) next = run + info->link_pages_per_run + info->vector_pages_per_run;
             uint32 first = (block - run) * info->records_per_link_page;
             if (opaque->page_type == HNSW_PAGE_LINKS && first_unlinked(page, info, first) >= 0) {
                 LockBuffer(buf, BUFFER_LOCK_UNLOCK);
                 // Pinned before the link page is locked, so that no read of it happens under that lock.
-                Buffer metabuf = hnsw_read_buffer(index, HNSW_METAPAGE_BLKNO);
+                Buffer metabuf = index_read_buffer(index, VS_METAPAGE_BLKNO);
                 LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
                 int slot = first_unlinked(BufferGetPage(buf), info, first);  // another inserter may have taken it
                 // VACUUM stamps the metapage before it marks slots unlinked: the stamp read now,
@@ -211,12 +192,12 @@ static vs::Ref claim_free_slot(Relation index, Relation heap, const HnswIndexInf
                 }
                 ReleaseBuffer(metabuf);
                 if (slot >= 0 && !too_soon) {
-                    GenericXLogState *state = GenericXLogStart(index);
-                    HnswLinkRecordHeader *record = hnsw_link_record(GenericXLogRegisterBuffer(state, buf, 0), info, slot);
-                    *level = record->level;
-                    *upper = record->upper;
-                    record->flags = 0;
-                    GenericXLogFinish(state);
+                    index_edit_page(index, buf, [&](Page page) {
+                        HnswLinkRecordHeader *record = hnsw_link_record(page, info, slot);
+                        *level = record->level;
+                        *upper = record->upper;
+                        record->flags = 0;
+                    });
                     ref = hnsw_ref(run, first + uint32(slot));
                     next = block;  // it may hold more
                 }
@@ -227,7 +208,7 @@ static vs::Ref claim_free_slot(Relation index, Relation heap, const HnswIndexInf
     }
     if (too_soon) return vs::kNoRef;
     BlockNumber hint = ref == vs::kNoRef ? InvalidBlockNumber : block;
-    change_meta(index, [&](HnswMeta *m) {
+    index_change_meta<HnswMeta>(index, [&](HnswMeta *m) {
         if (m->free_block != meta.free_block || hint == meta.free_block) return false;
         m->free_block = hint;
         return true;
@@ -238,12 +219,9 @@ static vs::Ref claim_free_slot(Relation index, Relation heap, const HnswIndexInf
 static void write_vector(Relation index, const HnswIndexInfo *info, vs::Ref ref, const float *x) {
     const char *source = reinterpret_cast<const char *>(x);
     hnsw_vector_pieces(info, ref, [&](BlockNumber block, Size in_page, Size done, Size piece) {
-        Buffer buf = hnsw_read_buffer(index, block);
+        Buffer buf = index_read_buffer(index, block);
         LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-        GenericXLogState *state = GenericXLogStart(index);
-        Page page = GenericXLogRegisterBuffer(state, buf, 0);
-        memcpy(hnsw_page_data(page) + in_page, source + done, piece);
-        GenericXLogFinish(state);
+        index_edit_page(index, buf, [&](Page page) { memcpy(index_page_data(page) + in_page, source + done, piece); });
         UnlockReleaseBuffer(buf);
     });
 }
@@ -252,21 +230,20 @@ static void write_vector(Relation index, const HnswIndexInfo *info, vs::Ref ref,
 // (upper given) first sets its level, heap TID, upper tuple and empty layer-0 links.
 static void write_record(Relation index, const HnswIndexInfo *info, vs::Ref ref, int level, uint8 flags,
                          ItemPointer heap_tid, ItemPointer upper) {
-    Buffer buf = hnsw_read_buffer(index, hnsw_link_block(info, ref));
+    Buffer buf = index_read_buffer(index, hnsw_link_block(info, ref));
     LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-    GenericXLogState *state = GenericXLogStart(index);
-    Page page = GenericXLogRegisterBuffer(state, buf, 0);
-    HnswLinkRecordHeader *record = hnsw_link_record(page, info, hnsw_ref_index(ref));
-    if (upper != nullptr) {
-        record->level = uint8(level);
-        record->heap_tid = *heap_tid;
-        record->upper = *upper;
-        HnswLink *links = hnsw_record_links(record);
-        for (int i = 0; i < 2 * info->m; i++) links[i] = HNSW_NO_LINK;
-        record->flags = 0;
-    }
-    record->flags |= flags;
-    GenericXLogFinish(state);
+    index_edit_page(index, buf, [&](Page page) {
+        HnswLinkRecordHeader *record = hnsw_link_record(page, info, hnsw_ref_index(ref));
+        if (upper != nullptr) {
+            record->level = uint8(level);
+            record->heap_tid = *heap_tid;
+            record->upper = *upper;
+            HnswLink *links = hnsw_record_links(record);
+            for (int i = 0; i < 2 * info->m; i++) links[i] = HNSW_NO_LINK;
+            record->flags = 0;
+        }
+        record->flags |= flags;
+    });
     UnlockReleaseBuffer(buf);
 }
 
@@ -301,7 +278,7 @@ static bool become_entry(Relation index, vs::Ref ref, int level, bool only_if_no
     auto wanted = [&](const HnswMeta *m) { return m->entry == vs::kNoRef || (!only_if_none && level > m->entry_level); };
     if (!wanted(&meta)) return false;
     bool became = false;
-    change_meta(index, [&](HnswMeta *m) {
+    index_change_meta<HnswMeta>(index, [&](HnswMeta *m) {
         if (!wanted(m)) return false;
         m->entry = ref;
         m->entry_level = level;

@@ -6,27 +6,11 @@ extern "C" {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wregister"
 #include "access/xlog.h"
-#include "storage/buf_internals.h"
 #pragma GCC diagnostic pop
 }
 
 #include <algorithm>
 #include <cmath>
-
-static HnswPageOpaque *opaque(Page page) { return reinterpret_cast<HnswPageOpaque *>(PageGetSpecialPointer(page)); }
-
-const HnswPageOpaque *hnsw_page_opaque(Page page) { return PageIsNew(page) ? nullptr : opaque(page); }
-
-static char *page_data(Page page) { return reinterpret_cast<char *>(page) + MAXALIGN(SizeOfPageHeaderData); }
-
-void hnsw_init_page(Page page, uint16 type, BlockNumber run_start) {
-    PageInit(page, BLCKSZ, sizeof(HnswPageOpaque));
-    opaque(page)->page_type = type;
-    opaque(page)->run_start = run_start;
-    // Link and vector pages are fixed arrays, not slotted: claim the whole space up front.
-    if (type == HNSW_PAGE_LINKS || type == HNSW_PAGE_VECTORS)
-        reinterpret_cast<PageHeader>(page)->pd_lower = reinterpret_cast<PageHeader>(page)->pd_upper;
-}
 
 // Chooses how many elements a run holds: the count, up to about 64 pages' worth, that wastes
 // the least space at the ends of its link and vector areas.
@@ -52,11 +36,8 @@ void hnsw_layout(int dims, int m, HnswIndexInfo *info) {
 }
 
 HnswMeta *hnsw_init_meta_page(Page page, const HnswIndexInfo *info) {
-    hnsw_init_page(page, HNSW_PAGE_META, InvalidBlockNumber);
-    HnswMeta *meta = reinterpret_cast<HnswMeta *>(page_data(page));
-    meta->magic = HNSW_MAGIC;
-    meta->version = HNSW_LAYOUT_VERSION;
-    meta->dims = info->dims;
+    auto *meta = reinterpret_cast<HnswMeta *>(
+        index_init_meta_page(page, VS_HNSW_PAGE_ID, HNSW_LAYOUT_VERSION, info->metric, info->dims, sizeof(HnswMeta)));
     meta->m = info->m;
     meta->ef_construction = info->ef_construction;
     meta->elements_per_run = info->elements_per_run;
@@ -70,27 +51,15 @@ HnswMeta *hnsw_init_meta_page(Page page, const HnswIndexInfo *info) {
     meta->upper_page = InvalidBlockNumber;
     meta->free_block = InvalidBlockNumber;
     meta->free_after = InvalidFullTransactionId;
-    reinterpret_cast<PageHeader>(page)->pd_lower = MAXALIGN(SizeOfPageHeaderData) + sizeof(HnswMeta);
     return meta;
 }
 
-HnswMeta *hnsw_meta(Page page) { return reinterpret_cast<HnswMeta *>(page_data(page)); }
-
-char *hnsw_page_data(Page page) { return page_data(page); }
-
 void hnsw_read_meta(Relation index, HnswMeta *meta) {
-    Buffer buf = hnsw_read_buffer(index, HNSW_METAPAGE_BLKNO);
+    Buffer buf = index_read_buffer(index, VS_METAPAGE_BLKNO);
     LockBuffer(buf, BUFFER_LOCK_SHARE);
-    memcpy(meta, page_data(BufferGetPage(buf)), sizeof(HnswMeta));
+    memcpy(meta, index_page_data(BufferGetPage(buf)), sizeof(HnswMeta));
     UnlockReleaseBuffer(buf);
-    if (meta->magic != HNSW_MAGIC)
-        ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
-                        errmsg("index \"%s\" is not an hnsw index", RelationGetRelationName(index))));
-    if (meta->version != HNSW_LAYOUT_VERSION)
-        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                        errmsg("hnsw index \"%s\" has layout version %u, this vectorsearch reads version %d",
-                               RelationGetRelationName(index), meta->version, HNSW_LAYOUT_VERSION),
-                        errhint("REINDEX the index.")));
+    index_check_meta(index, &meta->header, VS_HNSW_PAGE_ID, HNSW_LAYOUT_VERSION);
 }
 
 vs::hnsw::EntryPoint hnsw_entry_point(Relation index, const HnswIndexInfo *info, bool after_dead_end) {
@@ -114,93 +83,33 @@ vs::hnsw::EntryPoint hnsw_entry_point(Relation index, const HnswIndexInfo *info,
     return entry;
 }
 
-// What a backend keeps of one index with its relcache entry (rd_amcache): the layout, read
-// once from the metapage, and a memo of the buffer each block was last read into. It is one
-// allocation in rd_indexcxt, made once and never resized, so a pointer to the layout stays good
-// until the relcache drops the entry at an invalidation (hnsw_index_info's callers copy it). The
-// memo is direct-mapped: at most HNSW_MEMO_ENTRIES slots, so its size is bounded however large
-// the index grows; a block whose slot another block took is read the ordinary way.
-struct HnswRecentBuffer {
-    BlockNumber block;
-    Buffer buffer;
-};
-
-struct HnswCache {
-    HnswIndexInfo info;
-    uint32 memo_mask;
-    HnswRecentBuffer memo[];
-};
-
-// 512 KB per index and backend at most: the vector and link pages of a 784-d, 200 MB index.
-constexpr uint32 HNSW_MEMO_ENTRIES = 65536;
+// The layout is read as the build chose it, not chosen again: a later release may choose
+// differently for new indexes and still read this one.
+static void read_index_info(Relation index, void *into) {
+    HnswMeta meta;
+    hnsw_read_meta(index, &meta);
+    auto &info = *static_cast<HnswIndexInfo *>(into);
+    info.metric = vs::Metric(meta.header.metric);
+    info.distance = vs::index_distance(vs_kernels, info.metric);
+    info.dims = meta.header.dims;
+    info.m = meta.m;
+    info.ef_construction = meta.ef_construction;
+    info.link_record_size = sizeof(HnswLinkRecordHeader) + sizeof(HnswLink) * 2 * meta.m;
+    info.elements_per_run = meta.elements_per_run;
+    info.link_pages_per_run = meta.link_pages_per_run;
+    info.vector_pages_per_run = meta.vector_pages_per_run;
+    info.records_per_link_page = meta.records_per_link_page;
+}
 
 const HnswIndexInfo *hnsw_index_info(Relation index) {
-    if (index->rd_amcache == nullptr) {
-        HnswMeta meta;
-        hnsw_read_meta(index, &meta);
-        uint32 entries = 1024;
-        for (BlockNumber nblocks = RelationGetNumberOfBlocks(index); entries < nblocks && entries < HNSW_MEMO_ENTRIES;)
-            entries *= 2;
-        auto *cache = static_cast<HnswCache *>(MemoryContextAllocZero(
-            index->rd_indexcxt, offsetof(HnswCache, memo) + sizeof(HnswRecentBuffer) * entries));
-        cache->memo_mask = entries - 1;
-        for (uint32 i = 0; i < entries; i++) cache->memo[i] = {InvalidBlockNumber, InvalidBuffer};
-        // The layout is read as the build chose it, not chosen again: a later release may choose
-        // differently for new indexes and still read this one.
-        HnswIndexInfo &info = cache->info;
-        info.dims = meta.dims;
-        info.m = meta.m;
-        info.ef_construction = meta.ef_construction;
-        info.link_record_size = sizeof(HnswLinkRecordHeader) + sizeof(HnswLink) * 2 * meta.m;
-        info.elements_per_run = meta.elements_per_run;
-        info.link_pages_per_run = meta.link_pages_per_run;
-        info.vector_pages_per_run = meta.vector_pages_per_run;
-        info.records_per_link_page = meta.records_per_link_page;
-        info.metric = hnsw_metric(index);
-        switch (info.metric) {
-            case HnswMetric::L2: info.distance = vs_kernels.l2_squared; break;
-            case HnswMetric::L1: info.distance = vs_kernels.l1; break;
-            case HnswMetric::InnerProduct:
-            case HnswMetric::Cosine: info.distance = vs_kernels.negative_inner_product; break;
-        }
-        index->rd_amcache = cache;
-    }
-    return &static_cast<HnswCache *>(index->rd_amcache)->info;
-}
-
-// The memo's slot for block, if the relcache entry has a memo.
-static HnswRecentBuffer *memo_slot(Relation index, BlockNumber block) {
-    auto *cache = static_cast<HnswCache *>(index->rd_amcache);
-    return cache == nullptr ? nullptr : &cache->memo[block & cache->memo_mask];
-}
-
-// The memo is used only when hnsw_index_info has made it: building it here would read the
-// metapage, which a caller may hold locked.
-void hnsw_prefetch_buffer(Relation index, BlockNumber block, Size offset, Size length) {
-    HnswRecentBuffer *slot = memo_slot(index, block);
-    if (slot == nullptr || slot->block != block || slot->buffer <= 0) return;
-    Buffer buf = slot->buffer;
-    __builtin_prefetch(GetBufferDescriptor(buf - 1));
-    const char *data = static_cast<const char *>(BufferGetBlock(buf)) + offset;
-    Size end = Min(offset + length, Size(BLCKSZ)) - offset;
-    for (Size line = 0; line < end; line += 64) __builtin_prefetch(data + line);
-}
-
-Buffer hnsw_read_buffer(Relation index, BlockNumber block) {
-    HnswRecentBuffer *slot = memo_slot(index, block);
-    if (slot == nullptr) return ReadBuffer(index, block);
-    if (slot->block == block && ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, block, slot->buffer))
-        return slot->buffer;
-    Buffer buf = ReadBuffer(index, block);
-    *slot = {block, buf};
-    return buf;
+    return static_cast<const HnswIndexInfo *>(index_cached_info(index, sizeof(HnswIndexInfo), read_index_info));
 }
 
 // Cosine distance orders like the negative inner product of unit vectors: normalise once and
 // use the cheaper kernel. Returns false for a vector that cannot be indexed (a zero vector has
 // no direction).
-bool hnsw_prepare_query(HnswMetric metric, float *x, int dims) {
-    if (metric != HnswMetric::Cosine) return true;
+bool hnsw_prepare_query(vs::Metric metric, float *x, int dims) {
+    if (metric != vs::Metric::Cosine) return true;
     double norm = 0;
     for (int i = 0; i < dims; i++) norm += double(x[i]) * x[i];
     if (norm <= 0) return false;
@@ -215,7 +124,7 @@ BlockNumber hnsw_link_block(const HnswIndexInfo *info, vs::Ref ref) {
 
 HnswLinkRecordHeader *hnsw_link_record(Page page, const HnswIndexInfo *info, uint32 index) {
     Size offset = (index % info->records_per_link_page) * info->link_record_size;
-    return reinterpret_cast<HnswLinkRecordHeader *>(page_data(page) + offset);
+    return reinterpret_cast<HnswLinkRecordHeader *>(index_page_data(page) + offset);
 }
 
 // On a primary, vector pages are read under a pin alone, without the content lock: a vector is
@@ -232,9 +141,9 @@ static void lock_vector_page(Buffer buf, int mode) {
 void hnsw_read_vector(Relation index, const HnswIndexInfo *info, vs::Ref ref, float *out) {
     char *dest = reinterpret_cast<char *>(out);
     hnsw_vector_pieces(info, ref, [&](BlockNumber block, Size in_page, Size done, Size piece) {
-        Buffer buf = hnsw_read_buffer(index, block);
+        Buffer buf = index_read_buffer(index, block);
         lock_vector_page(buf, BUFFER_LOCK_SHARE);
-        memcpy(dest + done, page_data(BufferGetPage(buf)) + in_page, piece);
+        memcpy(dest + done, index_page_data(BufferGetPage(buf)) + in_page, piece);
         lock_vector_page(buf, BUFFER_LOCK_UNLOCK);
         ReleaseBuffer(buf);
     });
@@ -253,14 +162,15 @@ Buffer hnsw_read_upper_buffer(Relation index, ItemPointer upper) {
     // InvalidBlockNumber would be P_NEW to ReadBuffer: an extension, not a read. A block past the
     // end fails the read with an error of its own.
     BlockNumber block = ItemPointerGetBlockNumberNoCheck(upper);
-    if (block == HNSW_METAPAGE_BLKNO || block == InvalidBlockNumber) report_bad_upper(index, upper);
-    return hnsw_read_buffer(index, block);
+    if (block == VS_METAPAGE_BLKNO || block == InvalidBlockNumber) report_bad_upper(index, upper);
+    return index_read_buffer(index, block);
 }
 
 HnswLink *hnsw_upper_links(Relation index, Page page, ItemPointer upper, int level, int m) {
     OffsetNumber offset = ItemPointerGetOffsetNumberNoCheck(upper);
-    if (hnsw_page_opaque(page) == nullptr || opaque(page)->page_type != HNSW_PAGE_UPPER || offset < FirstOffsetNumber ||
-        offset > PageGetMaxOffsetNumber(page))
+    const IndexPageOpaque *opaque = index_page_opaque(page);
+    if (opaque == nullptr || opaque->page_id != VS_HNSW_PAGE_ID || opaque->page_type != HNSW_PAGE_UPPER ||
+        offset < FirstOffsetNumber || offset > PageGetMaxOffsetNumber(page))
         report_bad_upper(index, upper);
     ItemId item = PageGetItemId(page, offset);
     if (!ItemIdIsNormal(item) || ItemIdGetLength(item) != hnsw_upper_tuple_size(level, m)) report_bad_upper(index, upper);
@@ -290,9 +200,9 @@ void HnswPageStore::init(Relation index, const HnswIndexInfo *info, MemoryContex
 float HnswPageStore::distance_from(const float *q, vs::Ref r) {
     float sum = 0;
     hnsw_vector_pieces(info_, r, [&](BlockNumber block, Size in_page, Size done, Size piece) {
-        Buffer buf = hnsw_read_buffer(index_, block);
+        Buffer buf = index_read_buffer(index_, block);
         lock_vector_page(buf, BUFFER_LOCK_SHARE);
-        const float *x = reinterpret_cast<const float *>(page_data(BufferGetPage(buf)) + in_page);
+        const float *x = reinterpret_cast<const float *>(index_page_data(BufferGetPage(buf)) + in_page);
         sum += info_->distance(q + done / sizeof(float), x, piece / sizeof(float));
         lock_vector_page(buf, BUFFER_LOCK_UNLOCK);
         ReleaseBuffer(buf);
@@ -308,7 +218,7 @@ void HnswPageStore::distances_to_query(const vs::Ref *refs, int n, float *out) {
     Size bytes = sizeof(float) * info_->dims;
     for (int i = 0; i < n; i++) {
         Size offset = Size(hnsw_ref_index(refs[i])) * bytes;
-        hnsw_prefetch_buffer(index_, hnsw_ref_run(refs[i]) + info_->link_pages_per_run + BlockNumber(offset / HNSW_PAGE_SPACE),
+        index_prefetch_buffer(index_, hnsw_ref_run(refs[i]) + info_->link_pages_per_run + BlockNumber(offset / HNSW_PAGE_SPACE),
                              MAXALIGN(SizeOfPageHeaderData) + offset % HNSW_PAGE_SPACE, bytes);
     }
     for (int i = 0; i < n; i++) out[i] = distance_from(query_, refs[i]);
@@ -321,7 +231,7 @@ float HnswPageStore::distance(vs::Ref a, vs::Ref b) {
 
 // Copies the raw links of r on layer (2m on layer 0, m above); returns how many slots there are.
 int HnswPageStore::read_links(vs::Ref r, int layer, HnswLink *out, uint8 *flags) {
-    Buffer buf = hnsw_read_buffer(index_, hnsw_link_block(info_, r));
+    Buffer buf = index_read_buffer(index_, hnsw_link_block(info_, r));
     LockBuffer(buf, BUFFER_LOCK_SHARE);
     HnswLinkRecordHeader *record = hnsw_link_record(BufferGetPage(buf), info_, hnsw_ref_index(r));
     if (flags) *flags = record->flags;
@@ -362,7 +272,7 @@ int HnswPageStore::neighbors(vs::Ref r, int layer, vs::Ref *out) {
 }
 
 float HnswPageStore::checked_distance(vs::Ref r, uint8 *flags) {
-    Buffer buf = hnsw_read_buffer(index_, hnsw_link_block(info_, r));
+    Buffer buf = index_read_buffer(index_, hnsw_link_block(info_, r));
     LockBuffer(buf, BUFFER_LOCK_SHARE);
     *flags = hnsw_link_record(BufferGetPage(buf), info_, hnsw_ref_index(r))->flags;
     float d = exact_distance(r);
@@ -376,7 +286,7 @@ float HnswPageStore::exact_distance(vs::Ref r) {
 }
 
 uint8 hnsw_element_flags(Relation index, const HnswIndexInfo *info, vs::Ref ref, ItemPointer heap_tid) {
-    Buffer buf = hnsw_read_buffer(index, hnsw_link_block(info, ref));
+    Buffer buf = index_read_buffer(index, hnsw_link_block(info, ref));
     LockBuffer(buf, BUFFER_LOCK_SHARE);
     HnswLinkRecordHeader *record = hnsw_link_record(BufferGetPage(buf), info, hnsw_ref_index(ref));
     uint8 flags = record->flags;
@@ -391,7 +301,7 @@ uint8 hnsw_element_flags(Relation index, const HnswIndexInfo *info, vs::Ref ref,
 static bool write_links(Relation index, const HnswIndexInfo *info, vs::Ref r, int layer, const vs::Ref *list, int n,
                         const HnswLink *expected) {
     int slots = vs::hnsw::max_degree(info->m, layer);
-    Buffer buf = hnsw_read_buffer(index, hnsw_link_block(info, r));
+    Buffer buf = index_read_buffer(index, hnsw_link_block(info, r));
     LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
     HnswLinkRecordHeader *record = hnsw_link_record(BufferGetPage(buf), info, hnsw_ref_index(r));
     Buffer target = buf;
@@ -404,23 +314,15 @@ static bool write_links(Relation index, const HnswIndexInfo *info, vs::Ref r, in
         target = hnsw_read_upper_buffer(index, &upper);
         LockBuffer(target, BUFFER_LOCK_EXCLUSIVE);
     }
-    GenericXLogState *state = GenericXLogStart(index);
-    Page page = GenericXLogRegisterBuffer(state, target, 0);
-    HnswLink *links;
-    if (layer == 0) {
-        links = hnsw_record_links(hnsw_link_record(page, info, hnsw_ref_index(r)));
-    } else {
-        links = hnsw_upper_links(index, page, &upper, level, info->m) + Size(layer - 1) * info->m;
-    }
-    if (memcmp(links, expected, sizeof(HnswLink) * slots) != 0) {
-        GenericXLogAbort(state);
-        UnlockReleaseBuffer(target);
-        return false;
-    }
-    for (int i = 0; i < slots; i++) links[i] = i < n ? hnsw_make_link(list[i]) : HNSW_NO_LINK;
-    GenericXLogFinish(state);
+    bool written = index_edit_page(index, target, [&](Page page) {
+        HnswLink *links = layer == 0 ? hnsw_record_links(hnsw_link_record(page, info, hnsw_ref_index(r)))
+                                     : hnsw_upper_links(index, page, &upper, level, info->m) + Size(layer - 1) * info->m;
+        if (memcmp(links, expected, sizeof(HnswLink) * slots) != 0) return false;
+        for (int i = 0; i < slots; i++) links[i] = i < n ? hnsw_make_link(list[i]) : HNSW_NO_LINK;
+        return true;
+    });
     UnlockReleaseBuffer(target);
-    return true;
+    return written;
 }
 
 // Sets a new element's list. Once the element is reachable on a layer, a concurrent inserter

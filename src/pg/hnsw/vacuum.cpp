@@ -75,10 +75,10 @@ static void for_each_link_page(HnswVacuumState *state, int lock, Pick pick, Hand
         Buffer buf = ReadBufferExtended(state->index, MAIN_FORKNUM, block, RBM_NORMAL, nullptr);
         LockBuffer(buf, lock);
         Page page = BufferGetPage(buf);
-        const HnswPageOpaque *opaque = hnsw_page_opaque(page);
+        const IndexPageOpaque *opaque = index_page_opaque(page);
         int n = 0;
         if (opaque && opaque->page_type == HNSW_PAGE_LINKS)
-            n = pick(buf, page, opaque->run_start, (block - opaque->run_start) * state->info.records_per_link_page,
+            n = pick(buf, page, opaque->aux, (block - opaque->aux) * state->info.records_per_link_page,
                      slots);
         UnlockReleaseBuffer(buf);
         for (int i = 0; i < n; i++) handle(slots[i]);
@@ -212,7 +212,7 @@ static void repair(HnswVacuumState *state) {
 
 // Points the metapage's hint at block, if the hint is past it.
 static void lower_free_hint(Relation index, BlockNumber block) {
-    Buffer buf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+    Buffer buf = ReadBuffer(index, VS_METAPAGE_BLKNO);
     LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
     GenericXLogState *xlog = GenericXLogStart(index);
     HnswMeta *meta = hnsw_meta(GenericXLogRegisterBuffer(xlog, buf, 0));
@@ -230,7 +230,7 @@ static void lower_free_hint(Relation index, BlockNumber block) {
 // elements unlinked, so that no insert takes their slots under an older stamp.
 static void unlink(HnswVacuumState *state) {
     const HnswIndexInfo &info = state->info;
-    Buffer buf = ReadBuffer(state->index, HNSW_METAPAGE_BLKNO);
+    Buffer buf = ReadBuffer(state->index, VS_METAPAGE_BLKNO);
     LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
     GenericXLogState *xlog = GenericXLogStart(state->index);
     HnswMeta *meta = hnsw_meta(GenericXLogRegisterBuffer(xlog, buf, 0));

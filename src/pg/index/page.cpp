@@ -1,0 +1,50 @@
+// The shared page format of src/pg/index/page.h: initialising and checking pages and the
+// metapage header.
+#include "pg/index/page.h"
+
+static IndexPageOpaque *opaque(Page page) { return reinterpret_cast<IndexPageOpaque *>(PageGetSpecialPointer(page)); }
+
+void index_init_page(Page page, uint16 page_id, uint16 page_type, BlockNumber aux) {
+    PageInit(page, BLCKSZ, sizeof(IndexPageOpaque));
+    *opaque(page) = {aux, page_type, page_id};
+}
+
+const IndexPageOpaque *index_page_opaque(Page page) { return PageIsNew(page) ? nullptr : opaque(page); }
+
+const IndexPageOpaque *index_checked_opaque(Relation index, BlockNumber block, Page page, uint16 page_id) {
+    if (PageIsNew(page) || PageGetSpecialSize(page) != MAXALIGN(sizeof(IndexPageOpaque)) ||
+        opaque(page)->page_id != page_id)
+        ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+                        errmsg("index \"%s\" block %u is not a page of this index", RelationGetRelationName(index),
+                               block),
+                        errhint("REINDEX the index.")));
+    return opaque(page);
+}
+
+IndexMetaHeader *index_init_meta_page(Page page, uint16 page_id, uint16 layout_version, vs::Metric metric, int dims,
+                                      Size am_meta_size) {
+    Assert(am_meta_size >= sizeof(IndexMetaHeader));
+    index_init_page(page, page_id, INDEX_PAGE_META, InvalidBlockNumber);
+    auto *meta = reinterpret_cast<IndexMetaHeader *>(index_page_data(page));
+    memset(meta, 0, am_meta_size);
+    *meta = {VS_META_MAGIC, page_id, layout_version, VS_ELEMENT_FLOAT4, uint16(metric), int32(dims)};
+    reinterpret_cast<PageHeader>(page)->pd_lower = MAXALIGN(SizeOfPageHeaderData) + am_meta_size;
+    return meta;
+}
+
+void index_check_meta(Relation index, const IndexMetaHeader *meta, uint16 page_id, uint16 layout_version) {
+    if (meta->magic != VS_META_MAGIC || meta->page_id != page_id)
+        ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+                        errmsg("index \"%s\" has no valid metapage for its access method", RelationGetRelationName(index)),
+                        errhint("REINDEX the index.")));
+    if (meta->layout_version != layout_version)
+        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                        errmsg("index \"%s\" has layout version %u, this vectorsearch reads version %u",
+                               RelationGetRelationName(index), meta->layout_version, layout_version),
+                        errhint("REINDEX the index.")));
+    if (meta->element_type != VS_ELEMENT_FLOAT4 || !vs::metric_valid(meta->metric) || meta->dims < 1)
+        ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+                        errmsg("index \"%s\" has a corrupt metapage (element type %u, metric %u, %d dimensions)",
+                               RelationGetRelationName(index), meta->element_type, meta->metric, meta->dims),
+                        errhint("REINDEX the index.")));
+}
