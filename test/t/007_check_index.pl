@@ -3,7 +3,8 @@
 # page id; a metapage field; flags; an upper-tuple pointer; a heap TID past the heap, past its page's line
 # pointers or onto another row; a stored vector), and the checker must report XX002 naming the
 # block (and slot) of the damage; the last two only heapallindexed can see. Then random byte
-# flips: the checker complains, or index scans still agree with a sequential scan.
+# flips: the checker complains, or index scans still agree with a sequential scan. Last, the
+# checker on a hot standby.
 use strict;
 use warnings;
 
@@ -20,7 +21,7 @@ my $PAGE_DATA = 24;    # MAXALIGN(SizeOfPageHeaderData)
 my $SPECIAL = $BLCKSZ - 8;    # IndexPageOpaque: aux (hnsw: run start) u32, page type u16, page id u16
 my $PAGE_SPACE = $SPECIAL - $PAGE_DATA;
 
-my $node = start_node('check_index', "autovacuum = off\n");
+my $node = start_node('check_index', "autovacuum = off\n", allows_streaming => 1);
 $node->safe_psql('postgres', PostgreSQL::Test::Utils::slurp_file("$FindBin::Bin/helpers.sql"));
 $node->safe_psql('postgres', q{
 CREATE TABLE items (id int PRIMARY KEY, embedding vector(16));
@@ -34,8 +35,8 @@ INSERT INTO items SELECT i, vec(i) FROM generate_series(3601, 3650) i;
 
 sub checker_error
 {
-	my ($heapallindexed) = @_;
-	my ($ret, $out, $err) = $node->psql('postgres',
+	my ($heapallindexed, $on) = @_;
+	my ($ret, $out, $err) = ($on // $node)->psql('postgres',
 		"\\set VERBOSITY verbose\nSELECT vectorsearch_check_index('items_hnsw', $heapallindexed)");
 	return $ret == 0 ? '' : $err;
 }
@@ -243,5 +244,23 @@ note("random flips: $complained reported by the checker, $harmless unseen with e
 copy("$file.sound", $file) or die "copy: $!";
 $node->start;
 is(checker_error('true'), '', 'the restored index passes again');
+
+# On a hot standby, after the base backup and after more inserts, DELETE and VACUUM replayed.
+$node->backup('base');
+my $standby = PostgreSQL::Test::Cluster->new('check_standby');
+$standby->init_from_backup($node, 'base', has_streaming => 1);
+$standby->start;
+$node->wait_for_catchup($standby);
+is(checker_error('true', $standby), '', 'on a hot standby, the index passes, heapallindexed');
+$node->safe_psql('postgres', q{
+INSERT INTO items SELECT i, vec(i) FROM generate_series(3651, 4500) i;
+DELETE FROM items WHERE id % 7 = 0;
+VACUUM items;
+INSERT INTO items SELECT i, vec(i) FROM generate_series(4501, 4700) i;
+});
+$node->wait_for_catchup($standby);
+is(checker_error('true', $standby), '', 'on a hot standby, after inserts, DELETE and VACUUM replayed');
+is(checker_error('true'), '', 'and on the primary');
+$standby->stop;
 $node->stop;
 done_testing();
