@@ -79,18 +79,25 @@ def distances(base, queries, metric):
 
 def _matrix_product_candidates(base, queries, metric, count):
     """The count rows nearest to each query by a float64 matrix product (L2 from the expansion
-    |q|^2 - 2 q.b + |b|^2); L1 has no such form and is computed directly."""
+    |q|^2 - 2 q.b + |b|^2, without the |q|^2 that ranks nothing), a block of queries at a time;
+    L1 has no such form and is computed directly."""
     if metric == "l1":
-        near = distances(base, queries, metric)
-    else:
-        b, q = base.astype(np.float64), queries.astype(np.float64)
+        return np.argpartition(distances(base, queries, metric), count - 1, axis=1)[:, :count]
+    b = base.astype(np.float64)
+    if metric == "cosine":
+        b /= np.linalg.norm(b, axis=1, keepdims=True)
+    squared_norms = (b * b).sum(axis=1)[None, :]
+    out = np.empty((len(queries), count), dtype=np.int64)
+    step = max(1, _BLOCK_ELEMENTS // len(base))
+    for start in range(0, len(queries), step):
+        q = queries[start:start + step].astype(np.float64)
         if metric == "cosine":
-            b = b / np.linalg.norm(b, axis=1, keepdims=True)
-            q = q / np.linalg.norm(q, axis=1, keepdims=True)
+            q /= np.linalg.norm(q, axis=1, keepdims=True)
         near = -(q @ b.T)
         if metric == "l2":
-            near = 2 * near + (b * b).sum(axis=1)[None, :]
-    return np.argpartition(near, count - 1, axis=1)[:, :count]
+            near = 2 * near + squared_norms
+        out[start:start + step] = np.argpartition(near, count - 1, axis=1)[:, :count]
+    return out
 
 
 def exact_top_k(base, queries, k, metric, candidates=None):
