@@ -1,10 +1,12 @@
-"""Recall of the hnsw index on real data (Fashion-MNIST, 784 dimensions), over prepared binary
-queries: after CREATE INDEX, after inserting more rows, after deleting half of them and VACUUM,
-after inserting into the space VACUUM freed, under the cosine operator class, and built with a
-parallel worker (against a serial build, and beyond maintenance_work_mem). The ground truth is a float64 brute force over the rows the
-table holds at each stage.
+"""Recall and behaviour of each index access method of index_types.INDEX_TYPES on real data
+(Fashion-MNIST, 784 dimensions), over prepared binary queries: after CREATE INDEX, after inserting
+more rows, after deleting half of them and VACUUM, after inserting into the space VACUUM freed,
+under the cosine operator class, build progress, built with a parallel worker (against a serial
+build, and beyond maintenance_work_mem), after HOT updates, and filtered queries with iterative
+scans. The ground truth (groundtruth.py) is over the rows the table holds at each stage.
 
-The stages build on one another (build, then insert, then delete), in the order of the test
+One TestCase per access method (HnswIndexTest for hnsw), made at the end from the IndexTests
+mixin. Its stages build on one another (build, then insert, then delete), in the order of the test
 names; each one brings the table to its stage first, so that any test also runs on its own."""
 import os
 import sys
@@ -14,6 +16,9 @@ import unittest
 import numpy as np
 import psycopg
 
+import groundtruth
+from index_types import INDEX_TYPES
+
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "scripts"))
 import vsutil  # noqa: E402
 
@@ -22,20 +27,6 @@ N_BASE = 20_000     # the first train images, indexed by CREATE INDEX
 N_EXTRA = 5_000     # the next ones, inserted into the index one by one (COPY)
 N_REUSE = 5_000     # the next ones, inserted after the delete + VACUUM, into the freed slots
 N_QUERIES = 200     # the first test images
-TABLE = "fm_hnsw"
-COSINE_TABLE = "fm_hnsw_cosine"
-
-
-def distances(base, queries, op):
-    """(len(queries), len(base)) float64 distances: L2 for '<->', cosine distance for '<=>'."""
-    b, q = base.astype(np.float64), queries.astype(np.float64)
-    if op == "<->":
-        squared = (q * q).sum(axis=1)[:, None] - 2 * q @ b.T + (b * b).sum(axis=1)[None, :]
-        return np.sqrt(np.maximum(squared, 0))
-    b_norm = np.linalg.norm(b, axis=1)
-    q_norm = np.linalg.norm(q, axis=1)
-    return 1 - (q @ b.T) / (q_norm[:, None] * b_norm[None, :])
-
 
 
 def vector_table(conn, table, vectors):
@@ -46,37 +37,49 @@ def vector_table(conn, table, vectors):
     conn.execute(f"ANALYZE {table}")
 
 
-def indexed_table(conn, table, vectors, opclass):
-    """vector_table with an hnsw index named table_idx."""
-    vector_table(conn, table, vectors)
-    conn.execute(f"CREATE INDEX {table}_idx ON {table} USING hnsw (embedding {opclass}) "
-                 "WITH (m = 16, ef_construction = 64)")
+class IndexTests:
+    """The tests of one access method, index_type, a key of INDEX_TYPES."""
+    index_type = None
 
-class HnswRecallTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
+        cls.am = INDEX_TYPES[cls.index_type]
+        cls.table, cls.cosine_table = f"fm_{cls.index_type}", f"fm_{cls.index_type}_cosine"
         train, _ = vsutil.fashion_mnist("train")
         cls.vectors = train[:N_BASE + N_EXTRA + N_REUSE]  # row id i holds vectors[i - 1]
         cls.queries = vsutil.fashion_mnist("t10k")[0][:N_QUERIES]
+        cls.truths = {}
         cls.conn = psycopg.connect(autocommit=True)
         vsutil.register_vector(cls.conn)
-        cls.conn.execute(f"DROP TABLE IF EXISTS {TABLE}, {COSINE_TABLE}")
-        indexed_table(cls.conn, TABLE, cls.vectors[:N_BASE], "vector_l2_ops")
+        cls.conn.execute(f"DROP TABLE IF EXISTS {cls.table}, {cls.cosine_table}")
+        cls.indexed_table(cls.table, cls.vectors[:N_BASE], "vector_l2_ops")
         cls.live = np.arange(1, N_BASE + 1)             # ids of the rows the table holds
         cls.stage = "built"
 
     @classmethod
     def tearDownClass(cls):
-        cls.conn.execute(f"DROP TABLE IF EXISTS {TABLE}, {COSINE_TABLE}")
+        cls.conn.execute(f"DROP TABLE IF EXISTS {cls.table}, {cls.cosine_table}")
         cls.conn.close()
+
+    @classmethod
+    def create_index(cls, conn, table, opclass):
+        """The index table_idx with the access method's test options."""
+        conn.execute(f"CREATE INDEX {table}_idx ON {table} USING {cls.index_type} (embedding {opclass}) "
+                     f"WITH ({cls.am['with']})")
+
+    @classmethod
+    def indexed_table(cls, table, vectors, opclass):
+        """vector_table with an index named table_idx."""
+        vector_table(cls.conn, table, vectors)
+        cls.create_index(cls.conn, table, opclass)
 
     # the stages, each reached once whatever test asks for it first
 
     @classmethod
     def insert_rows(cls):
         if cls.stage == "built":
-            vsutil.copy_vectors(cls.conn, TABLE, cls.vectors[N_BASE:N_BASE + N_EXTRA], first_id=N_BASE + 1)
-            cls.conn.execute(f"ANALYZE {TABLE}")
+            vsutil.copy_vectors(cls.conn, cls.table, cls.vectors[N_BASE:N_BASE + N_EXTRA], first_id=N_BASE + 1)
+            cls.conn.execute(f"ANALYZE {cls.table}")
             cls.live = np.arange(1, N_BASE + N_EXTRA + 1)
             cls.stage = "inserted"
 
@@ -84,17 +87,31 @@ class HnswRecallTest(unittest.TestCase):
     def delete_half(cls):
         cls.insert_rows()
         if cls.stage == "inserted":
-            cls.conn.execute(f"DELETE FROM {TABLE} WHERE id % 2 = 0")
-            cls.conn.execute(f"VACUUM ANALYZE {TABLE}")
+            cls.conn.execute(f"DELETE FROM {cls.table} WHERE id % 2 = 0")
+            cls.conn.execute(f"VACUUM ANALYZE {cls.table}")
             cls.live = np.arange(1, N_BASE + N_EXTRA + 1, 2)
             cls.stage = "deleted"
 
     # measuring
 
-    def search(self, table, op, ef_search):
-        """The ids of the K nearest rows for each query, through the index."""
+    def scan_settings(self, scan):
+        """Sets the access method's settings of the scan named scan (a key of its 'scans')."""
+        for name, value in self.am["scans"][scan].items():
+            self.conn.execute(f"SET {name} = {value}")
+
+    def scan_label(self, scan):
+        """'at hnsw.ef_search = 100', say: the settings of the scan named scan, for messages."""
+        settings = self.am["scans"][scan]
+        return "at " + ", ".join(f"{name} = {value}" for name, value in settings.items()) if settings else "by default"
+
+    def reset_scan_settings(self, scan):
+        for name in self.am["scans"][scan]:
+            self.conn.execute(f"RESET {name}")
+
+    def search(self, table, op, scan):
+        """The ids of the K nearest rows for each query, through the index, by the scan named scan."""
         self.conn.execute("SET enable_seqscan = off")
-        self.conn.execute(f"SET hnsw.ef_search = {ef_search}")
+        self.scan_settings(scan)
         sql = f"SELECT id FROM {table} ORDER BY embedding {op} %s LIMIT {K}"
         plan = "\n".join(r[0] for r in self.conn.execute("EXPLAIN " + sql, (self.queries[0],)))
         self.assertIn(f"Index Scan using {table}_idx", plan)
@@ -104,83 +121,74 @@ class HnswRecallTest(unittest.TestCase):
                     for q in self.queries]
         finally:
             self.conn.execute("RESET enable_seqscan")
-            self.conn.execute("RESET hnsw.ef_search")
+            self.reset_scan_settings(scan)
 
     def recall(self, results, live, op):
-        """Mean fraction of the K returned rows that are among the K nearest live rows; a row tied
-        with the K-th nearest counts as one of them. No answer may hold a row twice."""
-        d = distances(self.vectors[live - 1], self.queries, op)
-        kth = np.partition(d, K - 1, axis=1)[:, K - 1]
-        position = np.full(live.max() + 1, -1)
-        position[live] = np.arange(len(live))
-        hits = 0
-        for i, ids in enumerate(results):
-            self.assertLessEqual(len(ids), K)
-            self.assertEqual(len(set(ids)), len(ids), f"query {i} returned a row twice: {ids}")
-            ids = np.unique(np.array(ids, dtype=np.int64))
-            self.assertTrue((ids <= live.max()).all() and (position[ids] >= 0).all(),
-                            f"query {i} returned rows the table does not hold: {ids}")
-            hits += int((d[i, position[ids]] <= kth[i] * (1 + 1e-6) + 1e-9).sum())
-        return hits / (K * len(results))
+        """recall@K (groundtruth.py) of results, one answer per query, among the rows named live."""
+        key = (live.tobytes(), op)
+        if key not in self.truths:
+            self.truths[key] = groundtruth.GroundTruth(self.vectors[live - 1], self.queries,
+                                                       groundtruth.METRIC_OF_OPERATOR[op], K, ids=live)
+        return self.truths[key].recall(results)
 
     # the tests
 
     def test_1_recall_after_build(self):
-        by_ef = {ef: self.search(TABLE, "<->", ef) for ef in (100, 10)}
-        for ef, results in by_ef.items():
-            self.assertTrue(all(len(ids) == K for ids in results), f"an answer short of {K} rows at ef_search {ef}")
-        at_100 = self.recall(by_ef[100], self.live, "<->")
-        at_10 = self.recall(by_ef[10], self.live, "<->")
-        print(f"\n  after build ({N_BASE} rows): recall@{K} {at_100:.4f} at ef_search 100, "
-              f"{at_10:.4f} at ef_search 10", file=sys.stderr)
-        self.assertGreaterEqual(at_100, 0.995)
-        self.assertLessEqual(at_10, at_100)
+        by_scan = {scan: self.search(self.table, "<->", scan) for scan in ("accurate", "fast")}
+        for scan, results in by_scan.items():
+            self.assertTrue(all(len(ids) == K for ids in results), f"an answer short of {K} rows in the {scan} scan")
+        accurate = self.recall(by_scan["accurate"], self.live, "<->")
+        fast = self.recall(by_scan["fast"], self.live, "<->")
+        print(f"\n  after build ({N_BASE} rows): recall@{K} {accurate:.4f} {self.scan_label('accurate')}, "
+              f"{fast:.4f} {self.scan_label('fast')}", file=sys.stderr)
+        self.assertGreaterEqual(accurate, 0.995)
+        self.assertLessEqual(fast, accurate)
 
     def test_2_recall_after_inserts(self):
         self.insert_rows()
-        results = self.search(TABLE, "<->", 100)
+        results = self.search(self.table, "<->", "accurate")
         self.assertTrue(any(id_ > N_BASE for ids in results for id_ in ids), "no inserted row is ever returned")
-        at_100 = self.recall(results, self.live, "<->")
-        print(f"\n  after {N_EXTRA} inserts ({len(self.live)} rows): recall@{K} {at_100:.4f} "
-              "at ef_search 100", file=sys.stderr)
-        self.assertGreaterEqual(at_100, 0.99)
+        accurate = self.recall(results, self.live, "<->")
+        print(f"\n  after {N_EXTRA} inserts ({len(self.live)} rows): recall@{K} {accurate:.4f} "
+              f"{self.scan_label('accurate')}", file=sys.stderr)
+        self.assertGreaterEqual(accurate, 0.99)
 
     def test_3_recall_after_delete_and_vacuum(self):
         self.delete_half()
-        self.assertEqual(self.conn.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0], len(self.live))
-        for ef_search in (100, 10):
-            results = self.search(TABLE, "<->", ef_search)
+        self.assertEqual(self.conn.execute(f"SELECT count(*) FROM {self.table}").fetchone()[0], len(self.live))
+        for scan in ("accurate", "fast"):
+            results = self.search(self.table, "<->", scan)
             deleted = sorted({id_ for ids in results for id_ in ids if id_ % 2 == 0})
-            self.assertEqual(deleted, [], f"deleted rows returned at ef_search {ef_search}")
-            if ef_search == 100:
+            self.assertEqual(deleted, [], f"deleted rows returned by the {scan} scan")
+            if scan == "accurate":
                 self.assertTrue(all(len(ids) == K for ids in results))
-                at_100 = self.recall(results, self.live, "<->")
-        print(f"\n  after deleting half + VACUUM ({len(self.live)} rows): recall@{K} {at_100:.4f} "
-              "at ef_search 100", file=sys.stderr)
-        self.assertGreaterEqual(at_100, 0.99)
+                accurate = self.recall(results, self.live, "<->")
+        print(f"\n  after deleting half + VACUUM ({len(self.live)} rows): recall@{K} {accurate:.4f} "
+              f"{self.scan_label('accurate')}", file=sys.stderr)
+        self.assertGreaterEqual(accurate, 0.99)
 
     def test_3b_inserts_reuse_freed_space(self):
         self.delete_half()
         # VACUUM freed 12,500 slots; they may be reused once no snapshot older than it remains,
         # which one more transaction ID handed out shows.
-        size = self.conn.execute(f"SELECT pg_relation_size('{TABLE}_idx')").fetchone()[0]
+        size = self.conn.execute(f"SELECT pg_relation_size('{self.table}_idx')").fetchone()[0]
         self.conn.execute("SELECT txid_current()")
         first = N_BASE + N_EXTRA + 1
-        vsutil.copy_vectors(self.conn, TABLE, self.vectors[first - 1:], first_id=first)
-        grown = self.conn.execute(f"SELECT pg_relation_size('{TABLE}_idx')").fetchone()[0] - size
+        vsutil.copy_vectors(self.conn, self.table, self.vectors[first - 1:], first_id=first)
+        grown = self.conn.execute(f"SELECT pg_relation_size('{self.table}_idx')").fetchone()[0] - size
         live = np.concatenate([self.live, np.arange(first, first + N_REUSE)])
         type(self).live, type(self).stage = live, "reused"
-        results = self.search(TABLE, "<->", 100)
+        results = self.search(self.table, "<->", "accurate")
         self.assertTrue(any(id_ >= first for ids in results for id_ in ids), "no reinserted row is ever returned")
-        at_100 = self.recall(results, live, "<->")
-        print(f"\n  {N_REUSE} inserts after VACUUM: the index grew by {grown} bytes; recall@{K} {at_100:.4f} "
-              "at ef_search 100", file=sys.stderr)
+        accurate = self.recall(results, live, "<->")
+        print(f"\n  {N_REUSE} inserts after VACUUM: the index grew by {grown} bytes; recall@{K} {accurate:.4f} "
+              f"{self.scan_label('accurate')}", file=sys.stderr)
         self.assertEqual(grown, 0)
-        self.assertGreaterEqual(at_100, 0.99)
+        self.assertGreaterEqual(accurate, 0.99)
 
     def test_5_build_progress(self):
         # Another session watches pg_stat_progress_create_index while the build runs.
-        table = "hnsw_progress"
+        table = f"{self.index_type}_progress"
         self.conn.execute(f"DROP TABLE IF EXISTS {table}")
         vector_table(self.conn, table, self.vectors[:N_BASE])
         builder = psycopg.connect(autocommit=True)
@@ -191,7 +199,7 @@ class HnswRecallTest(unittest.TestCase):
                 pid = cur.fetchone()[0]
                 # Sends CREATE INDEX without waiting for it, then polls its progress.
                 builder.pgconn.send_query(
-                    f"CREATE INDEX ON {table} USING hnsw (embedding vector_l2_ops)".encode())
+                    f"CREATE INDEX ON {table} USING {self.index_type} (embedding vector_l2_ops)".encode())
                 deadline = time.monotonic() + 120
                 while time.monotonic() < deadline:
                     row = self.conn.execute(
@@ -219,7 +227,7 @@ class HnswRecallTest(unittest.TestCase):
         self.assertIn(N_BASE, {total for _, _, total in seen})
 
     def build_logged(self, table, settings):
-        """Builds table's hnsw index under settings; returns the notices and debug messages."""
+        """Builds table's index under settings; returns the notices and debug messages."""
         messages = []
         conn = psycopg.connect(autocommit=True)
         conn.add_notice_handler(lambda d: messages.append(d.message_primary))
@@ -227,27 +235,31 @@ class HnswRecallTest(unittest.TestCase):
             for setting in settings + ["client_min_messages = debug1"]:
                 conn.execute(f"SET {setting}")
             conn.execute(f"DROP INDEX IF EXISTS {table}_idx")
-            conn.execute(f"CREATE INDEX {table}_idx ON {table} USING hnsw (embedding vector_l2_ops) "
-                         "WITH (m = 16, ef_construction = 64)")
+            self.create_index(conn, table, "vector_l2_ops")
         finally:
             conn.close()
         return messages
 
+    def parallel_message(self, workers):
+        return f"{self.index_type} build with {workers} parallel workers"
+
     def test_6_parallel_build_matches_serial(self):
-        table = "hnsw_parallel"
+        if not self.am["parallel_build"]:
+            self.skipTest(f"{self.index_type} builds without parallel workers")
+        table = f"{self.index_type}_parallel"
         self.conn.execute(f"DROP TABLE IF EXISTS {table}")
         vector_table(self.conn, table, self.vectors[:N_BASE])
         live = np.arange(1, N_BASE + 1)
         try:
             serial = self.build_logged(table, ["max_parallel_maintenance_workers = 0"])
             self.assertFalse([m for m in serial if "parallel workers" in m])
-            serial_recall = [self.recall(self.search(table, "<->", ef), live, "<->") for ef in (10, 40)]
+            serial_recall = [self.recall(self.search(table, "<->", scan), live, "<->") for scan in ("fast", "default")]
             parallel = self.build_logged(table, ["max_parallel_maintenance_workers = 1"])
-            self.assertIn("hnsw build with 1 parallel workers", parallel)
-            parallel_recall = [self.recall(self.search(table, "<->", ef), live, "<->") for ef in (10, 40)]
+            self.assertIn(self.parallel_message(1), parallel)
+            parallel_recall = [self.recall(self.search(table, "<->", scan), live, "<->") for scan in ("fast", "default")]
         finally:
             self.conn.execute(f"DROP TABLE {table}")
-        print(f"\n  recall@{K} at ef_search 10, 40: serial build {serial_recall}, "
+        print(f"\n  recall@{K} in the fast and the default scan: serial build {serial_recall}, "
               f"with a parallel worker {parallel_recall}", file=sys.stderr)
         for one, two in zip(serial_recall, parallel_recall):
             self.assertAlmostEqual(one, two, delta=0.02)
@@ -255,29 +267,31 @@ class HnswRecallTest(unittest.TestCase):
     def test_7_parallel_build_beyond_memory(self):
         # 1MB holds about 300 of these rows: the shared graph fills, is written out, and the
         # leader and the worker insert the rest into the pages at once.
-        table = "hnsw_parallel_small"
+        if not self.am["parallel_build"]:
+            self.skipTest(f"{self.index_type} builds without parallel workers")
+        table = f"{self.index_type}_parallel_small"
         self.conn.execute(f"DROP TABLE IF EXISTS {table}")
         vector_table(self.conn, table, self.vectors[:3000])
         self.conn.execute(f"ALTER TABLE {table} SET (parallel_workers = 1)")
         try:
             messages = self.build_logged(table, ["max_parallel_maintenance_workers = 1",
                                                  "maintenance_work_mem = '1MB'"])
-            results = self.search(table, "<->", 100)
+            results = self.search(table, "<->", "accurate")
         finally:
             self.conn.execute(f"DROP TABLE {table}")
-        self.assertIn("hnsw build with 1 parallel workers", messages)
-        self.assertTrue(any("no longer fits into maintenance_work_mem" in m for m in messages), messages)
-        at_100 = self.recall(results, np.arange(1, 3001), "<->")
-        print(f"\n  parallel build beyond maintenance_work_mem (3000 rows): recall@{K} {at_100:.4f} "
-              "at ef_search 100", file=sys.stderr)
-        self.assertGreaterEqual(at_100, 0.99)
+        self.assertIn(self.parallel_message(1), messages)
+        self.assertTrue(any(m.startswith(self.am["memory_notice"]) for m in messages), messages)
+        accurate = self.recall(results, np.arange(1, 3001), "<->")
+        print(f"\n  parallel build beyond maintenance_work_mem (3000 rows): recall@{K} {accurate:.4f} "
+              f"{self.scan_label('accurate')}", file=sys.stderr)
+        self.assertGreaterEqual(accurate, 0.99)
 
     def test_8_build_after_hot_updates_waits_for_old_snapshots(self):
         # Rows updated in place (HOT, with no index on the column yet) while an older snapshot can
         # still see their old vectors: the new index must not serve that snapshot
         # (pg_index.indcheckxmin), whether one process scanned the table or several.
-        table = "hnsw_hot"
-        for workers in (0, 1):
+        table = f"{self.index_type}_hot"
+        for workers in (0, 1) if self.am["parallel_build"] else (0,):
             self.conn.execute(f"DROP TABLE IF EXISTS {table}")
             self.conn.execute(f"CREATE TABLE {table} (id int, embedding vector(3)) WITH (parallel_workers = 1, fillfactor = 50)")
             self.conn.execute(f"INSERT INTO {table} SELECT i, ARRAY[i, i % 7, 1] FROM generate_series(1, 2000) i")
@@ -294,30 +308,33 @@ class HnswRecallTest(unittest.TestCase):
             finally:
                 old.close()
                 self.conn.execute(f"DROP TABLE {table}")
-            self.assertEqual(any("hnsw build with 1 parallel workers" in m for m in messages), workers == 1)
+            self.assertEqual(self.parallel_message(1) in messages, workers == 1)
             self.assertTrue(checkxmin, f"indcheckxmin not set after a build with {workers} workers")
 
     def test_9_filtered_queries_with_iterative_scans(self):
-        # One row in ten passes the filter: a scan of ef_search 40 yields about 4 of them, an
-        # iterative scan goes on until 10 do.
+        # One row in ten passes the filter: a default scan (hnsw: ef_search 40) yields some of
+        # them, an iterative scan goes on until 10 do.
+        iterative = self.am["iterative_scan"]
+        if iterative is None:
+            self.skipTest(f"{self.index_type} has no iterative scan")
         passing = self.live[self.live % 10 == 1]
-        sql = f"SELECT id FROM {TABLE} WHERE id %% 10 = 1 ORDER BY embedding <-> %s LIMIT {K}"
+        sql = f"SELECT id FROM {self.table} WHERE id %% 10 = 1 ORDER BY embedding <-> %s LIMIT {K}"
         found = {}
         for mode in ("off", "relaxed_order", "strict_order"):
             self.conn.execute("SET enable_seqscan = off")
-            self.conn.execute(f"SET hnsw.iterative_scan = {mode}")
+            self.conn.execute(f"SET {iterative} = {mode}")
             try:
                 plan = "\n".join(r[0] for r in self.conn.execute("EXPLAIN " + sql, (self.queries[0],)))
-                self.assertIn(f"Index Scan using {TABLE}_idx", plan)
+                self.assertIn(f"Index Scan using {self.table}_idx", plan)
                 cur = self.conn.cursor()
                 found[mode] = [[r[0] for r in cur.execute(sql, (q,), binary=True, prepare=True).fetchall()]
                                for q in self.queries]
             finally:
                 self.conn.execute("RESET enable_seqscan")
-                self.conn.execute("RESET hnsw.iterative_scan")
+                self.conn.execute(f"RESET {iterative}")
         rows_off = np.mean([len(ids) for ids in found["off"]])
         recall = {mode: self.recall(found[mode], passing, "<->") for mode in ("relaxed_order", "strict_order")}
-        print(f"\n  a filter passing 1 row in 10, ef_search 40: {rows_off:.1f} rows per query without an "
+        print(f"\n  a filter passing 1 row in 10, default scan: {rows_off:.1f} rows per query without an "
               f"iterative scan; recall@{K} {recall['relaxed_order']:.4f} relaxed, {recall['strict_order']:.4f} strict",
               file=sys.stderr)
         self.assertLess(rows_off, K)
@@ -328,15 +345,22 @@ class HnswRecallTest(unittest.TestCase):
         self.assertGreaterEqual(recall["strict_order"], 0.96)
 
     def test_4_cosine(self):
-        self.conn.execute(f"DROP TABLE IF EXISTS {COSINE_TABLE}")
-        indexed_table(self.conn, COSINE_TABLE, self.vectors[:N_BASE], "vector_cosine_ops")
+        self.conn.execute(f"DROP TABLE IF EXISTS {self.cosine_table}")
+        self.indexed_table(self.cosine_table, self.vectors[:N_BASE], "vector_cosine_ops")
         try:
-            at_100 = self.recall(self.search(COSINE_TABLE, "<=>", 100), np.arange(1, N_BASE + 1), "<=>")
+            accurate = self.recall(self.search(self.cosine_table, "<=>", "accurate"), np.arange(1, N_BASE + 1), "<=>")
         finally:
-            self.conn.execute(f"DROP TABLE {COSINE_TABLE}")
-        print(f"\n  cosine ({N_BASE} rows): recall@{K} {at_100:.4f} at ef_search 100", file=sys.stderr)
-        self.assertGreaterEqual(at_100, 0.985)
+            self.conn.execute(f"DROP TABLE {self.cosine_table}")
+        print(f"\n  cosine ({N_BASE} rows): recall@{K} {accurate:.4f} {self.scan_label('accurate')}", file=sys.stderr)
+        self.assertGreaterEqual(accurate, 0.985)
 
+
+def index_test_case(index_type):
+    """The TestCase of IndexTests on index_type: HnswIndexTest for hnsw."""
+    return type(f"{index_type.capitalize()}IndexTest", (IndexTests, unittest.TestCase), {"index_type": index_type})
+
+
+globals().update({case.__name__: case for case in map(index_test_case, INDEX_TYPES)})
 
 if __name__ == "__main__":
     unittest.main()
