@@ -96,8 +96,10 @@ static void for_each_link_page(HnswVacuumState *state, int lock, Pick pick, Hand
         int n = 0;
         if (opaque && (opaque->page_type == HNSW_PAGE_LINKS || opaque->page_type == HNSW_PAGE_VECTORS)) {
             BlockNumber run = opaque->run_start;
-            if (run == block) current_run = run;
-            if (run < block && run != current_run && (current_run == InvalidBlockNumber || run > current_run)) {
+            // A run is entered once, at its start or by going back to it: its pages then follow.
+            bool unswept = run <= block && (current_run == InvalidBlockNumber || run > current_run);
+            if (unswept) current_run = run;
+            if (unswept && run < block) {
                 next = run;  // landed inside a run not swept yet
             } else if (run == current_run) {
                 if (block + 1 >= run + info.link_pages_per_run)
