@@ -46,6 +46,7 @@ extern "C" {
 #include "core/hnsw/hnsw.h"
 #include "core/hnsw/memory_graph.h"
 #include "core/index/memory.h"
+#include "core/index/vector_type.h"
 
 // 3: the shared page format of src/pg/index/page.h (page id, common metapage header).
 #define HNSW_LAYOUT_VERSION 3
