@@ -1,14 +1,14 @@
 # vectorsearch: PGXS build of a C++17 core (src/core) and its PostgreSQL glue (src/pg).
 EXTENSION = vectorsearch
 MODULE_big = vectorsearch
-DATA = vectorsearch--0.1.0.sql
+DATA = vectorsearch--0.1.0.sql vectorsearch--0.1.0--0.2.0.sql
 
 CORE_SRCS = $(wildcard src/core/*/*.cpp)
 PG_SRCS = $(wildcard src/pg/*.cpp src/pg/*/*.cpp)
 OBJS = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o)
 SRC_HEADERS = $(wildcard src/core/*/*.h src/pg/*.h src/pg/*/*.h)
 
-REGRESS = vector_io vector_casts vector_ops vector_functions vector_aggregates vector_btree vector_copy vector_errors hnsw hnsw_scan_settings hnsw_vacuum hnsw_monitoring
+REGRESS = vector_io vector_casts vector_ops vector_functions vector_aggregates vector_btree vector_copy vector_errors hnsw hnsw_scan_settings hnsw_vacuum hnsw_monitoring hnsw_limit
 REGRESS_OPTS = --inputdir=. --outputdir=. --load-extension=$(EXTENSION)
 
 # No -march=native: kernels pick their instruction set at run time (src/core/kernels/distance.cpp).

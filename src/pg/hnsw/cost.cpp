@@ -1,0 +1,44 @@
+// The hnsw access method's cost estimate, through the shared gate of src/pg/index/cost.h: what is
+// hnsw's own is how many elements its scan visits to produce the rows a query wants.
+#include "pg/hnsw/hnsw.h"
+#include "pg/index/cost.h"
+
+#include <cmath>
+
+extern "C" {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wregister"
+#include "optimizer/optimizer.h"
+#pragma GCC diagnostic pop
+}
+
+// A batch of ef_search rows reaches about ef_search * 2m elements on layer 0 (the lists of the
+// elements it expands), whatever the table's size, and a scan runs batches until it has produced
+// the rows asked for (scan.cpp), up to every element or hnsw.max_scan_tuples of them. Each
+// visited element costs a distance over the full vector besides the access to its page.
+void hnsw_costestimate(PlannerInfo *root, IndexPath *path, double loop_count, Cost *startup_cost, Cost *total_cost,
+                       Selectivity *selectivity, double *correlation, double *pages) {
+    return vs::guard([&]() {
+        vs::index::IndexCost cost = vs::index::disabled_cost();
+        double candidates = vs::index::wanted_candidates(root, path, hnsw_ef_search);
+        if (candidates > 0) {
+            IndexOptInfo *index = path->indexinfo;
+            Relation rel = index_open(index->indexoid, NoLock);
+            int m = hnsw_option_m(rel);
+            index_close(rel, NoLock);
+            double tuples = index->tuples > 1 ? index->tuples : 1;
+            double visits = std::fmin(tuples, std::fmax(candidates, hnsw_ef_search) * 2 * m);
+            // Without an iterative scan asked for, rows come in exact order and the LIMIT must be met:
+            // a scan expected to stop at hnsw.max_scan_tuples first is left to a sequential scan,
+            // which returns every row asked for. An iterative scan was asked to stop there.
+            if (hnsw_iterative_scan != HNSW_ITERATIVE_OFF || visits <= hnsw_max_scan_tuples)
+                cost = vs::index::visits_cost(root, path, loop_count, std::fmin(visits, hnsw_max_scan_tuples),
+                                              cpu_operator_cost * 10);
+        }
+        *startup_cost = cost.startup;
+        *total_cost = cost.total;
+        *selectivity = cost.selectivity;
+        *correlation = cost.correlation;
+        *pages = cost.pages;
+    });
+}
