@@ -83,4 +83,27 @@ SELECT count(*) FROM (SELECT id FROM lim ORDER BY v <-> '[0.5,0.5,0.5,0.5,0.5,0.
 SELECT batches > 1 AS continued, rows FROM vectorsearch_last_scan();
 RESET hnsw.ef_search;
 
+-- without an iterative scan asked for, the LIMIT must be met: a scan expected to visit more than
+-- hnsw.max_scan_tuples elements for it (about 2m per row) is left to a sequential scan; an
+-- iterative scan was asked to stop there, and keeps the index
+SET hnsw.max_scan_tuples = 1000;
+EXPLAIN (COSTS OFF) SELECT id FROM lim ORDER BY v <-> '[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]' LIMIT 100;
+SET hnsw.iterative_scan = strict_order;
+EXPLAIN (COSTS OFF) SELECT id FROM lim ORDER BY v <-> '[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]' LIMIT 100;
+RESET hnsw.iterative_scan;
+RESET hnsw.max_scan_tuples;
+
+-- a filter that passes one row in ten at ef_search 10: the scan goes on past the rows it
+-- rejects until the LIMIT is met, in order, every row passing
+SET hnsw.ef_search = 10;
+SET enable_seqscan = off;
+SELECT count(*) AS filtered_rows, count(DISTINCT id) AS distinct_rows, bool_and(id % 10 = 0) AS all_pass,
+       bool_and(d >= coalesce(previous, 0)) AS in_order
+FROM (SELECT id, d, lag(d) OVER (ORDER BY n) AS previous
+      FROM (SELECT id, d, row_number() OVER () AS n
+            FROM (SELECT id, v <-> '[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]' AS d FROM lim WHERE id % 10 = 0
+                  ORDER BY v <-> '[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]' LIMIT 50) s) t) u;
+RESET enable_seqscan;
+RESET hnsw.ef_search;
+
 DROP TABLE lim, queries, by_index, exact, by_generic;
