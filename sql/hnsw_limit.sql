@@ -84,7 +84,7 @@ SELECT batches > 1 AS continued, rows FROM vectorsearch_last_scan();
 RESET hnsw.ef_search;
 
 -- without an iterative scan asked for, the LIMIT must be met: a scan expected to visit more than
--- hnsw.max_scan_tuples elements for it (about 2m per row) is left to a sequential scan; an
+-- hnsw.max_scan_tuples elements for it (2m per row, estimated) is left to a sequential scan; an
 -- iterative scan was asked to stop there, and keeps the index
 SET hnsw.max_scan_tuples = 1000;
 EXPLAIN (COSTS OFF) SELECT id FROM lim ORDER BY v <-> '[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]' LIMIT 100;
