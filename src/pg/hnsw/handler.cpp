@@ -46,15 +46,16 @@ void hnsw_init_gucs() {
                             &hnsw_ef_search, HNSW_DEFAULT_EF_SEARCH, 1, 1000, PGC_USERSET, GUC_EXPLAIN, nullptr, nullptr,
                             nullptr);
     DefineCustomEnumVariable("hnsw.iterative_scan", "Sets the mode of iterative scans.",
-                             "off: a scan returns at most hnsw.ef_search rows; relaxed_order: it goes on "
-                             "searching while rows are wanted, in nearly increasing distance; strict_order: the "
-                             "same, dropping any row nearer than one already returned.",
+                             "A scan goes on searching while rows are wanted. off and strict_order: rows in "
+                             "increasing distance, dropping any row nearer than one already returned (off also "
+                             "keeps the planner from a scan expected to stop at hnsw.max_scan_tuples); "
+                             "relaxed_order: rows in nearly increasing distance.",
                              &hnsw_iterative_scan, HNSW_ITERATIVE_OFF, iterative_scan_options, PGC_USERSET, GUC_EXPLAIN,
                              nullptr, nullptr, nullptr);
-    DefineCustomIntVariable("hnsw.max_scan_tuples", "Sets the most elements an iterative scan visits.", nullptr,
+    DefineCustomIntVariable("hnsw.max_scan_tuples", "Sets the most elements a scan visits.", nullptr,
                             &hnsw_max_scan_tuples, 20000, 1, INT_MAX, PGC_USERSET, GUC_EXPLAIN, nullptr, nullptr, nullptr);
     DefineCustomRealVariable("hnsw.scan_mem_multiplier",
-                             "Sets the multiple of work_mem an iterative scan may use.", nullptr,
+                             "Sets the multiple of work_mem a scan may use.", nullptr,
                              &hnsw_scan_mem_multiplier, 1, 1, 1000, PGC_USERSET, GUC_EXPLAIN, nullptr, nullptr, nullptr);
     MarkGUCPrefixReserved("hnsw");
 }
