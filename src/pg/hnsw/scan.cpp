@@ -11,9 +11,6 @@
 #include "pg/index/scan.h"
 #include "pg/test_hooks.h"
 
-#include <algorithm>
-#include <limits>
-
 extern "C" {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wregister"

@@ -83,7 +83,6 @@ class ResultStream {
         count_ = count;
         next_ = 0;
     }
-    int batch_size() const { return count_; }
     // Replaces each distance of the batch by exact(&candidate), which returns false to drop the
     // candidate (its row went, or its search distance was not exact), and sorts the batch again
     // if anything changed: rows must come in the order of the SQL operator's distances.
