@@ -272,6 +272,10 @@ void hnsw_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, 
 bool hnsw_gettuple(IndexScanDesc scan, ScanDirection dir);
 void hnsw_endscan(IndexScanDesc scan);
 
+// cost.cpp
+void hnsw_costestimate(struct PlannerInfo *root, struct IndexPath *path, double loop_count, Cost *startup_cost,
+                       Cost *total_cost, Selectivity *selectivity, double *correlation, double *pages);
+
 // vacuum.cpp
 IndexBulkDeleteResult *hnsw_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
                                        IndexBulkDeleteCallback callback, void *callback_state);
