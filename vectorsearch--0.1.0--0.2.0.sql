@@ -24,6 +24,17 @@ ALTER OPERATOR FAMILY vector_ip_ops USING hnsw ADD FUNCTION 3 (vector, vector) v
 ALTER OPERATOR FAMILY vector_cosine_ops USING hnsw ADD FUNCTION 3 (vector, vector) vectorsearch_cosine_metric(internal);
 ALTER OPERATOR FAMILY vector_l1_ops USING hnsw ADD FUNCTION 3 (vector, vector) vectorsearch_l1_metric(internal);
 
+-- Scan statistics: what the backend's last index scan cost. PostgreSQL 15 lets an index access
+-- method add nothing to EXPLAIN, so the counters are read with a query after the scan.
+-- index: the index scanned; batches: searches (the first and each continuation); visited:
+-- elements reached; distances: distances computed; pages: index page accesses; pages_read: those
+-- not found in shared buffers; rows: rows returned. NULL before the backend's first index scan.
+-- VOLATILE: the answer changes with every scan.
+CREATE FUNCTION vectorsearch_last_scan(OUT index regclass, OUT batches bigint, OUT visited bigint,
+                                       OUT distances bigint, OUT pages bigint, OUT pages_read bigint,
+                                       OUT rows bigint)
+	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+
 -- vectorsearch_check_index: the structure checker of every vectorsearch index (src/pg/index/check.h).
 -- Read-only, and granted to PUBLIC: it refuses a caller who cannot SELECT from the index's table,
 -- and tells nothing that SELECT does not. Not STRICT: a NULL argument is an error, not a silent

@@ -22,20 +22,16 @@ import numpy as np
 import psycopg
 from psycopg.types.numeric import Int4
 
-import datasets
+import datasets  # first: it puts scripts/ and test/python/ on the path
+import groundtruth
 import report
+from index_types import INDEX_TYPES
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 METRICS = {
-    "l2": {"operator": "<->", "opclass": "vector_l2_ops", "hnswlib": "l2"},
-    "cosine": {"operator": "<=>", "opclass": "vector_cosine_ops", "hnswlib": "cosine"},
-}
-
-# vectorsearch's index access methods: the setting swept at query time and its default values.
-# Adding an access method is one entry here.
-INDEX_TYPES = {
-    "hnsw": {"knob": "hnsw.ef_search", "sweep": [10, 20, 40, 80, 160, 320], "parallel_build": True},
+    "l2": {"operator": groundtruth.OPERATORS["l2"], "opclass": "vector_l2_ops", "hnswlib": "l2"},
+    "cosine": {"operator": groundtruth.OPERATORS["cosine"], "opclass": "vector_cosine_ops", "hnswlib": "cosine"},
 }
 HNSWLIB_DEFAULT = "m=16,ef_construction=64"
 
@@ -217,7 +213,8 @@ def pg_exact(server, ds, k, nq, passes, insert_rows):
 
 def pg_index(server, ds, k, method, params, sweep, passes, insert_rows):
     """Builds one index, sweeps its query-time knob, measures inserts, and drops it again. Any
-    error (no such access method yet, a timeout, a crash) ends up in the row, not the run."""
+    error (no such access method yet, a timeout, a crash, an answer holding a row twice) ends up in
+    the row, not the run."""
     knob = INDEX_TYPES[method]["knob"]
     with_clause = f" WITH ({', '.join(f'{name} = {value}' for name, value in params.items())})" if params else ""
     ddl = f"CREATE INDEX items_idx ON items USING {method} (embedding {METRICS[ds.metric]['opclass']}){with_clause}"
@@ -228,7 +225,7 @@ def pg_index(server, ds, k, method, params, sweep, passes, insert_rows):
     step = "CREATE INDEX"
     try:
         with server.patience() as conn:
-            if INDEX_TYPES[method].get("parallel_build"):
+            if INDEX_TYPES[method]["parallel_build"]:
                 # Timed with one parallel worker first, as pgvector's reference was; the queries
                 # then run on the one-process build, which is what the other figures compare.
                 conn.execute("SET max_parallel_maintenance_workers = 1")
@@ -260,7 +257,7 @@ def pg_index(server, ds, k, method, params, sweep, passes, insert_rows):
         if insert_rows:
             log(f"  inserting {insert_rows} rows into the indexed table")
             run["insert_rows"], run["insert_s"] = insert_rows, insert_rate(server, ds, insert_rows)
-    except (psycopg.Error, RuntimeError) as e:
+    except (psycopg.Error, RuntimeError, ValueError) as e:  # ValueError: a bad answer (groundtruth)
         run["error"] = f"{step} failed: " + str(e).strip().splitlines()[0]
         log(f"  FAILED: {run['error']}")
     server.recover()
@@ -360,8 +357,9 @@ def run_dataset(args, ds, server, out_dir, stem):
 def smoke_checks(ds, result, paths, k):
     """Prints one PASS/FAIL line per check; bench/run counts them."""
     runs = {r["engine"] + ("-exact" if r["knob"] is None else ""): r for r in result["runs"]}
-    ids, dist = ds.ground_truth(k)
-    recomputed = datasets.exact_distances(ds.base, ds.queries, ids, ds.metric)
+    truth = ds.ground_truth(k)
+    dist = truth.dist
+    recomputed = groundtruth.distances_to(ds.base, ds.queries, truth.rows, ds.metric)
     checks = [
         ("dataset loaded", result["dataset"]["rows"] == len(ds.base), f"{result['dataset']['rows']} rows"),
         ("ground truth sorted, exact, and agreeing with faiss",

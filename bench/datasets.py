@@ -1,6 +1,7 @@
-"""Benchmark datasets: base vectors, query vectors, a metric, and the exact k nearest neighbours,
-all cached under bench/cache/ (the vectors too, so that generated data cannot drift with the
-numpy version, and the ground truth per k and query count)."""
+"""Benchmark datasets: base vectors, query vectors, a metric, and the exact k nearest neighbours
+with the recall of answers against them (test/python/groundtruth.py, shared with the tests), all
+cached under bench/cache/ (the vectors too, so that generated data cannot drift with the numpy
+version, and the ground truth per k and query count)."""
 import os
 import sys
 
@@ -10,11 +11,9 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 CACHE = os.path.join(HERE, "cache")
 sys.path.insert(0, os.path.join(HERE, "..", "scripts"))
+sys.path.insert(0, os.path.join(HERE, "..", "test", "python"))
+import groundtruth  # noqa: E402
 import vsutil  # noqa: E402
-
-# Candidates per query taken in float32 before the exact float64 ranking: float32 rounding moves
-# a distance by far less than the gap between the 10th and the 100th neighbour.
-CANDIDATES = 100
 
 
 def _save(path, **arrays):
@@ -68,21 +67,6 @@ NAMED = {
 }
 
 
-def exact_distances(base, queries, ids, metric):
-    """float64 distance from queries[i] to base[ids[i, j]], in the server's units (L2 is the
-    square root, cosine is 1 - cos)."""
-    out = np.empty(ids.shape, dtype=np.float64)
-    for start in range(0, len(ids), 100):  # blocks keep the nq x candidates x d temporary small
-        b = base[ids[start:start + 100]].astype(np.float64)
-        q = queries[start:start + 100, None, :].astype(np.float64)
-        if metric == "l2":
-            out[start:start + 100] = np.sqrt(((b - q) ** 2).sum(axis=-1))
-        else:
-            dot = (b * q).sum(axis=-1)
-            out[start:start + 100] = 1 - dot / (np.linalg.norm(b, axis=-1) * np.linalg.norm(q, axis=-1))
-    return out
-
-
 def faiss_flat(base, metric):
     """An exact faiss index: IndexFlatL2, or IndexFlatIP over unit vectors for cosine."""
     index = faiss.IndexFlatL2(base.shape[1]) if metric == "l2" else faiss.IndexFlatIP(base.shape[1])
@@ -90,8 +74,9 @@ def faiss_flat(base, metric):
     return index
 
 
-def faiss_query(query, metric):
-    q = np.ascontiguousarray(query[None, :], dtype=np.float32)
+def faiss_query(queries, metric):
+    """queries (one vector, or rows of them) as faiss searches them."""
+    q = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
     return q if metric == "l2" else _normalised(q)
 
 
@@ -99,43 +84,32 @@ class Dataset:
     def __init__(self, name, metric, base, queries, reference_name=None):
         self.name, self.metric, self.reference_name = name, metric, reference_name
         self.base, self.queries = base, queries
+        self._truths = {}
 
     @property
     def dim(self):
         return self.base.shape[1]
 
     def ground_truth(self, k):
-        """(ids nq x k, float64 distances nq x k) of the exact k nearest base rows per query."""
-        path = os.path.join(CACHE, self.name, f"gt-k{k}-nq{len(self.queries)}.npz")
-        if os.path.exists(path):
-            cached = np.load(path)
-            return cached["ids"], cached["dist"]
-        # Candidates from faiss's own loops on every core (Debian's reference BLAS would be
-        # slower), then the exact ranking in float64.
+        """The groundtruth.GroundTruth of the exact k nearest base rows (ids: 0-based positions)
+        of each query."""
+        if k not in self._truths:
+            path = os.path.join(CACHE, self.name, f"gt-k{k}-nq{len(self.queries)}.npz")
+            self._truths[k] = groundtruth.GroundTruth.cached(path, self.base, self.queries, self.metric, k,
+                                                             candidates=self._faiss_candidates)
+        return self._truths[k]
+
+    def _faiss_candidates(self, base, queries, count):
+        """Candidates from faiss's own loops on every core: Debian's reference BLAS, which the
+        ground truth's float64 matrix product would use, is slower."""
         faiss.omp_set_num_threads(os.cpu_count())
         faiss.cvar.distance_compute_blas_threshold = 1 << 30
-        index = faiss_flat(self.base, self.metric)
-        queries = self.queries if self.metric == "l2" else _normalised(self.queries)
-        _, candidates = index.search(queries, min(CANDIDATES, len(self.base)))
-        dist = exact_distances(self.base, self.queries, candidates, self.metric)
-        order = np.argsort(dist, axis=1, kind="stable")[:, :k]
-        ids, dist = np.take_along_axis(candidates, order, 1), np.take_along_axis(dist, order, 1)
-        _save(path, ids=ids, dist=dist)
-        return ids, dist
+        return faiss_flat(base, self.metric).search(faiss_query(queries, self.metric), count)[1]
 
     def recall(self, found, k):
-        """Mean recall@k of found (one list of 0-based ids per query, for the first len(found)
-        queries). A returned row counts when it is no farther than the true k-th neighbour, so a
-        tie at the k-th distance (Fashion-MNIST has duplicate images) counts either way."""
-        _, gt_dist = self.ground_truth(k)
-        hits = 0
-        for i, ids in enumerate(found):
-            ids = np.unique(np.asarray(ids[:k], dtype=np.int64))
-            ids = ids[(ids >= 0) & (ids < len(self.base))]
-            dist = exact_distances(self.base, self.queries[i:i + 1], ids[None, :], self.metric)[0]
-            limit = gt_dist[i, k - 1]
-            hits += np.count_nonzero(dist <= limit + 1e-9 * abs(limit) + 1e-12)
-        return hits / (k * len(found))
+        """Mean recall@k (groundtruth.py) of found, one list of 0-based ids per query, for the
+        first len(found) queries."""
+        return self.ground_truth(k).recall(found)
 
 
 def load(name, nq, rows=None, dim=None):

@@ -38,7 +38,7 @@ SELECT cosine_distance('[1e-30,2e-30]', '[2,4]') AS same, cosine_distance('[1e-3
   cosine_distance('[1e-30,2e-30]', '[0,0]') AS zero, '[0,0]'::vector <=> '[0,0]' AS both_zero;
 SELECT vector_norm('[1e-30,1e-30]'), l2_normalize('[1e-30,1e-30]');
 -- markings: every function of the type is immutable, strict and parallel safe (AM handlers aside;
--- the index checker, which reads the index and the table, is the one exception)
+-- the index checker and the last scan's counters, which read state, are the exceptions)
 SELECT proname, provolatile, proisstrict, proparallel FROM pg_proc p
   JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass
   JOIN pg_extension e ON d.refobjid = e.oid AND e.extname = 'vectorsearch'

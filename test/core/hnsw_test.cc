@@ -1,131 +1,14 @@
 // The HNSW algorithms on an in-memory graph: recall against brute force on clustered data for
 // each metric, built by one thread and by several at once, and the edge cases a table can hold
 // (one row, duplicates, all rows equal, a full graph).
-#include <gtest/gtest.h>
-
-#include <algorithm>
-#include <cstdlib>
-#include <random>
-#include <set>
-#include <thread>
-#include <vector>
-
-#include "core/hnsw/memory_graph.h"
-#include "test_arena.h"
+#include "graph_testing.h"
 
 namespace {
 
 using vs::Candidate;
 using vs::hnsw::MemoryGraph;
 
-struct Fixture {
-    TestArena arena;
-    vs::Allocator allocator = arena.allocator();
-    vs::Kernels kernels = vs::select_kernels(vs::detect_isa());
-    MemoryGraph graph;
-    void *region = nullptr;
-    vs::hnsw::Workspace ws;
-    std::mt19937 rng{99};
-
-    ~Fixture() { std::free(region); }
-
-    void create(int dim, int m, std::size_t capacity, vs::DistanceFn distance) {
-        region = std::malloc(MemoryGraph::region_bytes(dim, m, capacity));
-        graph.create(region, dim, m, capacity, &allocator, distance);
-    }
-
-    void build(const std::vector<float> &data, int dim, int m, int ef_construction, vs::DistanceFn distance) {
-        std::size_t n = data.size() / dim;
-        // Start small so that building also exercises moving to a larger block.
-        create(dim, m, 16, distance);
-        ws.init(&allocator, m, ef_construction);
-        std::uniform_real_distribution<double> uniform(0, 1);
-        for (std::size_t i = 0; i < n; i++) {
-            int level = vs::hnsw::random_level(1.0 - uniform(rng), m);
-            vs::Ref r;
-            while ((r = graph.add(&data[i * dim], level, i)) == vs::kNoRef) {
-                std::size_t capacity = graph.capacity() * 2;
-                void *bigger = std::malloc(MemoryGraph::region_bytes(dim, m, capacity));
-                graph.move_to(bigger, capacity);
-                std::free(region);
-                region = bigger;
-            }
-            graph.link(r, ef_construction, ws);
-        }
-    }
-
-    // Several threads, each attached to the graph on its own, insert every threads-th row.
-    void build_concurrently(const std::vector<float> &data, int dim, int m, int ef_construction,
-                            vs::DistanceFn distance, int threads) {
-        std::size_t n = data.size() / dim;
-        create(dim, m, n, distance);
-        ws.init(&allocator, m, ef_construction);
-        std::vector<std::thread> workers;
-        for (int t = 0; t < threads; t++)
-            workers.emplace_back([&, t] {
-                MemoryGraph mine;
-                mine.attach(region, &allocator, distance);
-                vs::hnsw::Workspace mine_ws;
-                mine_ws.init(&allocator, m, ef_construction);
-                std::mt19937 mine_rng(t);
-                std::uniform_real_distribution<double> uniform(0, 1);
-                for (std::size_t i = t; i < n; i += threads) {
-                    vs::Ref r = mine.add(&data[i * dim], vs::hnsw::random_level(1.0 - uniform(mine_rng), m), i);
-                    ASSERT_NE(r, vs::kNoRef);
-                    mine.link(r, ef_construction, mine_ws);
-                }
-            });
-        for (auto &w : workers) w.join();
-    }
-};
-
-// n points around `clusters` Gaussian centres; the last nq of them serve as queries, so that
-// queries come from the same distribution as the data.
-std::vector<float> clustered(std::size_t n, int dim, int clusters, std::mt19937 &rng) {
-    std::normal_distribution<float> noise(0, 1);
-    std::vector<float> centres(clusters * dim);
-    for (auto &c : centres) c = 4 * noise(rng);
-    std::vector<float> data(n * dim);
-    for (std::size_t i = 0; i < n; i++) {
-        int c = int(rng() % clusters);
-        for (int j = 0; j < dim; j++) data[i * dim + j] = centres[c * dim + j] + noise(rng);
-    }
-    return data;
-}
-
-// Moves the last nq points of data into the returned query set.
-std::vector<float> split_queries(std::vector<float> &data, std::size_t nq, int dim) {
-    std::vector<float> queries(data.end() - nq * dim, data.end());
-    data.resize(data.size() - nq * dim);
-    return queries;
-}
-
-
-double recall_at_k(Fixture &f, const std::vector<float> &data, const std::vector<float> &queries, int dim, int k,
-                   int ef, vs::DistanceFn distance) {
-    std::size_t n = data.size() / dim, nq = queries.size() / dim;
-    std::vector<Candidate> out(k);
-    std::size_t hits = 0;
-    for (std::size_t q = 0; q < nq; q++) {
-        std::vector<std::pair<float, std::size_t>> exact(n);
-        for (std::size_t i = 0; i < n; i++) exact[i] = {distance(&queries[q * dim], &data[i * dim], dim), i};
-        std::partial_sort(exact.begin(), exact.begin() + k, exact.end());
-        int found = vs::hnsw::search(f.graph, &queries[q * dim], k, ef, f.ws, out.data());
-        EXPECT_EQ(found, k);
-        // A result counts when it is as near as the k-th true neighbour: ties are all correct.
-        std::set<std::uint64_t> distinct;
-        for (int i = 0; i < found; i++) {
-            hits += out[i].distance <= exact[k - 1].first;
-            distinct.insert(f.graph.label(out[i].ref));
-            EXPECT_FLOAT_EQ(out[i].distance, distance(&queries[q * dim], &data[f.graph.label(out[i].ref) * dim], dim));
-            if (i > 0) {
-                EXPECT_LE(out[i - 1].distance, out[i].distance);
-            }
-        }
-        EXPECT_EQ(int(distinct.size()), found);
-    }
-    return double(hits) / double(nq * k);
-}
+using Fixture = GraphFixture<vs::FloatVector>;
 
 TEST(Hnsw, RecallOnClusteredDataL2) {
     Fixture f;

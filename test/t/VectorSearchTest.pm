@@ -9,7 +9,60 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-our @EXPORT = qw(start_node start_psql check_index insert_and_find hold_pauses wait_for_paused release_pauses);
+our @EXPORT = qw(index_types index_type create_index_sql widen_sql start_node start_psql check_index
+  insert_and_find hold_pauses wait_for_paused release_pauses);
+
+# The index access methods the generic TAP tests (001, 002, 003, 006) run against, one round each;
+# adding an access method here runs them on it. Per access method:
+#   with, other_with  two WITH clauses for the tests' indexes (two page layouts)
+#   candidates        the setting that widens a scan (more candidates: more recall, more cost)
+#   insert_pause      a pause point (src/pg/test_hooks.h) in an insert after its index changes are
+#                     WAL-logged, before it commits
+#   scan_pause        a pause point in a scan's search
+#   build_pause       a pause point where a parallel build's leader and workers load rows
+# VS_INDEX_TYPES (comma-separated names) picks some of them; all by default.
+my %INDEX_TYPES = (
+	hnsw => {
+		with => 'm = 16, ef_construction = 64',
+		other_with => 'm = 8, ef_construction = 40',
+		candidates => 'hnsw.ef_search',
+		insert_pause => 'hnsw_insert_linked',
+		scan_pause => 'hnsw_scan_walk',
+		build_pause => 'hnsw_build_tuple',
+	});
+
+sub index_types
+{
+	my @names = $ENV{VS_INDEX_TYPES} ? split(/,/, $ENV{VS_INDEX_TYPES}) : sort keys %INDEX_TYPES;
+	index_type($_) for @names;
+	return @names;
+}
+
+# the entry of %INDEX_TYPES for $am
+sub index_type
+{
+	my ($am) = @_;
+	return $INDEX_TYPES{$am} // die "unknown index type $am (known: " . join(', ', sort keys %INDEX_TYPES) . ')';
+}
+
+# CREATE INDEX ${tbl}_$am (the name the helpers expect; $opt{name} another) on $tbl's column
+# embedding with $opt{opclass} (vector_l2_ops), and the WITH clause $opt{options} names in the
+# type's entry ('with', 'other_with'; none: the access method's defaults)
+sub create_index_sql
+{
+	my ($am, $tbl, %opt) = @_;
+	my $name = $opt{name} // "${tbl}_$am";
+	my $opclass = $opt{opclass} // 'vector_l2_ops';
+	my $with = defined $opt{options} ? ' WITH (' . index_type($am)->{ $opt{options} } . ')' : '';
+	return "CREATE INDEX $name ON $tbl USING $am (embedding $opclass)$with;";
+}
+
+# SET of $am's candidates setting to $n, so that a scan considers $n candidates
+sub widen_sql
+{
+	my ($am, $n) = @_;
+	return 'SET ' . index_type($am)->{candidates} . " = $n;";
+}
 
 # a started node named $name: init(%init), then $conf appended to postgresql.conf
 sub start_node
@@ -38,8 +91,8 @@ sub start_psql
 	return { h => $h, out => \$out, err => \$err, name => $name };
 }
 
-# Checks of the hnsw index ${tbl}_hnsw (L2): vectorsearch_check_index finds its structure sound
-# and every row of $tbl in it (heapallindexed); the planner picks it; rows of $tbl are found by
+# Checks of the hnsw index ${tbl}_hnsw (L2): vectorsearch_check_index finds it (or the index
+# ${tbl}_$opt{index_type}) sound and every row of $tbl in it (heapallindexed); the planner picks it; rows of $tbl are found by
 # their own vector at ef_search $opt{ef_search} (every row, or those the WHERE clause
 # $opt{sample} selects); the index agrees with a sequential scan for 20 queries at ef_search 400.
 sub check_index
@@ -48,10 +101,12 @@ sub check_index
 	my $ef_search = $opt{ef_search} // 400;
 	my $sample = $opt{sample};
 
+	# the checker dispatches on the access method: any index type's ${tbl}_<type>
+	my $checked = "${tbl}_" . ($opt{index_type} // 'hnsw');
 	my ($check_status, $check_out, $check_err) = $node->psql('postgres',
-		"\\set VERBOSITY verbose\nSELECT vectorsearch_check_index('${tbl}_hnsw', true)");
+		"\\set VERBOSITY verbose\nSELECT vectorsearch_check_index('$checked', true)");
 	is("$check_status$check_err", '0',
-		"$label: vectorsearch_check_index finds ${tbl}_hnsw sound, every row of $tbl in it");
+		"$label: vectorsearch_check_index finds $checked sound, every row of $tbl in it");
 
 	like(
 		$node->safe_psql('postgres', qq{

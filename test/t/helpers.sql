@@ -37,7 +37,7 @@ BEGIN
   RETURN plan;
 END $f$;
 -- the k distances an index scan of tbl returns for q equal those of a sequential scan; raises
--- an error unless the first query is a scan of the index ${tbl}_hnsw and the second is none
+-- an error unless the first query is a scan of an index ${tbl}_<index type> and the second is none
 CREATE FUNCTION same_as_seqscan(tbl regclass, q vector, k int) RETURNS boolean LANGUAGE plpgsql AS $f$
 DECLARE
   by_index float8[];
@@ -49,8 +49,8 @@ BEGIN
   SET LOCAL enable_indexscan = on;
   SET LOCAL enable_bitmapscan = off;
   plan := plan_of(query, q);
-  IF plan !~ format('Index Scan using %s_hnsw on %s', tbl, tbl) THEN
-    RAISE EXCEPTION 'not a scan of %_hnsw: %', tbl, plan;
+  IF plan !~ format('Index Scan using %s_\w+ on %s', tbl, tbl) THEN
+    RAISE EXCEPTION 'not a scan of an index %_<index type>: %', tbl, plan;
   END IF;
   EXECUTE query INTO by_index USING q;
   SET LOCAL enable_seqscan = on;

@@ -1,5 +1,6 @@
 // An HNSW graph held in one block of memory: the store an index build fills before writing
 // pages, and the one the unit tests check the algorithms on. Elements are numbered densely from 0.
+// It holds vectors of any type of core/index/vector_type.h: MemoryGraph is the one of `vector`.
 //
 // Everything lives inside the block and refers to other parts by offset, never by pointer, so
 // the block may be shared memory mapped at different addresses in several processes: each
@@ -12,7 +13,7 @@
 // it read under that list's lock, so it sees them complete.
 //
 //   header | labels (8 B each) | upper-list offsets (8 B) | layer-0 lists ((2m + 1) x 4 B)
-//          | levels (1 B) | list locks (1 B) | vectors (dim x 4 B) | pool of upper lists
+//          | levels (1 B) | list locks (1 B) | vectors (vector_bytes(dim)) | pool of upper lists
 #pragma once
 
 #include <atomic>
@@ -20,8 +21,8 @@
 #include <new>
 #include <thread>
 
-#include "core/kernels/distance.h"
 #include "core/hnsw/hnsw.h"
+#include "core/index/vector_type.h"
 
 namespace vs::hnsw {
 
@@ -43,28 +44,32 @@ class SpinLock {
     std::atomic<std::uint8_t> held_{0};
 };
 
-class MemoryGraph {
+template <class VectorType>
+class BasicMemoryGraph {
   public:
+    using Component = typename VectorType::Component;
+    using Kernel = VectorKernel<Component>;
+
     // Bytes of a block for capacity elements.
     static std::size_t region_bytes(int dim, int m, std::size_t capacity) noexcept {
         return Layout(dim, m, capacity).total;
     }
     // Bytes one more element adds, so a caller can size the graph to a memory budget.
     static std::size_t bytes_per_element(int dim, int m) noexcept {
-        return sizeof(std::uint64_t) * 2 + sizeof(std::uint32_t) * (2 * m + 1) + 2 + sizeof(float) * dim +
+        return sizeof(std::uint64_t) * 2 + sizeof(std::uint32_t) * (2 * m + 1) + 2 + vector_bytes<VectorType>(dim) +
                sizeof(std::uint32_t) * pool_words_per_element(m);
     }
 
     // Lays out an empty graph of capacity elements in region (region_bytes long, 8-byte aligned)
     // and attaches to it. scratch serves this process's own work space.
     void create(void *region, int dim, int m, std::size_t capacity, const Allocator *scratch,
-                DistanceFn distance) noexcept {
+                Kernel distance) noexcept {
         lay_out(region, dim, m, capacity);
         attach(region, scratch, distance);
     }
 
     // Attaches to a graph that create laid out, possibly in another process.
-    void attach(void *region, const Allocator *scratch, DistanceFn distance) noexcept {
+    void attach(void *region, const Allocator *scratch, Kernel distance) noexcept {
         map(region);
         distance_ = distance;
         scratch_pool_ = scratch->array<Candidate>(2 * m_ + 1);
@@ -74,7 +79,7 @@ class MemoryGraph {
     // Copies the graph into region, laid out anew for a larger capacity, and attaches to it.
     // Only while no other process uses the graph.
     void move_to(void *region, std::size_t capacity) noexcept {
-        MemoryGraph old = *this;
+        BasicMemoryGraph old = *this;
         std::size_t n = size();
         lay_out(region, dim_, m_, capacity);
         map(region);
@@ -82,7 +87,7 @@ class MemoryGraph {
         std::memcpy(upper_, old.upper_, sizeof(std::uint64_t) * n);
         std::memcpy(layer0_, old.layer0_, sizeof(std::uint32_t) * (2 * m_ + 1) * n);
         std::memcpy(levels_, old.levels_, n);
-        std::memcpy(vectors_, old.vectors_, sizeof(float) * dim_ * n);
+        std::memcpy(vectors_, old.vectors_, vector_bytes<VectorType>(dim_) * n);
         std::size_t used = old.header_->pool_used.load();
         std::memcpy(pool_, old.pool_, sizeof(std::uint32_t) * used);
         header_->size.store(n);
@@ -94,19 +99,19 @@ class MemoryGraph {
     std::size_t capacity() const noexcept { return header_->capacity; }
     int dim() const noexcept { return dim_; }
     EntryPoint entry() const noexcept { return unpack_entry(header_->entry.load(std::memory_order_acquire)); }
-    const float *vector(Ref r) const noexcept { return vectors_ + r * dim_; }
+    const Component *vector(Ref r) const noexcept { return vectors_ + r * components_; }
     int level(Ref r) const noexcept { return levels_[r]; }
     std::uint64_t label(Ref r) const noexcept { return labels_[r]; }
 
     // Claims the next element and stores its vector, level and the caller's label for it, with
     // no links yet. Returns kNoRef when the graph is full.
-    Ref add(const float *vector, int level, std::uint64_t label) noexcept {
+    Ref add(const Component *vector, int level, std::uint64_t label) noexcept {
         std::uint64_t words = std::uint64_t(level) * (m_ + 1);
         std::uint64_t offset = kNoOffset;
         if (words > 0 && !claim(header_->pool_used, header_->pool_words, words, &offset)) return kNoRef;
         std::uint64_t r;
         if (!claim(header_->size, header_->capacity, 1, &r)) return kNoRef;
-        std::memcpy(vectors_ + r * dim_, vector, sizeof(float) * dim_);
+        std::memcpy(vectors_ + r * components_, vector, vector_bytes<VectorType>(dim_));
         labels_[r] = label;
         levels_[r] = std::uint8_t(level);
         layer0_[r * (2 * m_ + 1)] = 0;
@@ -145,17 +150,17 @@ class MemoryGraph {
         }
     }
 
-    void set_query(const float *query) noexcept { query_ = query; }
+    void set_query(const Component *query) noexcept { query_ = query; }
 
     // The Store interface of hnsw.h.
-    float distance_to_query(Ref r) const noexcept { return distance_(query_, vector(r), dim_); }
+    float distance_to_query(Ref r) const noexcept { return distance_(query_, vector(r), components_); }
     void distances_to_query(const Ref *refs, int n, float *out) const noexcept {
         for (int i = 0; i < n; i++) {
             if (i + 1 < n) __builtin_prefetch(vector(refs[i + 1]));
-            out[i] = distance_(query_, vector(refs[i]), dim_);
+            out[i] = distance_(query_, vector(refs[i]), components_);
         }
     }
-    float distance(Ref a, Ref b) const noexcept { return distance_(vector(a), vector(b), dim_); }
+    float distance(Ref a, Ref b) const noexcept { return distance_(vector(a), vector(b), components_); }
     bool linkable(Ref) const noexcept { return true; }
     int neighbors(Ref r, int layer, Ref *out) const noexcept {
         const std::uint32_t *list = links(r, layer);
@@ -206,7 +211,7 @@ class MemoryGraph {
     // The graph as seen by an element that is already linked on the layers up to linked: those
     // look empty and take no links, so that the core's insert links it on the layers above only.
     struct UpperLayers {
-        MemoryGraph &graph;
+        BasicMemoryGraph &graph;
         int linked;
 
         float distance_to_query(Ref r) const noexcept { return graph.distance_to_query(r); }
@@ -247,7 +252,7 @@ class MemoryGraph {
             levels = aligned(layer0 + sizeof(std::uint32_t) * (2 * m + 1) * capacity);
             locks = aligned(levels + capacity);
             vectors = aligned(locks + sizeof(SpinLock) * capacity);
-            pool = aligned(vectors + sizeof(float) * dim * capacity);
+            pool = aligned(vectors + vector_bytes<VectorType>(dim) * capacity);
             total = aligned(pool + sizeof(std::uint32_t) * pool_words);
         }
     };
@@ -266,6 +271,7 @@ class MemoryGraph {
     void map(void *region) noexcept {
         header_ = static_cast<Header *>(region);
         dim_ = header_->dim;
+        components_ = VectorType::components(std::size_t(dim_));
         m_ = header_->m;
         Layout layout(dim_, m_, header_->capacity);
         char *base = static_cast<char *>(region);
@@ -274,7 +280,7 @@ class MemoryGraph {
         layer0_ = reinterpret_cast<std::uint32_t *>(base + layout.layer0);
         levels_ = reinterpret_cast<std::uint8_t *>(base + layout.levels);
         locks_ = reinterpret_cast<SpinLock *>(base + layout.locks);
-        vectors_ = reinterpret_cast<float *>(base + layout.vectors);
+        vectors_ = reinterpret_cast<Component *>(base + layout.vectors);
         pool_ = reinterpret_cast<std::uint32_t *>(base + layout.pool);
     }
 
@@ -301,15 +307,16 @@ class MemoryGraph {
 
     Header *header_;
     int dim_;
+    std::size_t components_;  // of one vector
     int m_;
-    DistanceFn distance_;
-    const float *query_;
+    Kernel distance_;
+    const Component *query_;
     std::uint64_t *labels_;
     std::uint64_t *upper_;
     std::uint32_t *layer0_;
     std::uint8_t *levels_;
     SpinLock *locks_;
-    float *vectors_;
+    Component *vectors_;
     std::uint32_t *pool_;
     Candidate *scratch_pool_;
     Ref *scratch_selected_;
@@ -317,7 +324,9 @@ class MemoryGraph {
 
 // The k nearest of the graph's elements to query (an approximate answer): greedy descent through
 // the upper layers, then a beam of width ef on layer 0. Writes up to k results nearest first.
-inline int search(MemoryGraph &graph, const float *query, int k, int ef, Workspace &ws, Candidate *out) noexcept {
+template <class VectorType>
+int search(BasicMemoryGraph<VectorType> &graph, const typename VectorType::Component *query, int k, int ef,
+           Workspace &ws, Candidate *out) noexcept {
     EntryPoint entry = graph.entry();
     if (entry.ref == kNoRef) return 0;
     graph.set_query(query);
@@ -326,5 +335,7 @@ inline int search(MemoryGraph &graph, const float *query, int k, int ef, Workspa
     std::memcpy(out, ws.sorted, sizeof(Candidate) * n);
     return n;
 }
+
+using MemoryGraph = BasicMemoryGraph<FloatVector>;
 
 }  // namespace vs::hnsw

@@ -313,7 +313,7 @@ static void init_info(Relation index, HnswIndexInfo *info) {
     check_options(m, info->ef_construction);
     hnsw_layout(indexed_dims(index), m, info);
     info->metric = index_metric(index);
-    info->distance = vs::index_distance(vs_kernels, info->metric);
+    info->distance = vs::FloatVector::kernel(vs_kernels, info->metric);
 }
 
 // Sets up what every participant needs for itself, in a context of its own.

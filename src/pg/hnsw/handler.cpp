@@ -1,5 +1,5 @@
-// The hnsw access method's handler: its capabilities, options, GUCs, operator class checks and
-// cost estimate. The phases live in build/insert/scan/vacuum.cpp.
+// The hnsw access method's handler: its capabilities, options, GUCs and operator class checks.
+// The phases live in build/insert/scan/vacuum/cost.cpp.
 #include "pg/hnsw/hnsw.h"
 
 #include <cmath>
@@ -46,15 +46,16 @@ void hnsw_init_gucs() {
                             &hnsw_ef_search, HNSW_DEFAULT_EF_SEARCH, 1, 1000, PGC_USERSET, GUC_EXPLAIN, nullptr, nullptr,
                             nullptr);
     DefineCustomEnumVariable("hnsw.iterative_scan", "Sets the mode of iterative scans.",
-                             "off: a scan returns at most hnsw.ef_search rows; relaxed_order: it goes on "
-                             "searching while rows are wanted, in nearly increasing distance; strict_order: the "
-                             "same, dropping any row nearer than one already returned.",
+                             "A scan goes on searching while rows are wanted. off and strict_order: rows in "
+                             "increasing distance, dropping any row nearer than one already returned (off also "
+                             "keeps the planner from a scan expected to stop at hnsw.max_scan_tuples); "
+                             "relaxed_order: rows in nearly increasing distance.",
                              &hnsw_iterative_scan, HNSW_ITERATIVE_OFF, iterative_scan_options, PGC_USERSET, GUC_EXPLAIN,
                              nullptr, nullptr, nullptr);
-    DefineCustomIntVariable("hnsw.max_scan_tuples", "Sets the most elements an iterative scan visits.", nullptr,
+    DefineCustomIntVariable("hnsw.max_scan_tuples", "Sets the most elements a scan visits.", nullptr,
                             &hnsw_max_scan_tuples, 20000, 1, INT_MAX, PGC_USERSET, GUC_EXPLAIN, nullptr, nullptr, nullptr);
     DefineCustomRealVariable("hnsw.scan_mem_multiplier",
-                             "Sets the multiple of work_mem an iterative scan may use.", nullptr,
+                             "Sets the multiple of work_mem a scan may use.", nullptr,
                              &hnsw_scan_mem_multiplier, 1, 1, 1000, PGC_USERSET, GUC_EXPLAIN, nullptr, nullptr, nullptr);
     MarkGUCPrefixReserved("hnsw");
 }
@@ -67,55 +68,6 @@ int hnsw_option_m(Relation index) { return index_int_option(index, &hnsw_option_
 
 int hnsw_option_ef_construction(Relation index) {
     return index_int_option(index, &hnsw_option_table, HNSW_OPTION_EF_CONSTRUCTION);
-}
-
-// An hnsw scan does all its work before returning the first row, so startup cost is the total.
-// Its beam of ef_search elements reaches about ef_search * 2m of them on layer 0, whatever the
-// table's size. A scan returns at most ef_search rows, so it is ruled out unless a LIMIT of at
-// most ef_search bounds the query, as it is without an ORDER BY on the index's distance: either
-// would return fewer rows than the query asks for.
-static void hnsw_costestimate(PlannerInfo *root, IndexPath *path, double loop_count, Cost *startup_cost,
-                              Cost *total_cost, Selectivity *selectivity, double *correlation, double *pages) {
-    return vs::guard([&]() {
-        // Without an iterative scan the index returns at most ef_search rows: never more than asked.
-        bool bounded = root->limit_tuples >= 0 &&
-                       (root->limit_tuples <= hnsw_ef_search || hnsw_iterative_scan != HNSW_ITERATIVE_OFF);
-        if (path->indexorderbys == NIL || !bounded) {
-            *startup_cost = *total_cost = disable_cost;
-            *selectivity = 0;
-            *correlation = 0;
-            *pages = 0;
-            return;
-        }
-        GenericCosts costs;
-        MemSet(&costs, 0, sizeof(costs));
-        IndexOptInfo *index = path->indexinfo;
-        double tuples = index->tuples > 1 ? index->tuples : 1;
-        int m = HNSW_DEFAULT_M;
-        {
-            Relation rel = index_open(index->indexoid, NoLock);
-            m = hnsw_option_m(rel);
-            index_close(rel, NoLock);
-        }
-        // A scan visits about 2m elements per row it finds; the rows it must find are the LIMIT's,
-        // or, under a filter that rejects most rows (iterative scans), that many divided by the
-        // fraction the filter keeps.
-        double wanted = hnsw_ef_search;
-        if (hnsw_iterative_scan != HNSW_ITERATIVE_OFF) {
-            RelOptInfo *rel = index->rel;
-            Selectivity kept = clauselist_selectivity(root, rel->baserestrictinfo, rel->relid, JOIN_INNER, nullptr);
-            wanted = std::fmax(wanted, root->limit_tuples / std::fmax(kept, 1e-9));
-        }
-        double visited = std::fmin(tuples, wanted * 2 * m);
-        costs.numIndexTuples = visited;
-        genericcostestimate(root, path, loop_count, &costs);
-        // Each visited element costs a distance over the full vector besides the page access.
-        *startup_cost = costs.indexTotalCost + visited * cpu_operator_cost * 10;
-        *total_cost = *startup_cost;
-        *selectivity = costs.indexSelectivity;
-        *correlation = 0;
-        *pages = costs.numIndexPages;
-    });
 }
 
 static bool hnsw_validate(Oid opclass_oid) {

@@ -46,6 +46,7 @@ extern "C" {
 #include "core/hnsw/hnsw.h"
 #include "core/hnsw/memory_graph.h"
 #include "core/index/memory.h"
+#include "core/index/vector_type.h"
 
 // 3: the shared page format of src/pg/index/page.h (page id, common metapage header).
 #define HNSW_LAYOUT_VERSION 3
@@ -270,6 +271,10 @@ IndexScanDesc hnsw_beginscan(Relation index, int nkeys, int norderbys);
 void hnsw_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys);
 bool hnsw_gettuple(IndexScanDesc scan, ScanDirection dir);
 void hnsw_endscan(IndexScanDesc scan);
+
+// cost.cpp
+void hnsw_costestimate(struct PlannerInfo *root, struct IndexPath *path, double loop_count, Cost *startup_cost,
+                       Cost *total_cost, Selectivity *selectivity, double *correlation, double *pages);
 
 // check.cpp: the hnsw part of vectorsearch_check_index (src/pg/index/check.h)
 struct VsIndexCheckMethods;

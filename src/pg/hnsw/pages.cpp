@@ -90,7 +90,7 @@ static void read_index_info(Relation index, void *into) {
     hnsw_read_meta(index, &meta);
     auto &info = *static_cast<HnswIndexInfo *>(into);
     info.metric = vs::Metric(meta.header.metric);
-    info.distance = vs::index_distance(vs_kernels, info.metric);
+    info.distance = vs::FloatVector::kernel(vs_kernels, info.metric);
     info.dims = meta.header.dims;
     info.m = meta.m;
     info.ef_construction = meta.ef_construction;
@@ -197,7 +197,11 @@ void HnswPageStore::init(Relation index, const HnswIndexInfo *info, MemoryContex
 
 // Every distance this index uses is a sum over elements, so the pieces of a vector that spans
 // pages add up without copying it out first.
+// Piece by piece, without copying the vector out: right for a summable distance (vs::FloatVector's
+// all are, see core/index/vector_type.h).
 float HnswPageStore::distance_from(const float *q, vs::Ref r) {
+    static_assert(vs::FloatVector::summable(vs::Metric::L2) && vs::FloatVector::summable(vs::Metric::InnerProduct) &&
+                  vs::FloatVector::summable(vs::Metric::Cosine) && vs::FloatVector::summable(vs::Metric::L1));
     float sum = 0;
     hnsw_vector_pieces(info_, r, [&](BlockNumber block, Size in_page, Size done, Size piece) {
         Buffer buf = index_read_buffer(index_, block);

@@ -1,6 +1,13 @@
 // VACUUM of an hnsw index: mark the elements whose heap rows are gone as deleted, repair every
-// list that links to one, so the graph stays navigable and recall holds as rows go, then mark
-// them unlinked, free for inserts to reuse.
+// list that links to one (the core's repair_list, core/hnsw/repair.h), so the graph stays
+// navigable and recall holds as rows go, then mark them unlinked, free for inserts to reuse.
+//
+// What it reads: its sweeps go over the link pages (and the few upper pages between runs) and
+// jump over each run's vector pages, some 95% of an index of 784 dimensions; they read through
+// VACUUM's ring buffer (info->strategy), so that a sweep does not evict what other sessions keep
+// in shared buffers. Vectors are read only to repair a list that links to a deleted element:
+// the element's own and its candidates', at random and many times over, through shared buffers
+// as a scan reads them (a ring would drop each one before its next use).
 //
 // A deleted element is never returned, but a scan that was already under way may still be
 // standing on it or about to read its vector, which it does under a pin alone. So VACUUM stamps
@@ -15,6 +22,8 @@
 
 #include <algorithm>
 
+#include "core/hnsw/repair.h"
+
 extern "C" {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wregister"
@@ -28,6 +37,7 @@ extern "C" {
 
 struct HnswVacuumState {
     Relation index;
+    BufferAccessStrategy strategy;  // the ring of VACUUM's sweeps
     HnswIndexInfo info;
     MemoryContext context;
     vs::Allocator allocator;
@@ -50,10 +60,8 @@ struct HnswVacuumState {
     // so that an insert finishing meanwhile is not left out of a graph with no entry.
     vs::hnsw::EntryPoint best_pending;
     double live;
-    // Scratch of repair_list, sized for layer 0: candidates are a list and its deleted links' lists.
-    vs::Candidate *pool;
-    vs::Ref *chosen;
-    vs::VisitedSet seen;
+    vs::hnsw::RepairWorkspace repair;
+    vs::Ref *repaired;  // a list as repair_list chose it
 };
 
 static_assert(std::is_trivially_destructible_v<HnswVacuumState>);  // lives across buffer reads
@@ -66,22 +74,43 @@ struct HnswSlot {
 // Visits every link page: pick(buf, page, run, first, out), under the lock given, fills out with
 // the slots to work on and returns their count; handle(slot) then runs for each of them once
 // the page is released, free to take other locks and to allocate.
+//
+// From a run's last link page the sweep jumps to where the run ends, over its vector pages. A
+// run whose extension failed part way (an error or a crash in allocate_run) is shorter than the
+// layout says, and the jump then lands inside the run after it, whose page names where that run
+// starts: the sweep goes back there. (The short run itself was never published: no element
+// lives in it.) Any other page (upper pages, pages never initialised) is read and passed over.
 template <typename Pick, typename Handle>
 static void for_each_link_page(HnswVacuumState *state, int lock, Pick pick, Handle handle) {
+    const HnswIndexInfo &info = state->info;
     HnswSlot slots[BLCKSZ / sizeof(HnswLinkRecordHeader)];
     BlockNumber nblocks = RelationGetNumberOfBlocks(state->index);
-    for (BlockNumber block = 1; block < nblocks; block++) {
+    BlockNumber current_run = InvalidBlockNumber;  // the run whose link pages the sweep is on
+    for (BlockNumber block = 1; block < nblocks;) {
         vacuum_delay_point();
-        Buffer buf = ReadBufferExtended(state->index, MAIN_FORKNUM, block, RBM_NORMAL, nullptr);
+        Buffer buf = ReadBufferExtended(state->index, MAIN_FORKNUM, block, RBM_NORMAL, state->strategy);
         LockBuffer(buf, lock);
         Page page = BufferGetPage(buf);
         const IndexPageOpaque *opaque = index_page_opaque(page);
+        BlockNumber next = block + 1;
         int n = 0;
-        if (opaque && opaque->page_type == HNSW_PAGE_LINKS)
-            n = pick(buf, page, opaque->aux, (block - opaque->aux) * state->info.records_per_link_page,
-                     slots);
+        if (opaque && (opaque->page_type == HNSW_PAGE_LINKS || opaque->page_type == HNSW_PAGE_VECTORS)) {
+            BlockNumber run = opaque->aux;
+            // A run is entered once, at its start or by going back to it: its pages then follow.
+            bool unswept = run <= block && (current_run == InvalidBlockNumber || run > current_run);
+            if (unswept) current_run = run;
+            if (unswept && run < block) {
+                next = run;  // landed inside a run not swept yet
+            } else if (run == current_run) {
+                if (block + 1 >= run + info.link_pages_per_run)
+                    next = Max(block + 1, run + info.link_pages_per_run + info.vector_pages_per_run);
+                if (opaque->page_type == HNSW_PAGE_LINKS)
+                    n = pick(buf, page, run, (block - run) * info.records_per_link_page, slots);
+            }
+        }
         UnlockReleaseBuffer(buf);
         for (int i = 0; i < n; i++) handle(slots[i]);
+        block = next;
     }
 }
 
@@ -91,8 +120,8 @@ static void mark_deleted(HnswVacuumState *state, IndexBulkDeleteCallback callbac
                          IndexBulkDeleteResult *stats) {
     const HnswIndexInfo &info = state->info;
     auto pick = [&](Buffer buf, Page page, BlockNumber run, uint32 first, HnswSlot *out) {
-        GenericXLogState *xlog = nullptr;
-        Page writable = page;
+        uint16 dead[BLCKSZ / sizeof(HnswLinkRecordHeader)];
+        int n_dead = 0;
         int n = 0;
         for (uint32 slot = 0; slot < info.records_per_link_page && first + slot < info.elements_per_run; slot++) {
             HnswLinkRecordHeader *record = hnsw_link_record(page, &info, slot);
@@ -110,11 +139,7 @@ static void mark_deleted(HnswVacuumState *state, IndexBulkDeleteCallback callbac
             // decides, as for any other (an aborted insert's row is dead).
             if (!ItemPointerIsValid(&record->heap_tid)) continue;
             if (callback(&record->heap_tid, callback_state)) {
-                if (xlog == nullptr) {
-                    xlog = GenericXLogStart(state->index);
-                    writable = GenericXLogRegisterBuffer(xlog, buf, 0);
-                }
-                hnsw_link_record(writable, &info, slot)->flags |= HNSW_FLAG_DELETED;
+                dead[n_dead++] = uint16(slot);
                 out[n++] = {ref, record->level};
                 stats->tuples_removed++;
             } else if (record->flags & HNSW_FLAG_VALID) {
@@ -124,7 +149,10 @@ static void mark_deleted(HnswVacuumState *state, IndexBulkDeleteCallback callbac
                 state->best_pending = {ref, record->level};
             }
         }
-        if (xlog) GenericXLogFinish(xlog);
+        if (n_dead > 0)
+            index_edit_page(state->index, buf, [&](Page writable) {
+                for (int i = 0; i < n_dead; i++) hnsw_link_record(writable, &info, dead[i])->flags |= HNSW_FLAG_DELETED;
+            });
         return n;
     };
     for_each_link_page(state, BUFFER_LOCK_EXCLUSIVE, pick, [&](const HnswSlot &slot) {
@@ -143,47 +171,29 @@ static void mark_deleted(HnswVacuumState *state, IndexBulkDeleteCallback callbac
     });
 }
 
-// Re-selects ref's list on layer without deleted elements: candidates are its live links and
-// the live links of the deleted ones, so the paths that ran through a deleted element remain.
-// No deleted link stays, even where no live candidate replaces it: its slot is to be reused.
+// Re-selects ref's list on layer without deleted elements, if it links to one (repair_list of
+// the core). An insert may change the list meanwhile: the repair is written only over the list
+// it started from, and otherwise done again.
 static void repair_list(HnswVacuumState *state, HnswPageStore &store, vs::Ref ref, int layer) {
     int capacity = vs::hnsw::max_degree(state->info.m, layer);
     HnswLink slots[2 * vs::hnsw::kMaxM];
-    vs::Ref links[2 * vs::hnsw::kMaxM], second[2 * vs::hnsw::kMaxM];
-    vs::Candidate *pool = state->pool;
+    vs::Ref links[2 * vs::hnsw::kMaxM];
+    auto deleted = [state](vs::Ref r) { return state->deleted.contains(r); };
+    // An element deleted but left for a later round of this VACUUM is still a candidate: it
+    // carries walks until that round repairs the lists that link to it. One unlinked before
+    // (a deferred element's list may still name it) is none: its slot may be reused.
+    auto eligible = [state](vs::Ref r) {
+        return !(hnsw_element_flags(state->index, &state->info, r, nullptr) & HNSW_FLAG_UNLINKED);
+    };
     for (;;) {
         int n_slots = store.read_links(ref, layer, slots);
         int n = 0;
-        bool damaged = false;
-        for (int i = 0; i < n_slots && hnsw_link_valid(slots[i]); i++) {
-            links[n] = hnsw_link_ref(slots[i]);
-            damaged |= state->deleted.contains(links[n]);
-            n++;
-        }
-        if (!damaged) return;
-        state->seen.clear();
-        state->seen.insert(ref);
-        int n_pool = 0;
-        // An element deleted but left for a later round of this VACUUM is still a candidate: it
-        // carries walks until that round repairs the lists that link to it. One unlinked before
-        // (a deferred element's list may still name it) is none: its slot may be reused.
-        auto consider = [&](vs::Ref candidate) {
-            if (state->deleted.contains(candidate) || !state->seen.insert(candidate) ||
-                (hnsw_element_flags(state->index, &state->info, candidate, nullptr) & HNSW_FLAG_UNLINKED))
-                return;
-            pool[n_pool++] = {store.distance(ref, candidate), candidate};
-        };
-        for (int i = 0; i < n; i++) {
-            if (!state->deleted.contains(links[i])) {
-                consider(links[i]);
-                continue;
-            }
-            int n_second = store.neighbors(links[i], layer, second);  // kGone: nothing to consider
-            for (int j = 0; j < n_second; j++) consider(second[j]);
-        }
-        std::sort(pool, pool + n_pool, [](const vs::Candidate &a, const vs::Candidate &b) { return a.distance < b.distance; });
-        int kept = vs::hnsw::select_neighbors(store, pool, n_pool, capacity, state->chosen);
-        if (store.replace_links(ref, layer, state->chosen, kept, slots)) return;
+        for (int i = 0; i < n_slots && hnsw_link_valid(slots[i]); i++) links[n++] = hnsw_link_ref(slots[i]);
+        int kept;
+        if (!vs::hnsw::repair_list(store, ref, layer, links, n, capacity, deleted, eligible, state->repair,
+                                   state->repaired, &kept))
+            return;
+        if (store.replace_links(ref, layer, state->repaired, kept, slots)) return;
     }
 }
 
@@ -212,17 +222,11 @@ static void repair(HnswVacuumState *state) {
 
 // Points the metapage's hint at block, if the hint is past it.
 static void lower_free_hint(Relation index, BlockNumber block) {
-    Buffer buf = ReadBuffer(index, VS_METAPAGE_BLKNO);
-    LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-    GenericXLogState *xlog = GenericXLogStart(index);
-    HnswMeta *meta = hnsw_meta(GenericXLogRegisterBuffer(xlog, buf, 0));
-    if (meta->free_block == InvalidBlockNumber || block < meta->free_block) {
+    index_change_meta<HnswMeta>(index, [&](HnswMeta *meta) {
+        if (meta->free_block != InvalidBlockNumber && block >= meta->free_block) return false;
         meta->free_block = block;
-        GenericXLogFinish(xlog);
-    } else {
-        GenericXLogAbort(xlog);
-    }
-    UnlockReleaseBuffer(buf);
+        return true;
+    });
 }
 
 // Pass 3: with every list repaired, move the entry point off a deleted element (to the highest
@@ -230,33 +234,29 @@ static void lower_free_hint(Relation index, BlockNumber block) {
 // elements unlinked, so that no insert takes their slots under an older stamp.
 static void unlink(HnswVacuumState *state) {
     const HnswIndexInfo &info = state->info;
-    Buffer buf = ReadBuffer(state->index, VS_METAPAGE_BLKNO);
-    LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-    GenericXLogState *xlog = GenericXLogStart(state->index);
-    HnswMeta *meta = hnsw_meta(GenericXLogRegisterBuffer(xlog, buf, 0));
-    if (meta->entry != vs::kNoRef && state->deleted.contains(meta->entry)) {
-        const vs::hnsw::EntryPoint &next = state->best_live.ref != vs::kNoRef ? state->best_live : state->best_pending;
-        meta->entry = next.ref;
-        meta->entry_level = next.level;
-    }
-    meta->free_after = ReadNextFullTransactionId();
-    GenericXLogFinish(xlog);
-    UnlockReleaseBuffer(buf);
+    index_change_meta<HnswMeta>(state->index, [&](HnswMeta *meta) {
+        if (meta->entry != vs::kNoRef && state->deleted.contains(meta->entry)) {
+            const vs::hnsw::EntryPoint &next = state->best_live.ref != vs::kNoRef ? state->best_live : state->best_pending;
+            meta->entry = next.ref;
+            meta->entry_level = next.level;
+        }
+        meta->free_after = ReadNextFullTransactionId();
+        return true;
+    });
 
     std::sort(state->unlinking, state->unlinking + state->n_unlinking);
     for (std::size_t i = 0; i < state->n_unlinking;) {
         vacuum_delay_point();
         BlockNumber block = hnsw_link_block(&info, state->unlinking[i]);
-        buf = ReadBuffer(state->index, block);
+        Buffer buf = ReadBufferExtended(state->index, MAIN_FORKNUM, block, RBM_NORMAL, state->strategy);
         LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-        xlog = GenericXLogStart(state->index);
-        Page page = GenericXLogRegisterBuffer(xlog, buf, 0);
-        for (; i < state->n_unlinking && hnsw_link_block(&info, state->unlinking[i]) == block; i++) {
-            HnswLinkRecordHeader *record = hnsw_link_record(page, &info, hnsw_ref_index(state->unlinking[i]));
-            record->flags |= HNSW_FLAG_UNLINKED;
-            ItemPointerSetInvalid(&record->heap_tid);
-        }
-        GenericXLogFinish(xlog);
+        index_edit_page(state->index, buf, [&](Page page) {
+            for (; i < state->n_unlinking && hnsw_link_block(&info, state->unlinking[i]) == block; i++) {
+                HnswLinkRecordHeader *record = hnsw_link_record(page, &info, hnsw_ref_index(state->unlinking[i]));
+                record->flags |= HNSW_FLAG_UNLINKED;
+                ItemPointerSetInvalid(&record->heap_tid);
+            }
+        });
         UnlockReleaseBuffer(buf);
     }
     state->first_unlinked = Min(state->first_unlinked, hnsw_link_block(&info, state->unlinking[0]));
@@ -276,6 +276,7 @@ IndexBulkDeleteResult *hnsw_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteRes
         if (stats == nullptr) stats = static_cast<IndexBulkDeleteResult *>(palloc0(sizeof(IndexBulkDeleteResult)));
         HnswVacuumState state;
         state.index = info->index;
+        state.strategy = info->strategy;
         state.info = *hnsw_index_info(info->index);
         state.context = AllocSetContextCreate(CurrentMemoryContext, "hnsw vacuum", ALLOCSET_DEFAULT_SIZES);
         MemoryContext old = MemoryContextSwitchTo(state.context);
@@ -285,10 +286,8 @@ IndexBulkDeleteResult *hnsw_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteRes
         state.deleted.init(&state.allocator, 1024);
         state.unlinking_capacity = 1024;
         state.unlinking = static_cast<vs::Ref *>(palloc(sizeof(vs::Ref) * state.unlinking_capacity));
-        int widest = 2 * state.info.m;
-        state.pool = state.allocator.array<vs::Candidate>(std::size_t(widest) * (widest + 1));
-        state.chosen = state.allocator.array<vs::Ref>(widest);
-        state.seen.init(&state.allocator, std::size_t(widest) * (widest + 1));
+        state.repair.init(&state.allocator, state.info.m);
+        state.repaired = state.allocator.array<vs::Ref>(vs::hnsw::max_degree(state.info.m, 0));
         int rounds = 0;
         do {
             rounds++;
