@@ -36,8 +36,8 @@ void hnsw_costestimate(PlannerInfo *root, IndexPath *path, double loop_count, Co
             // Without an iterative scan asked for, rows come in exact order and the LIMIT must be met:
             // a scan expected to stop at hnsw.max_scan_tuples first is left to a sequential scan,
             // which returns every row asked for. An iterative scan was asked to stop there.
-            if (hnsw_iterative_scan != HNSW_ITERATIVE_OFF || visits <= hnsw_max_scan_tuples)
-                cost = vs::index::visits_cost(root, path, loop_count, std::fmin(visits, hnsw_max_scan_tuples),
+            if (hnsw_iterative.mode != INDEX_ITERATIVE_OFF || visits <= hnsw_iterative.max_scan_tuples)
+                cost = vs::index::visits_cost(root, path, loop_count, std::fmin(visits, hnsw_iterative.max_scan_tuples),
                                               cpu_operator_cost * 10);
         }
         *startup_cost = cost.startup;

@@ -31,13 +31,7 @@ static const IndexIntOption hnsw_int_options[] = {
 };
 static IndexOptionTable hnsw_option_table = {hnsw_int_options, lengthof(hnsw_int_options), sizeof(HnswOptions), RELOPT_KIND_LOCAL};
 
-int hnsw_iterative_scan = HNSW_ITERATIVE_OFF;
-int hnsw_max_scan_tuples = 20000;
-double hnsw_scan_mem_multiplier = 1;
-static const struct config_enum_entry iterative_scan_options[] = {{"off", HNSW_ITERATIVE_OFF, false},
-                                                                  {"relaxed_order", HNSW_ITERATIVE_RELAXED, false},
-                                                                  {"strict_order", HNSW_ITERATIVE_STRICT, false},
-                                                                  {nullptr, 0, false}};
+IterativeScanSettings hnsw_iterative = {INDEX_ITERATIVE_OFF, 20000, 1};
 
 void hnsw_init_gucs() {
     index_define_options(&hnsw_option_table);
@@ -45,18 +39,7 @@ void hnsw_init_gucs() {
                             "Valid range is 1..1000; larger finds more true neighbours, more slowly.",
                             &hnsw_ef_search, HNSW_DEFAULT_EF_SEARCH, 1, 1000, PGC_USERSET, GUC_EXPLAIN, nullptr, nullptr,
                             nullptr);
-    DefineCustomEnumVariable("hnsw.iterative_scan", "Sets the mode of iterative scans.",
-                             "A scan goes on searching while rows are wanted. off and strict_order: rows in "
-                             "increasing distance, dropping any row nearer than one already returned (off also "
-                             "keeps the planner from a scan expected to stop at hnsw.max_scan_tuples); "
-                             "relaxed_order: rows in nearly increasing distance.",
-                             &hnsw_iterative_scan, HNSW_ITERATIVE_OFF, iterative_scan_options, PGC_USERSET, GUC_EXPLAIN,
-                             nullptr, nullptr, nullptr);
-    DefineCustomIntVariable("hnsw.max_scan_tuples", "Sets the most elements a scan visits.", nullptr,
-                            &hnsw_max_scan_tuples, 20000, 1, INT_MAX, PGC_USERSET, GUC_EXPLAIN, nullptr, nullptr, nullptr);
-    DefineCustomRealVariable("hnsw.scan_mem_multiplier",
-                             "Sets the multiple of work_mem a scan may use.", nullptr,
-                             &hnsw_scan_mem_multiplier, 1, 1, 1000, PGC_USERSET, GUC_EXPLAIN, nullptr, nullptr, nullptr);
+    index_define_iterative_gucs("hnsw", &hnsw_iterative);
     MarkGUCPrefixReserved("hnsw");
 }
 

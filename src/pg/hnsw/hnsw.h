@@ -120,14 +120,9 @@ struct HnswIndexInfo {
     Size link_record_size;
 };
 
-#define HNSW_ITERATIVE_OFF 0
-#define HNSW_ITERATIVE_RELAXED 1
-#define HNSW_ITERATIVE_STRICT 2
 
 extern int hnsw_ef_search;
-extern int hnsw_iterative_scan;
-extern int hnsw_max_scan_tuples;
-extern double hnsw_scan_mem_multiplier;
+extern IterativeScanSettings hnsw_iterative;
 
 // handler.cpp
 extern "C" Datum hnswhandler(PG_FUNCTION_ARGS);

@@ -114,9 +114,9 @@ void hnsw_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, 
         MemoryContextReset(so->context);
         so->query = nullptr;
         so->searched = false;
-        so->settings = {hnsw_ef_search, hnsw_iterative_scan, hnsw_max_scan_tuples,
-                        double(work_mem) * 1024 * hnsw_scan_mem_multiplier};
-        so->stream.reset(so->settings.iterative != HNSW_ITERATIVE_RELAXED);
+        so->settings = {hnsw_ef_search, hnsw_iterative.mode, hnsw_iterative.max_scan_tuples,
+                        double(work_mem) * 1024 * hnsw_iterative.scan_mem_multiplier};
+        so->stream.reset(so->settings.iterative != INDEX_ITERATIVE_RELAXED);
         so->stats = {};
         if (scan->numberOfOrderBys == 0) return;  // gettuple reports it
         if (orderbys) memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));

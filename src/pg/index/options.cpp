@@ -1,5 +1,14 @@
-// Index options from one table per access method (src/pg/index/options.h).
+// Index options from one table per access method, and the iterative-scan settings
+// (src/pg/index/options.h).
 #include "pg/index/options.h"
+
+extern "C" {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wregister"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#pragma GCC diagnostic pop
+}
 
 void index_define_options(IndexOptionTable *table) {
     table->kind = add_reloption_kind();
@@ -25,4 +34,31 @@ int index_int_option(Relation index, const IndexOptionTable *table, int i) {
     int value;
     memcpy(&value, reinterpret_cast<const char *>(index->rd_options) + o.offset, sizeof(value));
     return value;
+}
+
+static const struct config_enum_entry iterative_scan_modes[] = {{"off", INDEX_ITERATIVE_OFF, false},
+                                                                {"relaxed_order", INDEX_ITERATIVE_RELAXED, false},
+                                                                {"strict_order", INDEX_ITERATIVE_STRICT, false},
+                                                                {nullptr, 0, false}};
+
+// PostgreSQL keeps the names and descriptions it is given for the life of the server.
+static char *forever(const char *format, const char *prefix) {
+    return MemoryContextStrdup(TopMemoryContext, psprintf(format, prefix));
+}
+
+void index_define_iterative_gucs(const char *prefix, IterativeScanSettings *settings) {
+    DefineCustomEnumVariable(forever("%s.iterative_scan", prefix), "Sets the mode of iterative scans.",
+                             forever("A scan goes on searching while rows are wanted. off and strict_order: rows in "
+                                     "increasing distance, dropping any row nearer than one already returned (off "
+                                     "also keeps the planner from a scan expected to stop at %s.max_scan_tuples); "
+                                     "relaxed_order: rows in nearly increasing distance.",
+                                     prefix),
+                             &settings->mode, INDEX_ITERATIVE_OFF, iterative_scan_modes, PGC_USERSET, GUC_EXPLAIN,
+                             nullptr, nullptr, nullptr);
+    DefineCustomIntVariable(forever("%s.max_scan_tuples", prefix), "Sets the most elements a scan visits.", nullptr,
+                            &settings->max_scan_tuples, 20000, 1, INT_MAX, PGC_USERSET, GUC_EXPLAIN, nullptr, nullptr,
+                            nullptr);
+    DefineCustomRealVariable(forever("%s.scan_mem_multiplier", prefix), "Sets the multiple of work_mem a scan may use.",
+                             nullptr, &settings->scan_mem_multiplier, 1, 1, 1000, PGC_USERSET, GUC_EXPLAIN, nullptr,
+                             nullptr, nullptr);
 }
