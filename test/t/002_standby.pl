@@ -71,6 +71,12 @@ sub compare
 	is( $standby->safe_psql('postgres', 'SELECT count(*) FROM items'),
 		$primary->safe_psql('postgres', 'SELECT count(*) FROM items'),
 		"$label: same row count");
+	for my $index ("items_$am", 'items_cosine')
+	{
+		my ($status, $out, $err) = $standby->psql('postgres',
+			"\\set VERBOSITY verbose\nSELECT vectorsearch_check_index('$index', true)");
+		is("$status$err", '0', "$label: the checker finds $index sound on the standby");
+	}
 	return;
 }
 
@@ -185,6 +191,8 @@ SELECT embedding <-> vec($q) FROM items ORDER BY embedding <-> vec($q) LIMIT 10;
 	  or die 'the standby was not promoted';
 	is(insert_and_find($standby, 'items', 7001, 7300, 7150),
 		'7150', 'the promoted standby inserts into the index and finds the new rows');
+	my ($status, $out, $err) = $standby->psql('postgres', "SELECT vectorsearch_check_index('items_$am', true)");
+	is("$status$err", '0', 'after promotion the checker finds the index sound');
 
 	my $log = slurp_file($standby->logfile) . slurp_file($primary->logfile);
 	unlike($log, qr/PANIC|TRAP:|terminated by signal/, 'no PANIC, assertion failure or crash');

@@ -11,16 +11,6 @@ void index_init_page(Page page, uint16 page_id, uint16 page_type, BlockNumber au
 
 const IndexPageOpaque *index_page_opaque(Page page) { return PageIsNew(page) ? nullptr : opaque(page); }
 
-const IndexPageOpaque *index_checked_opaque(Relation index, BlockNumber block, Page page, uint16 page_id) {
-    if (PageIsNew(page) || PageGetSpecialSize(page) != MAXALIGN(sizeof(IndexPageOpaque)) ||
-        opaque(page)->page_id != page_id)
-        ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
-                        errmsg("index \"%s\" block %u is not a page of this index", RelationGetRelationName(index),
-                               block),
-                        errhint("REINDEX the index.")));
-    return opaque(page);
-}
-
 IndexMetaHeader *index_init_meta_page(Page page, uint16 page_id, uint16 layout_version, vs::Metric metric, int dims,
                                       Size am_meta_size) {
     Assert(am_meta_size >= sizeof(IndexMetaHeader));

@@ -58,10 +58,6 @@ inline char *index_page_data(Page page) { return reinterpret_cast<char *>(page) 
 // A page's special space, or nullptr for a page the relation was extended by but that was never
 // initialised (a crash before its WAL record reached the disk leaves such pages; they are skipped).
 const IndexPageOpaque *index_page_opaque(Page page);
-// The special space of block's page after checking that it is initialised and carries page_id:
-// anything else is reported as corruption (XX002) naming the block.
-const IndexPageOpaque *index_checked_opaque(Relation index, BlockNumber block, Page page, uint16 page_id);
-
 // Metapage header of a new index: the layout version is the access method's, the metric comes
 // from the operator class (index_metric).
 IndexMetaHeader *index_init_meta_page(Page page, uint16 page_id, uint16 layout_version, vs::Metric metric, int dims,
