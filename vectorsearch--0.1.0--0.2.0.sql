@@ -36,11 +36,14 @@ CREATE FUNCTION vectorsearch_last_scan(OUT index regclass, OUT batches bigint, O
 	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 
 -- vectorsearch_check_index: the structure checker of every vectorsearch index (src/pg/index/check.h).
--- Read-only, and granted to PUBLIC: it refuses a caller who cannot SELECT from the index's table,
--- and tells nothing that SELECT does not. Not STRICT: a NULL argument is an error, not a silent
--- NULL that a script could take for a passed check.
+-- Read-only, and like amcheck's functions not granted to PUBLIC: a check reads the whole index and
+-- table and holds memory in proportion to them, so the extension's owner grants it to whom it
+-- trusts with that load. It also refuses a caller who cannot SELECT from the index's table. Not
+-- STRICT: a NULL argument is an error, not a silent NULL a script could take for a passed check.
 CREATE FUNCTION vectorsearch_check_index(index regclass, heapallindexed boolean DEFAULT false) RETURNS void
 	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+
+REVOKE ALL ON FUNCTION vectorsearch_check_index(regclass, boolean) FROM PUBLIC;
 
 COMMENT ON FUNCTION vectorsearch_check_index(regclass, boolean) IS
 	'checks the structure of a vectorsearch index (and with heapallindexed that it holds every row of its table); raises XX002 at the first problem';

@@ -80,8 +80,13 @@ CREATE TABLE parted (id int, v vector(3)) PARTITION BY RANGE (id);
 CREATE INDEX parted_id ON parted (id);
 SELECT check_result('parted_id');
 
--- a role that cannot read the table may not check its index: 42501 insufficient_privilege
+-- the checker is not granted to PUBLIC (as amcheck's functions are not): 42501
 CREATE ROLE regress_check_reader;
+SET ROLE regress_check_reader;
+SELECT check_result('checked_v');
+RESET ROLE;
+-- granted it, a role that cannot read the table still may not check its index: 42501
+GRANT EXECUTE ON FUNCTION vectorsearch_check_index(regclass, boolean) TO regress_check_reader;
 SET ROLE regress_check_reader;
 SELECT check_result('checked_v');
 RESET ROLE;
@@ -90,6 +95,7 @@ SET ROLE regress_check_reader;
 SELECT check_result('checked_v', true);
 RESET ROLE;
 REVOKE SELECT ON checked FROM regress_check_reader;
+REVOKE EXECUTE ON FUNCTION vectorsearch_check_index(regclass, boolean) FROM regress_check_reader;
 DROP ROLE regress_check_reader;
 
 DROP TABLE checked, directions, scratch, parted;

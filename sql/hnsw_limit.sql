@@ -106,4 +106,20 @@ FROM (SELECT id, d, lag(d) OVER (ORDER BY n) AS previous
 RESET enable_seqscan;
 RESET hnsw.ef_search;
 
+-- A query the index cannot serve (no LIMIT: it wants every row) is not planned on it even when
+-- the alternatives are disabled, which the planner prices at disable_cost per disabled node.
+SET enable_seqscan = off;
+SET enable_sort = off;
+EXPLAIN (COSTS OFF) SELECT id FROM lim ORDER BY v <-> '[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]';
+SELECT count(*) AS all_rows FROM (SELECT id FROM lim ORDER BY v <-> '[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]') s;
+RESET enable_seqscan;
+RESET enable_sort;
+
+-- Without an iterative scan a small work_mem does not cut a LIMIT short: the scan is bounded by
+-- hnsw.max_scan_tuples, which the planner checked.
+SET work_mem = '64kB';
+EXPLAIN (COSTS OFF) SELECT id FROM lim ORDER BY v <-> '[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]' LIMIT 100;
+SELECT count(*) AS rows FROM (SELECT id FROM lim ORDER BY v <-> '[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]' LIMIT 100) s;
+RESET work_mem;
+
 DROP TABLE lim, queries, by_index, exact, by_generic;

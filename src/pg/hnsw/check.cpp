@@ -118,6 +118,7 @@ void check_meta(HnswCheck *s, Page page) {
     VsIndexCheck *check = s->check;
     Relation index = check->index;
     if (PageIsNew(page)) vs_check_corrupt(check, 0, "the metapage was never initialised");
+    hnsw_refuse_old_layout(index, index_page_data(page));
     check_special(s, 0, page);
     if (index_page_opaque(page)->page_type != INDEX_PAGE_META)
         vs_check_corrupt(check, 0, "page type %u, not the metapage's %d", index_page_opaque(page)->page_type, INDEX_PAGE_META);
@@ -134,9 +135,8 @@ void check_meta(HnswCheck *s, Page page) {
         vs_check_corrupt(check, 0, "dims %d, for a column of vector(%d)", header.dims, typmod);
     if (header.metric != uint16(index_metric(index)))
         vs_check_corrupt(check, 0, "metric %u, where the operator class's is %d", header.metric, int(index_metric(index)));
-    if (meta.m != hnsw_option_m(index) || meta.ef_construction != hnsw_option_ef_construction(index))
-        vs_check_corrupt(check, 0, "m %d and ef_construction %d, where the index's options say %d and %d", meta.m,
-                         meta.ef_construction, hnsw_option_m(index), hnsw_option_ef_construction(index));
+    // m and ef_construction are not compared with the index's options: ALTER INDEX ... SET
+    // changes those, and only a REINDEX applies them.
 
     // The layout a reader follows, as hnsw_index_info takes it from here: the build's choice
     // (hnsw_layout) may differ between releases, these relations may not.
@@ -172,7 +172,8 @@ void check_meta(HnswCheck *s, Page page) {
         vs_check_corrupt(check, 0, "upper page %u, in an index of %u blocks", meta.upper_page, nblocks);
     if (meta.free_block != InvalidBlockNumber && (meta.free_block == 0 || meta.free_block >= nblocks))
         vs_check_corrupt(check, 0, "free block hint %u, in an index of %u blocks", meta.free_block, nblocks);
-    if (FullTransactionIdIsValid(meta.free_after) &&
+    // On a hot standby the next transaction ID lags the primary's, where the stamp was taken.
+    if (FullTransactionIdIsValid(meta.free_after) && !RecoveryInProgress() &&
         !FullTransactionIdPrecedesOrEquals(meta.free_after, ReadNextFullTransactionId()))
         vs_check_corrupt(check, 0, "free slots' transaction stamp " UINT64_FORMAT " is in the future",
                          U64FromFullTransactionId(meta.free_after));
@@ -507,7 +508,10 @@ void hnsw_verify(VsIndexCheck *check) {
     auto *s = static_cast<HnswCheck *>(palloc0(sizeof(HnswCheck)));
     check->am_state = s;
     s->check = check;
-    check_meta(s, vs_check_read_page(check, VS_METAPAGE_BLKNO, &check->page));
+    Page metapage = vs_check_read_page(check, VS_METAPAGE_BLKNO, &check->page);
+    // The index's length read after its metapage: every run and page the metapage names exists.
+    check->nblocks = RelationGetNumberOfBlocks(check->index);
+    check_meta(s, metapage);
     s->reserved = s->meta;
     BlockNumber nblocks = check->nblocks;
     auto zeroed = [](Size bytes) { return MemoryContextAllocExtended(CurrentMemoryContext, bytes, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO); };

@@ -163,6 +163,8 @@ inline HnswMeta *hnsw_meta(Page page) { return reinterpret_cast<HnswMeta *>(inde
 constexpr Size HNSW_PAGE_SPACE = INDEX_PAGE_SPACE;
 // A copy of the metapage, after the shared header check.
 void hnsw_read_meta(Relation index, HnswMeta *meta);
+// Refuses, with the REINDEX hint, a metapage of the layouts before the shared header (0.1.0's).
+void hnsw_refuse_old_layout(Relation index, const void *meta_data);
 // The entry point a graph walk starts from. A walk that reached a dead end (vs::hnsw::kDeadEnd:
 // an element it stood on was unlinked meanwhile) asks again with after_dead_end and starts over:
 // VACUUM moves the entry point off an element before it unlinks it, so the metapage names a

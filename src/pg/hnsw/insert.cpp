@@ -174,6 +174,11 @@ static vs::Ref claim_free_slot(Relation index, Relation heap, const HnswIndexInf
         BlockNumber next = block + 1;
         if (opaque && (opaque->page_type == HNSW_PAGE_LINKS || opaque->page_type == HNSW_PAGE_VECTORS)) {
             BlockNumber run = opaque->aux;
+            if (run == VS_METAPAGE_BLKNO || run > block)
+                ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+                                errmsg("hnsw index \"%s\" block %u names block %u as its run's start",
+                                       RelationGetRelationName(index), block, run),
+                                errhint("REINDEX the index.")));
             if (block + 1 >= run + info->link_pages_per_run) next = run + info->link_pages_per_run + info->vector_pages_per_run;
             uint32 first = (block - run) * info->records_per_link_page;
             if (opaque->page_type == HNSW_PAGE_LINKS && first_unlinked(page, info, first) >= 0) {
@@ -194,6 +199,13 @@ static vs::Ref claim_free_slot(Relation index, Relation heap, const HnswIndexInf
                 if (slot >= 0 && !too_soon) {
                     index_edit_page(index, buf, [&](Page page) {
                         HnswLinkRecordHeader *record = hnsw_link_record(page, info, slot);
+                        // A slot keeps its level (and upper tuple) when reused: the core sizes its
+                        // arrays by kMaxLevel.
+                        if (record->level > vs::hnsw::kMaxLevel)
+                            ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+                                            errmsg("hnsw index \"%s\" block %u slot %d has level %u",
+                                                   RelationGetRelationName(index), block, slot, record->level),
+                                            errhint("REINDEX the index.")));
                         *level = record->level;
                         *upper = record->upper;
                         record->flags = 0;

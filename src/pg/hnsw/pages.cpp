@@ -54,11 +54,25 @@ HnswMeta *hnsw_init_meta_page(Page page, const HnswIndexInfo *info) {
     return meta;
 }
 
+// Layouts 1 and 2 (vectorsearch 0.1.0) began the metapage with a magic of their own, "VNSH",
+// and a 32-bit layout version, before the shared header existed.
+void hnsw_refuse_old_layout(Relation index, const void *meta_data) {
+    constexpr uint32 old_magic = 0x48534e56;
+    uint32 words[2];
+    memcpy(words, meta_data, sizeof(words));
+    if (words[0] == old_magic)
+        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                        errmsg("index \"%s\" has layout version %u, this vectorsearch reads version %d",
+                               RelationGetRelationName(index), words[1], HNSW_LAYOUT_VERSION),
+                        errhint("REINDEX the index.")));
+}
+
 void hnsw_read_meta(Relation index, HnswMeta *meta) {
     Buffer buf = index_read_buffer(index, VS_METAPAGE_BLKNO);
     LockBuffer(buf, BUFFER_LOCK_SHARE);
     memcpy(meta, index_page_data(BufferGetPage(buf)), sizeof(HnswMeta));
     UnlockReleaseBuffer(buf);
+    hnsw_refuse_old_layout(index, meta);
     index_check_meta(index, &meta->header, VS_HNSW_PAGE_ID, HNSW_LAYOUT_VERSION);
 }
 
@@ -66,6 +80,11 @@ vs::hnsw::EntryPoint hnsw_entry_point(Relation index, const HnswIndexInfo *info,
     HnswMeta meta;
     hnsw_read_meta(index, &meta);
     vs::hnsw::EntryPoint entry{meta.entry, meta.entry_level};
+    if (entry.ref != vs::kNoRef && (entry.level < 0 || entry.level > vs::hnsw::kMaxLevel))
+        ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+                        errmsg("hnsw index \"%s\" has an entry point at level %d", RelationGetRelationName(index),
+                               entry.level),
+                        errhint("REINDEX the index.")));
     if (!after_dead_end) return entry;
     CHECK_FOR_INTERRUPTS();
     // Another VACUUM may have moved the entry point and unlinked it between the two reads: only an
@@ -118,8 +137,18 @@ bool hnsw_prepare_query(vs::Metric metric, float *x, int dims) {
     return true;
 }
 
+// Every read of an element (its record here, its vector from the same run) starts from this
+// block, so a link or entry point that a damaged page holds is refused here, before a read: a
+// run at block 0 or whose end would pass the last block number, or a slot beyond the run's.
 BlockNumber hnsw_link_block(const HnswIndexInfo *info, vs::Ref ref) {
-    return hnsw_ref_run(ref) + hnsw_ref_index(ref) / info->records_per_link_page;
+    BlockNumber run = hnsw_ref_run(ref);
+    uint32 run_pages = info->link_pages_per_run + info->vector_pages_per_run;
+    if (run == VS_METAPAGE_BLKNO || run > MaxBlockNumber - run_pages || hnsw_ref_index(ref) >= info->elements_per_run)
+        ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+                        errmsg("hnsw index has a link to a slot that cannot exist (run %u, slot %u)", run,
+                               hnsw_ref_index(ref)),
+                        errhint("REINDEX the index.")));
+    return run + hnsw_ref_index(ref) / info->records_per_link_page;
 }
 
 HnswLinkRecordHeader *hnsw_link_record(Page page, const HnswIndexInfo *info, uint32 index) {

@@ -192,7 +192,9 @@ static bool search_more(HnswScanState *so) {
     if (mem->discarded.empty()) return false;
     if (mem->ws.visited.size() >= std::size_t(settings.max_scan_tuples)) return false;
     Size used = MemoryContextMemAllocated(so->context, true) + MemoryContextMemAllocated(mem->context, true);
-    if (double(used) > settings.memory_limit) return false;
+    // Only an iterative scan stops at its memory limit: without one the planner chose the index
+    // to meet the LIMIT within hnsw.max_scan_tuples, which bounds the memory instead.
+    if (settings.iterative != INDEX_ITERATIVE_OFF && double(used) > settings.memory_limit) return false;
     MemoryContext old = MemoryContextSwitchTo(so->context);
     CountingPageStore store{&so->store, &so->stats};
     take_batch(so, vs::hnsw::search_more(store, settings.ef_search, mem->ws, &mem->discarded));

@@ -16,29 +16,39 @@ struct RecentBuffer {
     Buffer buffer;
 };
 
+// One allocation: the relcache frees rd_amcache with a single pfree when it invalidates the
+// entry of an index that is open, and keeps rd_indexcxt.
 struct IndexCache {
-    void *am_info;
     uint32 memo_mask;
-    RecentBuffer *memo;
+    RecentBuffer *memo;  // after the AM's info, in the same allocation
+    // followed by the AM's info, MAXALIGNed
 };
+
+static void *am_info(IndexCache *cache) { return reinterpret_cast<char *>(cache) + MAXALIGN(sizeof(IndexCache)); }
 
 // 512 KB per index and backend at most: the vector and link pages of a 784-d, 200 MB hnsw index.
 constexpr uint32 INDEX_MEMO_ENTRIES = 65536;
 
 const void *index_cached_info(Relation index, Size info_size, void (*fill)(Relation index, void *info)) {
     if (index->rd_amcache == nullptr) {
-        void *info = MemoryContextAllocZero(index->rd_indexcxt, info_size);
+        // Filled first in the caller's context: a fill that fails (an index of another layout)
+        // leaves nothing in rd_indexcxt.
+        void *info = palloc0(info_size);
         fill(index, info);
         uint32 entries = 1024;
         for (BlockNumber nblocks = RelationGetNumberOfBlocks(index); entries < nblocks && entries < INDEX_MEMO_ENTRIES;)
             entries *= 2;
-        auto *memo = static_cast<RecentBuffer *>(MemoryContextAlloc(index->rd_indexcxt, sizeof(RecentBuffer) * entries));
-        for (uint32 i = 0; i < entries; i++) memo[i] = {InvalidBlockNumber, InvalidBuffer};
-        auto *cache = static_cast<IndexCache *>(MemoryContextAlloc(index->rd_indexcxt, sizeof(IndexCache)));
-        *cache = {info, entries - 1, memo};
+        Size memo_offset = MAXALIGN(sizeof(IndexCache)) + MAXALIGN(info_size);
+        auto *cache = static_cast<IndexCache *>(
+            MemoryContextAlloc(index->rd_indexcxt, memo_offset + sizeof(RecentBuffer) * entries));
+        cache->memo_mask = entries - 1;
+        cache->memo = reinterpret_cast<RecentBuffer *>(reinterpret_cast<char *>(cache) + memo_offset);
+        for (uint32 i = 0; i < entries; i++) cache->memo[i] = {InvalidBlockNumber, InvalidBuffer};
+        memcpy(am_info(cache), info, info_size);
+        pfree(info);
         index->rd_amcache = cache;
     }
-    return static_cast<IndexCache *>(index->rd_amcache)->am_info;
+    return am_info(static_cast<IndexCache *>(index->rd_amcache));
 }
 
 static RecentBuffer *memo_slot(Relation index, BlockNumber block) {
@@ -57,6 +67,10 @@ void index_prefetch_buffer(Relation index, BlockNumber block, Size offset, Size 
 }
 
 Buffer index_read_buffer(Relation index, BlockNumber block) {
+    // P_NEW would extend the relation, and matches the memo's empty slots.
+    if (block == InvalidBlockNumber)
+        ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+                        errmsg("index \"%s\" points to an invalid block", RelationGetRelationName(index))));
     RecentBuffer *slot = memo_slot(index, block);
     if (slot == nullptr) return ReadBuffer(index, block);
     if (slot->block == block && ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, block, slot->buffer))

@@ -1,11 +1,11 @@
 // Reading an index's pages, and what a backend keeps of each index between calls.
 //
 // Ownership: the relcache entry of an index owns, in its rd_indexcxt, an IndexCache made at the
-// first read through index_cached_info and dropped with the entry at a relcache invalidation
-// (any time a caller accepts invalidations: opening a relation, taking a lock). It holds two
-// separate allocations, each made once and never resized: the access method's info (its layout,
-// read from the metapage) and the buffer memo. A caller that keeps the info across such a call
-// copies it rather than the pointer.
+// first read through index_cached_info and freed at a relcache invalidation of the entry (any
+// time a caller accepts invalidations: opening a relation, taking a lock). It is one allocation,
+// made once and never resized, holding the access method's info (its layout, read from the
+// metapage) and the buffer memo, so that the relcache's one pfree of rd_amcache frees both. A
+// caller that keeps the info across such a call copies it rather than the pointer.
 #pragma once
 
 #include "pg/index/page.h"

@@ -129,6 +129,7 @@ static void check_claimed_tuples_exist(VsIndexCheck *check) {
 struct HeapRowsState {
     VsIndexCheck *check;
     uint64 rows;
+    MemoryContext row_context;  // what a row's check allocates (its detoasted key), reset after it
 };
 
 // table_index_build_scan's callback: a row the index would hold (tid is the root of its HOT
@@ -139,7 +140,11 @@ static void check_heap_row(Relation index, ItemPointer tid, Datum *values, bool 
     VsIndexCheck *check = state->check;
     CHECK_FOR_INTERRUPTS();
     uint32 fingerprint;
-    if (isnull[0] || !check->methods->fingerprint(check, values[0], &fingerprint)) return;
+    MemoryContext old = MemoryContextSwitchTo(state->row_context);
+    bool indexable = !isnull[0] && check->methods->fingerprint(check, values[0], &fingerprint);
+    MemoryContextSwitchTo(old);
+    MemoryContextReset(state->row_context);
+    if (!indexable) return;
     state->rows++;
     VsHeapClaim key{};
     key.heap_tid = *tid;
@@ -167,7 +172,8 @@ static void check_heap_rows_indexed(VsIndexCheck *check, Snapshot snapshot) {
     IndexInfo *index_info = BuildIndexInfo(check->index);
     index_info->ii_Concurrent = true;
     TableScanDesc scan = table_beginscan_strat(check->heap, snapshot, 0, nullptr, true, true);
-    HeapRowsState state{check, 0};
+    HeapRowsState state{check, 0,
+                        AllocSetContextCreate(CurrentMemoryContext, "vectorsearch check row", ALLOCSET_SMALL_SIZES)};
     table_index_build_scan(check->heap, check->index, index_info, true, false, check_heap_row, &state, scan);
     elog(DEBUG1, "vectorsearch_check_index: " UINT64_FORMAT " rows of \"%s\" are in \"%s\"", state.rows,
          RelationGetRelationName(check->heap), RelationGetRelationName(check->index));

@@ -28,7 +28,10 @@ double wanted_candidates(PlannerInfo *root, IndexPath *path, double rows_if_unkn
     return std::fmax(1, rows / std::fmax(kept, 1e-9));
 }
 
-IndexCost disabled_cost() { return {disable_cost, disable_cost, 0, 0, 0}; }
+IndexCost disabled_cost() {
+    constexpr double unservable = 1e6;  // disabled nodes a plan would need to cost more
+    return {disable_cost * unservable, disable_cost * unservable, 0, 0, 0};
+}
 
 IndexCost visits_cost(PlannerInfo *root, IndexPath *path, double loop_count, double visits, Cost cpu_per_visit) {
     GenericCosts costs;

@@ -35,7 +35,9 @@ struct IndexCost {
 // a sequential scan with a sort returns exactly for a similar cost).
 double wanted_candidates(PlannerInfo *root, IndexPath *path, double rows_if_unknown);
 
-// Costs that keep the planner from choosing the path.
+// Costs that keep the planner from choosing the path: far above disable_cost, which the planner
+// adds once for each node a setting disables (enable_seqscan = off, enable_sort = off), so that
+// even a plan of several disabled nodes wins over a scan that cannot serve the query.
 IndexCost disabled_cost();
 
 // The cost of a scan that visits `visits` elements, each costing cpu_per_visit besides the

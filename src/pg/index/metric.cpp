@@ -23,10 +23,18 @@ PG_FUNCTION_INFO_V1(vectorsearch_cosine_metric);
 PG_FUNCTION_INFO_V1(vectorsearch_l1_metric);
 }
 
-Datum vectorsearch_l2_metric(PG_FUNCTION_ARGS) { PG_RETURN_INT32(int32(vs::Metric::L2)); }
-Datum vectorsearch_ip_metric(PG_FUNCTION_ARGS) { PG_RETURN_INT32(int32(vs::Metric::InnerProduct)); }
-Datum vectorsearch_cosine_metric(PG_FUNCTION_ARGS) { PG_RETURN_INT32(int32(vs::Metric::Cosine)); }
-Datum vectorsearch_l1_metric(PG_FUNCTION_ARGS) { PG_RETURN_INT32(int32(vs::Metric::L1)); }
+Datum vectorsearch_l2_metric(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { PG_RETURN_INT32(int32(vs::Metric::L2)); });
+}
+Datum vectorsearch_ip_metric(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { PG_RETURN_INT32(int32(vs::Metric::InnerProduct)); });
+}
+Datum vectorsearch_cosine_metric(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { PG_RETURN_INT32(int32(vs::Metric::Cosine)); });
+}
+Datum vectorsearch_l1_metric(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { PG_RETURN_INT32(int32(vs::Metric::L1)); });
+}
 
 vs::Metric index_metric(Relation index) {
     if (!OidIsValid(index_getprocid(index, 1, INDEX_METRIC_PROC)))
