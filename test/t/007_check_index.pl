@@ -81,9 +81,6 @@ my $run_pages = $meta{link_pages} + $meta{vector_pages};
 sub page_type { my ($page) = @_; return unpack('v', substr($page, $SPECIAL + 4, 2)); }
 sub run_start { my ($page) = @_; return unpack('V', substr($page, $SPECIAL, 4)); }
 
-my ($run) = grep { my $p = read_block($_); page_type($p) == 2 && run_start($p) == $_ } (1 .. $nblocks - 1);
-die 'no run found' unless defined $run;
-
 sub record_at
 {
 	my ($page, $slot) = @_;
@@ -96,18 +93,29 @@ sub record_at
 		links => \@links };
 }
 
-# slots of the run's first link page: a valid element of level 0 with links, one above level 0
-my $link_page = read_block($run);
-# (valid, with at least two links), another valid one
-my ($slot, $upper_slot, $other_slot);
-for my $s (0 .. $meta{records_per_page} - 1)
+# a link page holding a valid element of level 0 with at least two links, another valid one,
+# and one above level 0 (levels are random: about one element in m is above 0, so the first
+# link page may have none), and its run
+my ($link_block, $run, $link_page, $slot, $upper_slot, $other_slot);
+for my $block (1 .. $nblocks - 1)
 {
-	my $r = record_at($link_page, $s);
-	next unless $r->{flags} == 1 && $r->{links}[1] != 0xffff;
-	if ($r->{level} == 0) { defined $slot ? ($other_slot //= $s) : ($slot = $s); }
-	$upper_slot //= $s if $r->{level} > 0;
+	my $page = read_block($block);
+	next unless page_type($page) == 2;
+	my ($s0, $s_upper, $s_other);
+	for my $s (0 .. $meta{records_per_page} - 1)
+	{
+		my $r = record_at($page, $s);
+		next unless $r->{flags} == 1 && $r->{links}[1] != 0xffff;
+		if ($r->{level} == 0) { defined $s0 ? ($s_other //= $s) : ($s0 = $s); }
+		$s_upper //= $s if $r->{level} > 0;
+	}
+	next unless defined $s0 && defined $s_upper && defined $s_other;
+	($link_block, $run, $link_page, $slot, $upper_slot, $other_slot) = ($block, run_start($page), $page, $s0, $s_upper, $s_other);
+	last;
 }
-die 'no suitable slots' unless defined $slot && defined $upper_slot && defined $other_slot;
+die 'no suitable slots' unless defined $link_block;
+# the element of $slot, as links name it
+my $element = ($link_block - $run) * $meta{records_per_page} + $slot;
 my $record = record_at($link_page, $slot);
 my $record_offset = $PAGE_DATA + $slot * $record_size;
 my $links_offset = $record_offset + 14;
@@ -132,28 +140,28 @@ sub damaged
 my $pack_link = sub { my ($block, $index) = @_; return pack('v v v', $block >> 16, $block & 0xffff, $index); };
 
 damaged('a layer-0 link past the elements of a run',
-	sub { write_at($run, $links_offset + 4, pack('v', 0xfffe)) },
-	qr/XX002: index "items_hnsw" is corrupt at block $run: slot $slot, layer 0: link 0, to element 65534 of run \d+, lies past the elements a run holds/);
+	sub { write_at($link_block, $links_offset + 4, pack('v', 0xfffe)) },
+	qr/XX002: index "items_hnsw" is corrupt at block $link_block: slot $slot, layer 0: link 0, to element 65534 of run \d+, lies past the elements a run holds/);
 damaged('a layer-0 link past the end of the index',
-	sub { write_at($run, $links_offset + 6, $pack_link->($nblocks + 100, 3)) },
-	qr/XX002: index "items_hnsw" is corrupt at block $run: slot $slot, layer 0: link 1, to element 3 of run ${\($nblocks + 100)}, lies past the end of the index/);
+	sub { write_at($link_block, $links_offset + 6, $pack_link->($nblocks + 100, 3)) },
+	qr/XX002: index "items_hnsw" is corrupt at block $link_block: slot $slot, layer 0: link 1, to element 3 of run ${\($nblocks + 100)}, lies past the end of the index/);
 damaged('a layer-0 link to a block that starts no run',
-	sub { write_at($run, $links_offset, $pack_link->($run + 1, 0)) },
-	qr/XX002: index "items_hnsw" is corrupt at block $run: slot $slot, layer 0: link 0, to element 0 of run ${\($run + 1)}, is in no run/);
+	sub { write_at($link_block, $links_offset, $pack_link->($run + 1, 0)) },
+	qr/XX002: index "items_hnsw" is corrupt at block $link_block: slot $slot, layer 0: link 0, to element 0 of run ${\($run + 1)}, is in no run/);
 damaged('a link of an element to itself',
-	sub { write_at($run, $links_offset, $pack_link->($run, $slot)) },
-	qr/XX002: index "items_hnsw" is corrupt at block $run: slot $slot, layer 0: link 0 leads to the element itself/);
+	sub { write_at($link_block, $links_offset, $pack_link->($run, $element)) },
+	qr/XX002: index "items_hnsw" is corrupt at block $link_block: slot $slot, layer 0: link 0 leads to the element itself/);
 damaged('a link twice in one list',
-	sub { write_at($run, $links_offset + 6, substr($link_page, $links_offset, 6)) },
-	qr/XX002: index "items_hnsw" is corrupt at block $run: slot $slot, layer 0: element \d+ of run \d+ is linked twice/);
+	sub { write_at($link_block, $links_offset + 6, substr($link_page, $links_offset, 6)) },
+	qr/XX002: index "items_hnsw" is corrupt at block $link_block: slot $slot, layer 0: element \d+ of run \d+ is linked twice/);
 
 my $vector_block = $run + $meta{link_pages};
 damaged('a vector page of a run marked as an upper page',
 	sub { write_at($vector_block, $SPECIAL + 4, pack('v', 4)) },
 	qr/XX002: index "items_hnsw" is corrupt at block $vector_block: run $run, which holds elements, ends after $meta{link_pages} of its $run_pages pages at an upper page/);
 damaged('a link page of an unknown type',
-	sub { write_at($run, $SPECIAL + 4, pack('v', 9)) },
-	qr/XX002: index "items_hnsw" is corrupt at block $run: page type 9/);
+	sub { write_at($link_block, $SPECIAL + 4, pack('v', 9)) },
+	qr/XX002: index "items_hnsw" is corrupt at block $link_block: page type 9/);
 damaged('a vector page naming another run',
 	sub { write_at($vector_block, $SPECIAL, pack('V', $run + 1)) },
 	qr/XX002: index "items_hnsw" is corrupt at block $vector_block: page $meta{link_pages} of run $run is a vector page of run ${\($run + 1)}/);
@@ -175,38 +183,38 @@ damaged('a vector page with another access method\'s page id',
 	qr/XX002: index "items_hnsw" is corrupt at block $vector_block: page id 0xFF83, not hnsw's 0xFFA1/);
 
 damaged('unlinked but not deleted',
-	sub { write_at($run, $record_offset + 1, pack('C', 0x04)) },
-	qr/XX002: index "items_hnsw" is corrupt at block $run: slot $slot: flags 0x04/);
+	sub { write_at($link_block, $record_offset + 1, pack('C', 0x04)) },
+	qr/XX002: index "items_hnsw" is corrupt at block $link_block: slot $slot: flags 0x04/);
 damaged('a level above the highest',
-	sub { write_at($run, $record_offset, pack('C', 40)) },
-	qr/XX002: index "items_hnsw" is corrupt at block $run: slot $slot: level 40/);
+	sub { write_at($link_block, $record_offset, pack('C', 40)) },
+	qr/XX002: index "items_hnsw" is corrupt at block $link_block: slot $slot: level 40/);
 my $upper_record_offset = $PAGE_DATA + $upper_slot * $record_size;
 damaged('an upper-tuple pointer to no tuple',
-	sub { write_at($run, $upper_record_offset + 12, pack('v', 250)) },
-	qr/XX002: index "items_hnsw" is corrupt at block $run: slot $upper_slot: the upper tuple pointer \(\d+,250\) of a level \d+ element is not a tuple of its page/);
+	sub { write_at($link_block, $upper_record_offset + 12, pack('v', 250)) },
+	qr/XX002: index "items_hnsw" is corrupt at block $link_block: slot $upper_slot: the upper tuple pointer \(\d+,250\) of a level \d+ element is not a tuple of its page/);
 
 damaged('a heap TID past the end of the table',
-	sub { write_at($run, $record_offset + 2, pack('v v v', 1, 34464, 1)) },
-	qr/XX002: index "items_hnsw" is corrupt at block $run: slot $slot: heap TID \(100000,1\) points to a block past the end of the table/);
+	sub { write_at($link_block, $record_offset + 2, pack('v v v', 1, 34464, 1)) },
+	qr/XX002: index "items_hnsw" is corrupt at block $link_block: slot $slot: heap TID \(100000,1\) points to a block past the end of the table/);
 damaged('a heap TID past the line pointers of its page',
-	sub { write_at($run, $record_offset + 6, pack('v', 250)) },
-	qr/XX002: index "items_hnsw" is corrupt at block $run: slot $slot: heap TID \(\d+,250\) points to an offset past the last line pointer/);
+	sub { write_at($link_block, $record_offset + 6, pack('v', 250)) },
+	qr/XX002: index "items_hnsw" is corrupt at block $link_block: slot $slot: heap TID \(\d+,250\) points to an offset past the last line pointer/);
 damaged('a heap TID that is another row\'s: only heapallindexed sees the row left out',
-	sub { write_at($run, $record_offset + 2, substr($link_page, $PAGE_DATA + $other_slot * $record_size + 2, 6)) },
+	sub { write_at($link_block, $record_offset + 2, substr($link_page, $PAGE_DATA + $other_slot * $record_size + 2, 6)) },
 	qr/XX002: index "items_hnsw" lacks heap row \($record->{heap_block},$record->{heap_offset}\) of table "items"/,
 	plain_passes => 1);
 damaged('a deleted mark on a live element: only heapallindexed sees the row left out',
-	sub { write_at($run, $record_offset + 1, pack('C', 0x03)) },
+	sub { write_at($link_block, $record_offset + 1, pack('C', 0x03)) },
 	qr/XX002: index "items_hnsw" lacks heap row \($record->{heap_block},$record->{heap_offset}\) of table "items"/,
 	plain_passes => 1);
-# element $slot's vector: the run's vectors are one stream over its vector pages
-my $vector_offset = $slot * 4 * $meta{dims};
+# $element's vector: the run's vectors are one stream over its vector pages
+my $vector_offset = $element * 4 * $meta{dims};
 damaged('a changed vector: only heapallindexed compares it with the row',
 	sub {
 		write_at($run + $meta{link_pages} + int($vector_offset / $PAGE_SPACE),
 			$PAGE_DATA + $vector_offset % $PAGE_SPACE + 2, pack('C', 0x5a));
 	},
-	qr/XX002: index "items_hnsw" is corrupt at block $run: slot $slot: the element of heap row \($record->{heap_block},$record->{heap_offset}\) stores another key than the row/,
+	qr/XX002: index "items_hnsw" is corrupt at block $link_block: slot $slot: the element of heap row \($record->{heap_block},$record->{heap_offset}\) stores another key than the row/,
 	plain_passes => 1);
 
 # Random byte flips anywhere: the checker reports an error (corruption, XX002; a page header
