@@ -122,4 +122,16 @@ EXPLAIN (COSTS OFF) SELECT id FROM lim ORDER BY v <-> '[0.5,0.5,0.5,0.5,0.5,0.5,
 SELECT count(*) AS rows FROM (SELECT id FROM lim ORDER BY v <-> '[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]' LIMIT 100) s;
 RESET work_mem;
 
+-- A scan of an empty index right after one of a full index in the same backend (which keeps
+-- its search memory for the next scan) finds nothing to continue from: the candidates the first
+-- scan left belong to the other index. (They were followed, and the scan failed reading a block
+-- the empty index does not have.)
+CREATE TABLE lim_empty (id int, v vector(8));
+CREATE INDEX lim_empty_v ON lim_empty USING hnsw (v vector_l2_ops);
+SET enable_seqscan = off;
+SELECT count(*) AS rows FROM (SELECT id FROM lim ORDER BY v <-> '[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]' LIMIT 5) s;
+SELECT count(*) AS rows FROM (SELECT id FROM lim_empty ORDER BY v <-> '[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]' LIMIT 10) s;
+RESET enable_seqscan;
+DROP TABLE lim_empty;
+
 DROP TABLE lim, queries, by_index, exact, by_generic;

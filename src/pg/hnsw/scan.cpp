@@ -165,6 +165,9 @@ static void search(IndexScanDesc scan, HnswScanState *so) {
     MemoryContext old = MemoryContextSwitchTo(so->context);
     so->store.init(index, &so->info, so->context);
     CountingPageStore store{&so->store, &so->stats};
+    // The search memory comes from the backend's last scan, maybe of another index: nothing of
+    // it may seed a continuation unless this scan's search fills it (an empty index has none).
+    so->mem->discarded.clear();
     for (bool dead_end = false;; dead_end = true) {
         vs::hnsw::EntryPoint entry = hnsw_entry_point(index, &so->info, dead_end);
         if (entry.ref == vs::kNoRef) break;
