@@ -21,25 +21,25 @@ static Buffer new_page(Relation index, uint16 type, BlockNumber run_start) {
     return index_new_page(index, [&](Page page) { hnsw_init_page(page, type, run_start); });
 }
 
-// The index grows (a run, an upper page) under a heavyweight lock of its own on the metapage's
-// block, which only growing takes, and not under the metapage's buffer lock: every scan needs
-// that lock, and a run is some 64 pages written and logged. A grower checks the metapage again
-// once it holds the lock, extends the relation under the extension lock, and only then publishes
-// the new pages on the metapage; so two inserters never both add a run, and the pages are logged
-// before the metapage record that points to them.
-static void lock_growth(Relation index) { LockPage(index, VS_METAPAGE_BLKNO, ExclusiveLock); }
-static void unlock_growth(Relation index) { UnlockPage(index, VS_METAPAGE_BLKNO, ExclusiveLock); }
+// The index grows (a run, an upper page) under the relation extension lock, which only growing
+// takes, and not under the metapage's buffer lock: every scan needs that lock, and a run is some
+// 64 pages written and logged. A grower checks the metapage again once it holds the lock, extends
+// the relation, and only then publishes the new pages on the metapage; so two inserters never
+// both add a run, and the pages are logged before the metapage record that points to them. The
+// extension lock, unlike a page lock, also excludes the other members of a parallel build's lock
+// group, whose participants insert into the pages once the graph outgrew memory.
+static void lock_growth(Relation index) { LockRelationForExtension(index, ExclusiveLock); }
+static void unlock_growth(Relation index) { UnlockRelationForExtension(index, ExclusiveLock); }
 
-// Appends an empty run; its pages are contiguous because they are added under the extension lock.
+// Appends an empty run; its pages are contiguous because the caller holds the growth lock, the
+// extension lock.
 static BlockNumber allocate_run(Relation index, const HnswIndexInfo *info) {
-    LockRelationForExtension(index, ExclusiveLock);
     BlockNumber start = RelationGetNumberOfBlocks(index);
     for (uint32 p = 0; p < info->link_pages_per_run + info->vector_pages_per_run; p++) {
         Buffer buf = new_page(index, p < info->link_pages_per_run ? HNSW_PAGE_LINKS : HNSW_PAGE_VECTORS, start);
         Assert(BufferGetBlockNumber(buf) == start + p);
         UnlockReleaseBuffer(buf);
     }
-    UnlockRelationForExtension(index, ExclusiveLock);
     return start;
 }
 
@@ -115,9 +115,7 @@ static ItemPointerData add_upper_tuple(Relation index, const HnswIndexInfo *info
         lock_growth(index);
         hnsw_read_meta(index, &meta);
         if (meta.upper_page == block) {
-            LockRelationForExtension(index, ExclusiveLock);
             Buffer buf = new_page(index, HNSW_PAGE_UPPER, InvalidBlockNumber);
-            UnlockRelationForExtension(index, ExclusiveLock);
             BlockNumber added = BufferGetBlockNumber(buf);
             UnlockReleaseBuffer(buf);
             index_change_meta<HnswMeta>(index, [&](HnswMeta *m) {
