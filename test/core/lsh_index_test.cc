@@ -165,3 +165,91 @@ TEST(LshIndex, ProbingAndRerankingEverythingIsExact) {
 }
 
 }  // namespace
+
+namespace {
+
+struct SmallIndex {
+    TestArena arena;
+    vs::Allocator allocator = arena.allocator();
+    vs::Kernels kernels = vs::select_kernels(vs::detect_isa());
+    Layout layout;
+    MemoryLsh index;
+    Searcher searcher;
+
+    SmallIndex(Metric metric, const std::vector<float> &rows, std::uint32_t dims) {
+        build_memory_lsh(index, layout, metric, rows.data(), rows.size() / dims, dims, 3, &allocator, kernels);
+        searcher.init(&layout, &allocator);
+    }
+    int search_all(const float *query, Candidate *out) {
+        return searcher.search(index, query, kK, {int(layout.buckets), int(index.size()) + 1}, out);
+    }
+};
+
+TEST(LshIndex, OneRowAndEqualRows) {
+    for (Metric metric : {Metric::L2, Metric::Cosine, Metric::InnerProduct}) {
+        std::vector<float> one = {1, 2, 3};
+        SmallIndex single(metric, one, 3);
+        Candidate out[kK];
+        ASSERT_EQ(single.searcher.search(single.index, one.data(), kK, {1, 10}, out), 1) << int(metric);
+        EXPECT_EQ(out[0].ref, 0u);
+
+        std::vector<float> equal;
+        for (int r = 0; r < 500; r++) equal.insert(equal.end(), {0.5f, -1, 2, 4});
+        SmallIndex same(metric, equal, 4);
+        ASSERT_EQ(same.searcher.search(same.index, equal.data(), kK, {1, 10}, out), kK);
+        for (int i = 1; i < kK; i++) EXPECT_EQ(out[i].distance, out[0].distance);
+    }
+}
+
+TEST(LshIndex, ZeroVectors) {
+    std::vector<float> rows = {0, 0, 1, 0, 0, 1, 1, 1, 2, 0};
+    SmallIndex cosine(Metric::Cosine, rows, 2);
+    EXPECT_EQ(cosine.index.size(), 4u);  // the zero row has no direction and is not indexed
+    std::vector<float> zero = {0, 0};
+    Candidate out[kK];
+    EXPECT_EQ(cosine.search_all(zero.data(), out), 0);
+    SmallIndex inner(Metric::InnerProduct, rows, 2);
+    EXPECT_EQ(inner.index.size(), 5u);
+    EXPECT_EQ(inner.search_all(zero.data(), out), 0);
+    SmallIndex l2(Metric::L2, rows, 2);
+    ASSERT_EQ(l2.search_all(zero.data(), out), 5);
+    EXPECT_EQ(out[0].distance, 0.0f);
+}
+
+// Rows inserted after the layout was fitted, with norms beyond its lift, still lift onto the
+// sphere (as if their norm were M) and are still found exactly.
+TEST(LshIndex, InnerProductRowsBeyondTheLift) {
+    std::vector<float> rows = mixture(1000, 8, 5, 4);
+    SmallIndex f(Metric::InnerProduct, rows, 8);
+    EXPECT_EQ(f.index.clamped_rows(), 0u);
+    std::vector<float> big(8, 40.0f);
+    Ref ref = f.index.insert(big.data());
+    EXPECT_EQ(f.index.clamped_rows(), 1u);
+    Candidate out[kK];
+    std::vector<float> query(8, 1.0f);
+    ASSERT_EQ(f.search_all(query.data(), out), kK);
+    EXPECT_EQ(out[0].ref, ref);
+    EXPECT_EQ(out[0].distance, -320.0f);
+}
+
+// Dimensions that pad to a power of two, and beyond the cross-polytope's 1,024 coordinates: the
+// exhaustive settings return exactly brute force's order, and a narrow scan still answers.
+TEST(LshIndex, OddAndLargeDimensions) {
+    for (std::uint32_t dims : {1u, 3u, 1000u, 2000u})
+        for (Metric metric : {Metric::L2, Metric::Cosine, Metric::InnerProduct}) {
+            std::vector<float> rows = mixture(400, int(dims), 4, dims);
+            SmallIndex f(metric, rows, dims);
+            const float *query = &rows[7 * dims];
+            Candidate out[kK];
+            ASSERT_EQ(f.search_all(query, out), kK) << dims;
+            std::vector<Ref> refs(f.index.size());
+            std::vector<float> distances(refs.size());
+            for (std::size_t r = 0; r < refs.size(); r++) refs[r] = r;
+            f.index.distances(query, refs.data(), int(refs.size()), distances.data());
+            std::sort(distances.begin(), distances.end());
+            for (int i = 0; i < kK; i++) EXPECT_EQ(out[i].distance, distances[i]) << dims << " " << i;
+            EXPECT_GT(f.searcher.search(f.index, query, kK, {1, 20}, out), 0) << dims;
+        }
+}
+
+}  // namespace

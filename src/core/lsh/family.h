@@ -42,8 +42,14 @@ struct Alternative {
     std::uint16_t value;   // a vertex or a slot
 };
 
-inline bool by_score(const Alternative &a, const Alternative &b) noexcept {
-    return a.score < b.score || (a.score == b.score && a.value < b.value);
+// Sorts alternatives by score, own value first: degenerate slots (equal cuts) and equal
+// coordinates score 0 too, and the probe sequence must start at the query's own bucket.
+inline void sort_alternatives(Alternative *alternatives, int n, int own) noexcept {
+    std::sort(alternatives, alternatives + n, [own](const Alternative &a, const Alternative &b) {
+        if (a.score != b.score) return a.score < b.score;
+        if ((a.value == own) != (b.value == own)) return a.value == own;
+        return a.value < b.value;
+    });
 }
 
 inline double normal_cdf(double x) noexcept { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
@@ -96,13 +102,14 @@ inline int cross_polytope_vertex(const float *y, int vertices) noexcept {
 
 // Every vertex with its Delta, sorted by it; the winner first.
 inline void cross_polytope_alternatives(const float *y, int vertices, Alternative *out) noexcept {
-    const float top = std::fabs(y[cross_polytope_vertex(y, vertices) / 2]);
+    const int own = cross_polytope_vertex(y, vertices);
+    const float top = std::fabs(y[own / 2]);
     for (int i = 0; i < vertices / 2; i++) {
         float plus = top - y[i], minus = top + y[i];
         out[2 * i] = {plus * plus, std::uint16_t(2 * i)};
         out[2 * i + 1] = {minus * minus, std::uint16_t(2 * i + 1)};
     }
-    std::sort(out, out + vertices, by_score);
+    sort_alternatives(out, vertices, own);
 }
 
 // The chance of each alternative (sorted as cross_polytope_alternatives left them) for a
@@ -169,7 +176,7 @@ inline void sliced_alternatives(float z, const float *cuts, int slots, Alternati
         float gap = z < low ? low - z : z > high ? z - high : 0.0f;
         out[s] = {gap * gap, std::uint16_t(s)};
     }
-    std::sort(out, out + slots, by_score);
+    sort_alternatives(out, slots, sliced_slot(z, cuts, slots));
 }
 
 // The exact Gaussian mass of each alternative's slot for a neighbour at distance r.

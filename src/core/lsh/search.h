@@ -64,6 +64,7 @@ class Searcher {
         grow_probed(64);
         model_.init(allocator, layout->tables, layout->functions, max_values_, kMaxModelDistances);
         results_ = allocator->array<Candidate>(kMaxModelDistances);
+        best_.init(allocator, kMaxModelDistances + 1);
     }
 
     const Layout &layout() const noexcept { return *layout_; }
@@ -126,17 +127,14 @@ class Searcher {
         if (!probe_rounds(store, query, settings.probes, exclude, [](int, std::size_t) {})) return 0;
         const std::size_t kept = keep_best_by_sketch(std::size_t(std::max(settings.candidates, k)));
         stats_.reranked = kept;
-        float *distances = allocator_->array<float>(kept);
-        store.distances(query, refs_, int(kept), distances);
-        CandidateHeap<true> best;
-        best.init(allocator_, std::size_t(k) + 1);
+        store.distances(query, refs_, int(kept), distances_);
+        best_.clear();
         for (std::size_t i = 0; i < kept; i++) {
-            if (!(distances[i] < INFINITY)) continue;
-            best.push({distances[i], refs_[i]});
-            if (int(best.size()) > k) best.pop();
+            if (!(distances_[i] < INFINITY)) continue;
+            best_.push({distances_[i], refs_[i]});
+            if (int(best_.size()) > k) best_.pop();
         }
-        allocator_->free(distances);
-        int found = int(best.drain_sorted(out));
+        int found = int(best_.drain_sorted(out));
         results_count_ = found;
         std::copy(out, out + found, results_);
         query_norm_ = 0;
@@ -223,9 +221,11 @@ class Searcher {
             std::copy(hamming_, hamming_ + count_, hamming);
             allocator_->free(refs_);
             allocator_->free(hamming_);
+            allocator_->free(distances_);
         }
         refs_ = refs;
         hamming_ = hamming;
+        distances_ = allocator_->array<float>(capacity);
         capacity_ = capacity;
     }
 
@@ -256,6 +256,8 @@ class Searcher {
     VisitedSet seen_;
     Ref *refs_;
     std::uint16_t *hamming_;
+    float *distances_;  // of the candidates re-ranked
+    CandidateHeap<true> best_;
     std::size_t count_, capacity_;
     int *probed_tables_;
     std::uint16_t *probed_tuples_;
