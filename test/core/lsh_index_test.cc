@@ -239,6 +239,7 @@ TEST(LshIndex, OddAndLargeDimensions) {
         for (Metric metric : {Metric::L2, Metric::Cosine, Metric::InnerProduct}) {
             std::vector<float> rows = mixture(400, int(dims), 4, dims);
             SmallIndex f(metric, rows, dims);
+            EXPECT_EQ(f.layout.reduced(), f.layout.input_padded > 1024) << dims;
             const float *query = &rows[7 * dims];
             Candidate out[kK];
             ASSERT_EQ(f.search_all(query, out), kK) << dims;
@@ -253,3 +254,15 @@ TEST(LshIndex, OddAndLargeDimensions) {
 }
 
 }  // namespace
+
+// Rows of 2,000 dimensions are hashed in 1,024 after the reduction, and still found.
+TEST(LshIndex, RecallOnWideRows) {
+    for (Metric metric : {Metric::L2, Metric::Cosine, Metric::InnerProduct}) {
+        IndexFixture f(metric, 3000, 2000, 50);
+        ASSERT_TRUE(f.layout.reduced());
+        auto m = f.measure({4, 200});
+        std::printf("%s, 3,000 rows of 2,000 dimensions, probes 4 C 200: recall@10 %.4f (model %.4f), entries %.0f\n",
+                    f.name(), m.recall, m.expected, m.entries);
+        EXPECT_GE(m.recall, 0.9) << f.name();
+    }
+}

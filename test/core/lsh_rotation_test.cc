@@ -47,6 +47,31 @@ TEST(LshRotation, KeepsNormsAndInnerProducts) {
     }
 }
 
+// The reduction of wide rows keeps norms and angles to within the Johnson-Lindenstrauss error
+// of 1,024 coordinates (a few percent), and a basis vector, the worst case, as well as any.
+TEST(LshRotation, SubsampledHadamardKeepsNormsApproximately) {
+    std::mt19937_64 rng(9);
+    std::normal_distribution<float> gauss;
+    const std::size_t padded = 4096, kept = 1024;
+    for (int trial = 0; trial < 20; trial++) {
+        std::vector<float> x(padded), y(padded);
+        for (auto &v : x) v = gauss(rng);
+        for (std::size_t i = 0; i < padded; i++) y[i] = x[i] + gauss(rng);
+        if (trial == 0) {
+            std::fill(x.begin(), x.end(), 0.0f);
+            x[5] = 1;
+            y = x;
+        }
+        double xx = 0, yy = 0, xy = 0, rxx = 0, ryy = 0, rxy = 0;
+        for (std::size_t i = 0; i < padded; i++) xx += double(x[i]) * x[i], yy += double(y[i]) * y[i], xy += double(x[i]) * y[i];
+        vs::lsh::subsampled_hadamard(uint64_t(trial), x.data(), padded, kept);
+        vs::lsh::subsampled_hadamard(uint64_t(trial), y.data(), padded, kept);
+        for (std::size_t i = 0; i < kept; i++) rxx += double(x[i]) * x[i], ryy += double(y[i]) * y[i], rxy += double(x[i]) * y[i];
+        EXPECT_NEAR(std::sqrt(rxx / xx), 1.0, 0.15) << trial;
+        EXPECT_NEAR(rxy / std::sqrt(rxx * ryy), xy / std::sqrt(xx * yy), 0.05) << trial;
+    }
+}
+
 TEST(LshRotation, FixedBySeed) {
     const std::size_t dims = 50, padded = 64;
     std::vector<float> x(dims, 0.0f), a(padded), b(padded), c(padded);

@@ -19,7 +19,7 @@ class Hasher {
   public:
     void init(const Layout *layout, const Allocator *allocator) noexcept {
         layout_ = layout;
-        prepared_ = allocator->array<float>(layout->padded);
+        prepared_ = allocator->array<float>(layout->input_padded);
         rotated_ = allocator->array<float>(layout->padded);
         projections_ = allocator->array<float>(std::size_t(layout->tables) * layout->functions);
     }
@@ -34,12 +34,16 @@ class Hasher {
     // prepare_vector). clamped() says whether an inner-product row was beyond lift_norm.
     bool load(const float *x, bool query) noexcept {
         if (!prepare_vector(*layout_, x, query, prepared_, &clamped_)) return false;
+        if (layout_->reduced()) {
+            std::fill(prepared_ + layout_->hashed_dims, prepared_ + layout_->input_padded, 0.0f);
+            subsampled_hadamard(derive_seed(layout_->seed, SeedPurpose::Reduction, 0), prepared_, layout_->input_padded,
+                                layout_->padded);
+        }
         rotated_for_ = -1;
         if (layout_->family == Family::Sliced) compute_projections();
         return true;
     }
     bool clamped() const noexcept { return clamped_; }
-    const float *prepared() const noexcept { return prepared_; }
 
     std::uint32_t bucket(int table) noexcept {
         std::uint32_t bucket = 0, radix = 1;
@@ -97,7 +101,7 @@ class Hasher {
         int number = table * layout_->functions + j;
         if (rotated_for_ != number) {
             rotate(derive_seed(layout_->seed, SeedPurpose::BucketRotation, std::uint64_t(number)), prepared_,
-                   layout_->hashed_dims, layout_->padded, rotated_);
+                   layout_->rotated_dims(), layout_->padded, rotated_);
             rotated_for_ = number;
         }
         return rotated_;
@@ -110,7 +114,7 @@ class Hasher {
         for (int f = 0; f < total; f++) {
             if (f % padded == 0)
                 rotate(derive_seed(layout_->seed, SeedPurpose::BucketRotation, std::uint64_t(f / padded)), prepared_,
-                       layout_->hashed_dims, layout_->padded, rotated_);
+                       layout_->rotated_dims(), layout_->padded, rotated_);
             projections_[f] = scale * rotated_[f % padded];
         }
         rotated_for_ = -1;

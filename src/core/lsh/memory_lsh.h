@@ -41,10 +41,9 @@ class MemoryLsh {
         if (rows_ == capacity_) reserve(2 * capacity_);
         const Ref ref = rows_++;
         const std::uint32_t dims = layout_->dims;
-        if (layout_->metric == Metric::Cosine)
-            std::memcpy(vectors_ + ref * dims, hasher_.prepared(), sizeof(float) * dims);
-        else
-            std::memcpy(vectors_ + ref * dims, x, sizeof(float) * dims);
+        float *stored = vectors_ + ref * dims;
+        std::memcpy(stored, x, sizeof(float) * dims);
+        if (layout_->metric == Metric::Cosine) normalise(stored);
         hasher_.sketch_into(sketch_);
         for (int t = 0; t < layout_->tables; t++)
             append(buckets_[std::size_t(t) * layout_->buckets + hasher_.bucket(t)], ref);
@@ -64,15 +63,20 @@ class MemoryLsh {
     void distances(const float *query, const Ref *refs, int n, float *out) noexcept {
         const std::uint32_t dims = layout_->dims;
         if (layout_->metric == Metric::Cosine) {
-            double squared = 0;
-            for (std::uint32_t i = 0; i < dims; i++) squared += double(query[i]) * query[i];
-            for (std::uint32_t i = 0; i < dims; i++) unit_query_[i] = float(query[i] / std::sqrt(squared));
+            std::memcpy(unit_query_, query, sizeof(float) * dims);
+            normalise(unit_query_);
             query = unit_query_;
         }
         for (int i = 0; i < n; i++) out[i] = distance_(query, vectors_ + refs[i] * dims, dims);
     }
 
   private:
+    void normalise(float *x) const noexcept {
+        double squared = 0;
+        for (std::uint32_t i = 0; i < layout_->dims; i++) squared += double(x[i]) * x[i];
+        for (std::uint32_t i = 0; i < layout_->dims; i++) x[i] = float(x[i] / std::sqrt(squared));
+    }
+
     struct Bucket {
         Ref *refs;
         std::uint64_t *sketches;

@@ -31,9 +31,10 @@ constexpr int kMaxTables = 16;
 constexpr int kMaxFunctions = 4;
 constexpr int kMaxSlots = 16;
 constexpr int kMaxSketchBits = 1024;
-// A cross-polytope looks at no more than 1024 coordinates (rows wider than that are to be
-// reduced first, design §1.1).
-constexpr int kMaxVertices = 2048;
+// Rows wider than this are first reduced to it by a subsampled Hadamard transform (rotation.h):
+// hashing then costs a few 1024-point rotations at any width, and the exact re-rank is unaffected.
+constexpr std::uint32_t kMaxHashedDims = 1024;
+constexpr int kMaxVertices = 2 * kMaxHashedDims;
 constexpr int kPageEntryBytes = 8160 - 24;
 
 struct Layout {
@@ -42,7 +43,9 @@ struct Layout {
     std::uint64_t seed;
     std::uint32_t dims;         // of the column
     std::uint32_t hashed_dims;  // of the vector hashed: dims, or dims + 1 with the inner-product lift
-    std::uint32_t padded;       // hashed_dims rounded up to a power of two
+    std::uint32_t input_padded; // hashed_dims rounded up to a power of two
+    std::uint32_t padded;       // d': where the hash and sketch rotations work, input_padded
+                                // or kMaxHashedDims after the reduction
     int tables;
     int functions;               // per table
     int vertices[kMaxFunctions]; // cross-polytope: 2 x the coordinates function j looks at
@@ -55,6 +58,9 @@ struct Layout {
 
     int values(int function) const noexcept { return family == Family::Sliced ? slots : vertices[function]; }
     int sketch_words() const noexcept { return (sketch_bits + 63) / 64; }
+    bool reduced() const noexcept { return input_padded > padded; }
+    // Floats of the vector the rotations take (zero-padded to padded).
+    std::uint32_t rotated_dims() const noexcept { return reduced() ? padded : hashed_dims; }
 };
 
 // The sample-independent part of a layout for rows of dims dimensions under metric, designed for
@@ -67,7 +73,8 @@ inline Layout default_layout(Metric metric, std::uint32_t dims, double design_ro
     layout.seed = seed;
     layout.dims = dims;
     layout.hashed_dims = metric == Metric::InnerProduct ? dims + 1 : dims;
-    layout.padded = std::uint32_t(padded_dims(layout.hashed_dims));
+    layout.input_padded = std::uint32_t(padded_dims(layout.hashed_dims));
+    layout.padded = std::min(layout.input_padded, kMaxHashedDims);
     const int padded = int(layout.padded);
 
     int bits = metric == Metric::L2 && padded <= 256 ? 512 : 256;

@@ -14,6 +14,7 @@
 // hashes, so the on-disk layout version covers it.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -31,7 +32,7 @@ inline std::uint64_t splitmix64(std::uint64_t &state) noexcept {
 
 // What a layout draws seeds for; a seed is derived from the index seed, the purpose and a number,
 // so that adding draws of one purpose never changes those of another.
-enum class SeedPurpose : std::uint64_t { BucketRotation = 1, SketchRotation = 2, SketchOffset = 3, Sample = 4 };
+enum class SeedPurpose : std::uint64_t { BucketRotation = 1, SketchRotation = 2, SketchOffset = 3, Reduction = 4 };
 
 inline std::uint64_t derive_seed(std::uint64_t seed, SeedPurpose purpose, std::uint64_t number) noexcept {
     std::uint64_t state = seed ^ (std::uint64_t(purpose) * 0xD1B54A32D192ED03ull);
@@ -71,6 +72,22 @@ inline void rotate_in_place(std::uint64_t seed, float *x, std::size_t padded) no
     }
     const float scale = 1.0f / float(padded);
     for (std::size_t i = 0; i < padded; i++) x[i] *= scale;
+}
+
+// Reduces padded floats in place to their first kept (a power of two, at most padded), by one
+// round of H D with the signs of seed, scaled by 1 / sqrt(kept) so that norms and inner products
+// are kept in expectation: a subsampled randomized Hadamard transform, a Johnson-Lindenstrauss
+// map (Ailon & Chazelle 2006). The rounds of rotate_in_place then run on kept floats, not padded.
+inline void subsampled_hadamard(std::uint64_t seed, float *x, std::size_t padded, std::size_t kept) noexcept {
+    std::uint64_t state = seed;
+    for (std::size_t start = 0; start < padded; start += 64) {
+        std::uint64_t signs = splitmix64(state);
+        for (std::size_t i = start; i < start + 64 && i < padded; i++, signs >>= 1)
+            if (signs & 1) x[i] = -x[i];
+    }
+    walsh_hadamard(x, padded);
+    const float scale = 1.0f / std::sqrt(float(kept));
+    for (std::size_t i = 0; i < kept; i++) x[i] *= scale;
 }
 
 // out (padded floats) = R_seed (x zero-padded from dims to padded).

@@ -37,8 +37,8 @@ inline float sketch_offset(const Layout &layout, int bit) noexcept {
     return float(double(splitmix64(state) >> 11) * 0x1.0p-53 * 2 * layout.sketch_width);
 }
 
-// The sketch of a prepared vector (see prepare_vector) into out (sketch_words words); scratch
-// holds padded floats.
+// The sketch of a prepared vector (see prepare_vector; rotated_dims floats) into out
+// (sketch_words words); scratch holds padded floats.
 inline void sketch(const Layout &layout, const float *prepared, std::uint64_t *out, float *scratch) noexcept {
     const int padded = int(layout.padded);
     const float scale = std::sqrt(float(padded));
@@ -46,7 +46,7 @@ inline void sketch(const Layout &layout, const float *prepared, std::uint64_t *o
     for (int bit = 0; bit < layout.sketch_bits; bit++) {
         if (bit % padded == 0)
             rotate(derive_seed(layout.seed, SeedPurpose::SketchRotation, std::uint64_t(bit / padded)), prepared,
-                   layout.hashed_dims, layout.padded, scratch);
+                   layout.rotated_dims(), layout.padded, scratch);
         float coordinate = scratch[bit % padded];
         bool set;
         if (layout.family == Family::Sliced) {
