@@ -19,6 +19,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "core/kernels/distance.h"
 #include "core/lsh/rotation.h"
@@ -62,6 +63,9 @@ struct Layout {
     // Floats of the vector the rotations take (zero-padded to padded).
     std::uint32_t rotated_dims() const noexcept { return reduced() ? padded : hashed_dims; }
 };
+
+static_assert(std::is_trivially_copyable_v<Layout>, "a layout is stored in a page as it is");
+static_assert(sizeof(Layout) < 4096, "a layout fits in a params page");
 
 // The sample-independent part of a layout for rows of dims dimensions under metric, designed for
 // design_rows rows; a positive tables, buckets or sketch_bits overrides the default.

@@ -86,6 +86,9 @@ class Searcher {
         seen_.clear();
         if (!hasher_.load(query, true)) return false;
         hasher_.sketch_into(query_sketch_);
+        query_norm_ = 0;
+        for (std::uint32_t i = 0; i < layout_->dims; i++) query_norm_ += double(query[i]) * query[i];
+        query_norm_ = std::sqrt(query_norm_);
         const int functions = layout_->functions, words = layout_->sketch_words();
         for (int t = 0; t < layout_->tables; t++) {
             for (int j = 0; j < functions; j++)
@@ -124,6 +127,7 @@ class Searcher {
     int search(Store &store, const float *query, int k, SearchSettings settings, Candidate *out,
                Ref exclude = kNoRef) noexcept {
         k = std::min(k, kMaxModelDistances);
+        results_count_ = 0;
         if (!probe_rounds(store, query, settings.probes, exclude, [](int, std::size_t) {})) return 0;
         const std::size_t kept = keep_best_by_sketch(std::size_t(std::max(settings.candidates, k)));
         stats_.reranked = kept;
@@ -137,9 +141,6 @@ class Searcher {
         int found = int(best_.drain_sorted(out));
         results_count_ = found;
         std::copy(out, out + found, results_);
-        query_norm_ = 0;
-        for (std::uint32_t i = 0; i < layout_->dims; i++) query_norm_ += double(query[i]) * query[i];
-        query_norm_ = std::sqrt(query_norm_);
         return found;
     }
 
