@@ -133,19 +133,21 @@ inline void cross_polytope_probabilities(const float *y, int vertices, const Alt
     const double high = std::max(largest_mean, sigma * std::sqrt(2 * std::log(double(vertices)))) + 6 * sigma;
     constexpr int kSteps = 64;
     const double step = (high - low) / kSteps;
-    double mass[kMaxVertices] = {}, log_below[kMaxVertices / 2];
+    double mass[kMaxVertices] = {}, below[kMaxVertices / 2];
     for (int g = 0; g <= kSteps; g++) {
         const double t = low + g * step, weight = (g == 0 || g == kSteps ? 0.5 : 1.0) * step;
-        double log_all_below = 0;
+        double all_below = 1;
         for (int i = 0; i < coordinates; i++) {
             double mean = c * y[i];
-            double below = normal_cdf((t - mean) / sigma) - normal_cdf((-t - mean) / sigma);
-            log_below[i] = std::log(std::max(below, 1e-300));
-            log_all_below += log_below[i];
+            below[i] = std::max(normal_cdf((t - mean) / sigma) - normal_cdf((-t - mean) / sigma), 1e-300);
+            all_below *= below[i];
         }
+        // Where some |v_k| is almost surely above t, the maximum is not at t: every vertex's
+        // integrand is at most a few times all_below there.
+        if (all_below < 1e-12) continue;
         for (int i = 0; i < coordinates; i++) {
             double mean = c * y[i];
-            double others = std::exp(log_all_below - log_below[i]);
+            double others = all_below / below[i];
             double up = (t - mean) / sigma, down = (t + mean) / sigma;
             mass[2 * i] += weight * others * std::exp(-up * up / 2);
             mass[2 * i + 1] += weight * others * std::exp(-down * down / 2);
