@@ -1,0 +1,142 @@
+// Calibration: choosing probes and C for a target recall@k from the index's own rows used as
+// queries, whose exact neighbours the caller found (the build does it during its heap scan).
+//
+// One scan per calibration query probes up to max_probes rounds and records, after each round,
+// where each true neighbour stands in the sketch order: entries under its Hamming distance plus
+// the ties read before it. Since rounds nest and the re-rank is exact, a true neighbour is
+// returned by (probes p, candidates C) exactly when it was read by round p and stands within the
+// first C, so that one scan gives the recall of every (p, C). choose_settings then takes the
+// cheapest pair whose mean recall reaches the target, at the cost
+//   probes x tables x c_p + entries x c_s + min(C, distinct) x c_r
+// with the constants of design §5 (c_p = 0.2 us a bucket, c_s = 3 ns an entry scored,
+// c_r = 0.3 us + 0.2 ns x d a row fetched and re-ranked).
+//
+// This replaces the design's per-query planner and threshold map (§2.3, §5) with fixed settings
+// per target: simpler and measured rather than modelled, but the same for every query, so
+// easy queries pay for hard ones.
+#pragma once
+
+#include <algorithm>
+
+#include "core/lsh/search.h"
+
+namespace vs::lsh {
+
+struct RecallGrid {
+    int max_probes;
+    int max_candidates;
+    double *recall;    // [max_probes][max_candidates + 1]: mean recall at (p, C), C from 0
+    double *entries;   // [max_probes]: mean entries read
+    double *distinct;  // [max_probes]: mean distinct entries ranked
+    int tables;
+    std::uint32_t dims;
+
+    double recall_at(int probes, int candidates) const noexcept {
+        return recall[std::size_t(probes - 1) * (max_candidates + 1) + std::min(candidates, max_candidates)];
+    }
+    double cost(int probes, int candidates) const noexcept {
+        const double c = std::min(double(candidates), distinct[probes - 1]);
+        return probes * tables * 0.2 + entries[probes - 1] * 0.003 + c * (0.3 + 0.0002 * dims);
+    }
+};
+
+struct Calibration {
+    SearchSettings settings;
+    double recall;  // the calibration queries' mean recall at those settings
+    double cost;    // microseconds, by the cost model above
+};
+
+// Scans n queries (row-major, the index's dims; self[q] is query q's own ref in the store or
+// kNoRef) whose true k nearest are truth[q * k ...], up to max_probes rounds each, and fills grid
+// for every C up to max_candidates.
+template <class Store>
+void measure_recall_grid(Store &store, Searcher &searcher, const float *queries, const Ref *self, const Ref *truth,
+                         std::size_t n, int k, int max_probes, int max_candidates, const Allocator *allocator,
+                         RecallGrid &grid) noexcept {
+    const Layout &layout = searcher.layout();
+    max_probes = int(std::min<std::uint32_t>(std::uint32_t(max_probes), layout.buckets));
+    grid.max_probes = max_probes;
+    grid.tables = layout.tables;
+    grid.dims = layout.dims;
+    grid.max_candidates = max_candidates;
+    const std::size_t columns = std::size_t(max_candidates) + 1;
+    grid.recall = allocator->array<double>(std::size_t(max_probes) * columns);
+    grid.entries = allocator->array<double>(max_probes);
+    grid.distinct = allocator->array<double>(max_probes);
+    std::fill(grid.recall, grid.recall + std::size_t(max_probes) * columns, 0.0);
+    std::fill(grid.entries, grid.entries + max_probes, 0.0);
+    std::fill(grid.distinct, grid.distinct + max_probes, 0.0);
+
+    const int bits = layout.sketch_bits;
+    std::size_t *histogram = allocator->array<std::size_t>(std::size_t(bits) + 1);
+    std::size_t *below = allocator->array<std::size_t>(std::size_t(bits) + 2);
+    int *neighbour_hamming = allocator->array<int>(k);
+    std::size_t *ties_before = allocator->array<std::size_t>(k);
+    for (std::size_t q = 0; q < n; q++) {
+        const Ref *wanted = truth + q * k;
+        std::fill(histogram, histogram + bits + 1, 0);
+        std::fill(neighbour_hamming, neighbour_hamming + k, -1);
+        std::size_t scanned = 0;
+        auto record = [&](int round, std::size_t entries) {
+            const Ref *refs = searcher.candidate_refs();
+            const std::uint16_t *hamming = searcher.candidate_hamming();
+            for (; scanned < searcher.candidate_count(); scanned++) {
+                for (int j = 0; j < k; j++)
+                    if (refs[scanned] == wanted[j]) {
+                        neighbour_hamming[j] = hamming[scanned];
+                        ties_before[j] = histogram[hamming[scanned]];
+                    }
+                histogram[hamming[scanned]]++;
+            }
+            below[0] = 0;
+            for (int h = 0; h <= bits; h++) below[h + 1] = below[h] + histogram[h];
+            grid.entries[round - 1] += double(entries);
+            grid.distinct[round - 1] += double(scanned);
+            for (int j = 0; j < k; j++) {
+                if (neighbour_hamming[j] < 0) continue;
+                // Counted first at C = rank + 1; the prefix sums below carry it to every larger C.
+                const std::size_t rank = below[neighbour_hamming[j]] + ties_before[j];
+                if (rank < std::size_t(max_candidates)) grid.recall[(round - 1) * columns + rank + 1] += 1.0;
+            }
+        };
+        searcher.probe_rounds(store, queries + q * layout.dims, max_probes, self ? self[q] : kNoRef, record);
+    }
+    for (int p = 0; p < max_probes; p++) {
+        grid.entries[p] /= double(n);
+        grid.distinct[p] /= double(n);
+        double *row = grid.recall + p * columns;
+        for (std::size_t c = 1; c < columns; c++) row[c] += row[c - 1];
+        for (std::size_t c = 0; c < columns; c++) row[c] /= double(n) * k;
+    }
+    allocator->free(histogram);
+    allocator->free(below);
+    allocator->free(neighbour_hamming);
+    allocator->free(ties_before);
+}
+
+// The cheapest settings on grid whose recall reaches target (for each probe count, the least C
+// that does); the best recall on the grid if none does.
+inline Calibration choose_settings(const RecallGrid &grid, double target, int k) noexcept {
+    Calibration best{{grid.max_probes, grid.max_candidates}, -1, 1e300};
+    Calibration highest{{grid.max_probes, grid.max_candidates}, grid.recall_at(grid.max_probes, grid.max_candidates),
+                        grid.cost(grid.max_probes, grid.max_candidates)};
+    for (int p = 1; p <= grid.max_probes; p++) {
+        if (grid.recall_at(p, grid.max_candidates) < target) continue;
+        int low = k, high = grid.max_candidates;
+        while (low < high) {
+            int middle = (low + high) / 2;
+            if (grid.recall_at(p, middle) >= target) high = middle; else low = middle + 1;
+        }
+        const double cost = grid.cost(p, low);
+        if (cost < best.cost) best = {{p, low}, grid.recall_at(p, low), cost};
+    }
+    return best.recall >= 0 ? best : highest;
+}
+
+inline void release_recall_grid(RecallGrid &grid, const Allocator *allocator) noexcept {
+    allocator->free(grid.recall);
+    allocator->free(grid.entries);
+    allocator->free(grid.distinct);
+}
+
+}  // namespace vs::lsh

@@ -1,0 +1,191 @@
+// Hashing rows and queries under a Layout: a row's bucket in every table and its sketch (what a
+// build or an insert writes), a query's alternatives per function and their probabilities (what
+// multiprobe reads), and fit_layout, which sets a layout's data-dependent constants from a sample
+// of rows. A bucket is the tuple of its functions' values, numbered in mixed radix (function 0
+// least significant); the tuple is not hashed modulo a bucket count, so that buckets never merge
+// and the probability model stays exact (empty buckets cost a directory slot, no page).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/index/memory.h"
+#include "core/lsh/family.h"
+#include "core/lsh/sketch.h"
+
+namespace vs::lsh {
+
+class Hasher {
+  public:
+    void init(const Layout *layout, const Allocator *allocator) noexcept {
+        layout_ = layout;
+        prepared_ = allocator->array<float>(layout->input_padded);
+        rotated_ = allocator->array<float>(layout->padded);
+        projections_ = allocator->array<float>(std::size_t(layout->tables) * layout->functions);
+    }
+    void release(const Allocator *allocator) noexcept {
+        allocator->free(prepared_);
+        allocator->free(rotated_);
+        allocator->free(projections_);
+    }
+    const Layout &layout() const noexcept { return *layout_; }
+
+    // Makes x the vector the other calls hash; false when it has nothing to hash (see
+    // prepare_vector). clamped() says whether an inner-product row was beyond lift_norm.
+    bool load(const float *x, bool query) noexcept {
+        if (!prepare_vector(*layout_, x, query, prepared_, &clamped_)) return false;
+        if (layout_->reduced()) {
+            std::fill(prepared_ + layout_->hashed_dims, prepared_ + layout_->input_padded, 0.0f);
+            subsampled_hadamard(derive_seed(layout_->seed, SeedPurpose::Reduction, 0), prepared_, layout_->input_padded,
+                                layout_->padded);
+        }
+        rotated_for_ = -1;
+        if (layout_->family == Family::Sliced) compute_projections();
+        return true;
+    }
+    bool clamped() const noexcept { return clamped_; }
+
+    std::uint32_t bucket(int table) noexcept {
+        std::uint32_t bucket = 0, radix = 1;
+        for (int j = 0; j < layout_->functions; j++) {
+            bucket += radix * std::uint32_t(value(table, j));
+            radix *= std::uint32_t(layout_->values(j));
+        }
+        return bucket;
+    }
+
+    // The bucket of the tuple of alternatives chosen[j] (indices into each function's sorted list).
+    std::uint32_t bucket_of(const Alternative *const *alternatives, const std::uint16_t *chosen) const noexcept {
+        std::uint32_t bucket = 0, radix = 1;
+        for (int j = 0; j < layout_->functions; j++) {
+            bucket += radix * alternatives[j][chosen[j]].value;
+            radix *= std::uint32_t(layout_->values(j));
+        }
+        return bucket;
+    }
+
+    void sketch_into(std::uint64_t *out) noexcept { sketch(*layout_, prepared_, out, rotated_); rotated_for_ = -1; }
+
+    // Function j of table's values, sorted by their Delta for the loaded query (values(j) of them).
+    void alternatives(int table, int j, Alternative *out) noexcept {
+        if (layout_->family == Family::Sliced)
+            sliced_alternatives(projection(table, j), layout_->cuts[table][j], layout_->slots, out);
+        else
+            cross_polytope_alternatives(rotation(table, j), layout_->vertices[j], out);
+    }
+
+    // The chance of each of those alternatives for a neighbour at distance (an angle for the
+    // cross-polytope, an L2 distance for slices).
+    void probabilities(int table, int j, const Alternative *alternatives, double distance, double gamma,
+                       float *out) noexcept {
+        if (layout_->family == Family::Sliced)
+            sliced_probabilities(projection(table, j), layout_->cuts[table][j], layout_->slots, alternatives, distance,
+                                 gamma, out);
+        else
+            cross_polytope_probabilities(rotation(table, j), layout_->vertices[j], alternatives, distance,
+                                         layout_->padded, gamma, out);
+    }
+
+    // z = sqrt(d') (R x)_j of sliced function j of table.
+    float projection(int table, int j) const noexcept { return projections_[table * layout_->functions + j]; }
+
+  private:
+    int value(int table, int j) noexcept {
+        if (layout_->family == Family::Sliced)
+            return sliced_slot(projection(table, j), layout_->cuts[table][j], layout_->slots);
+        return cross_polytope_vertex(rotation(table, j), layout_->vertices[j]);
+    }
+
+    // The loaded vector under cross-polytope function j of table's own rotation.
+    const float *rotation(int table, int j) noexcept {
+        int number = table * layout_->functions + j;
+        if (rotated_for_ != number) {
+            rotate(derive_seed(layout_->seed, SeedPurpose::BucketRotation, std::uint64_t(number)), prepared_,
+                   layout_->rotated_dims(), layout_->padded, rotated_);
+            rotated_for_ = number;
+        }
+        return rotated_;
+    }
+
+    // Sliced functions are consecutive coordinates of as few rotations as hold them all.
+    void compute_projections() noexcept {
+        const int padded = int(layout_->padded), total = layout_->tables * layout_->functions;
+        const float scale = std::sqrt(float(padded));
+        for (int f = 0; f < total; f++) {
+            if (f % padded == 0)
+                rotate(derive_seed(layout_->seed, SeedPurpose::BucketRotation, std::uint64_t(f / padded)), prepared_,
+                       layout_->rotated_dims(), layout_->padded, rotated_);
+            projections_[f] = scale * rotated_[f % padded];
+        }
+        rotated_for_ = -1;
+    }
+
+    const Layout *layout_;
+    float *prepared_;
+    float *rotated_;
+    float *projections_;
+    int rotated_for_;
+    bool clamped_;
+};
+
+// Sets layout's data-dependent constants from n sample rows (row-major, layout.dims each), drawn
+// from a table designed for design_rows rows: the inner-product lift's M (1.05 x the largest norm,
+// so that rows a little beyond the sample still lift exactly), the sliced cut points (the
+// sample's i/c quantiles of each projection, so slots hold equal shares), and the L2 sketch
+// width (twice the median distance of up to 100 sample rows to their neighbour of rank
+// ceil(10 m / design_rows) among the m sample rows: the 10th neighbour, scaled to the table).
+inline void fit_layout(Layout &layout, const float *sample, std::size_t n, double design_rows, const Allocator *allocator,
+                       DistanceFn l2_squared) noexcept {
+    const std::size_t dims = layout.dims;
+    if (layout.metric == Metric::InnerProduct) {
+        double largest = 0;
+        for (std::size_t r = 0; r < n; r++) {
+            double squared = 0;
+            for (std::size_t i = 0; i < dims; i++) squared += double(sample[r * dims + i]) * sample[r * dims + i];
+            largest = std::max(largest, squared);
+        }
+        layout.lift_norm = largest > 0 ? float(1.05 * std::sqrt(largest)) : 1.0f;
+    }
+    if (layout.family != Family::Sliced || n == 0) return;
+
+    Hasher hasher;
+    float *values = allocator->array<float>(n * layout.tables * layout.functions);
+    for (int t = 0; t < layout.tables; t++)
+        for (int j = 0; j < layout.functions; j++)
+            for (int s = 0; s + 1 < layout.slots; s++) layout.cuts[t][j][s] = 0;
+    hasher.init(&layout, allocator);
+    for (std::size_t r = 0; r < n; r++) {
+        hasher.load(sample + r * dims, false);
+        for (int f = 0; f < layout.tables * layout.functions; f++) values[f * n + r] = hasher.projection(f / layout.functions, f % layout.functions);
+    }
+    hasher.release(allocator);
+    for (int f = 0; f < layout.tables * layout.functions; f++) {
+        float *column = values + f * n;
+        std::sort(column, column + n);
+        for (int s = 1; s < layout.slots; s++)
+            layout.cuts[f / layout.functions][f % layout.functions][s - 1] = column[std::min(n - 1, n * s / layout.slots)];
+    }
+    allocator->free(values);
+
+    const std::size_t queries = std::min<std::size_t>(n, 100);
+    std::size_t rank = std::size_t(std::ceil(10.0 * double(n) / std::max(design_rows, double(n))));
+    rank = std::max<std::size_t>(1, std::min(rank, n > 1 ? n - 1 : 1));
+    float *distances = allocator->array<float>(n);
+    float *neighbour = allocator->array<float>(queries);
+    std::size_t found = 0;
+    for (std::size_t q = 0; q < queries && n > 1; q++) {
+        std::size_t others = 0;
+        for (std::size_t r = 0; r < n; r++)
+            if (r != q) distances[others++] = l2_squared(sample + q * dims, sample + r * dims, dims);
+        std::nth_element(distances, distances + (rank - 1), distances + others);
+        neighbour[found++] = std::sqrt(distances[rank - 1]);
+    }
+    if (found) {
+        std::nth_element(neighbour, neighbour + found / 2, neighbour + found);
+        layout.sketch_width = neighbour[found / 2] > 0 ? 2 * neighbour[found / 2] : 1.0f;
+    }
+    allocator->free(distances);
+    allocator->free(neighbour);
+}
+
+}  // namespace vs::lsh

@@ -1,0 +1,100 @@
+// Pseudo-random rotations by the fast Walsh-Hadamard transform, the building block of every LSH
+// hash and sketch (Andoni, Indyk, Laarhoven, Razenshteyn & Schmidt, "Practical and optimal LSH
+// for angular distance", 2015; FALCONN).
+//
+// A vector of d dimensions is zero-padded to d' = 2^ceil(log2 d) and rotated by
+// R = (H D2)(H D1) / d', where H is the unnormalised Walsh-Hadamard matrix (H H = d' I, applied
+// in place in d' log2 d' additions) and D1, D2 are diagonals of random signs. R is orthogonal, so
+// norms and inner products are kept, and each output coordinate behaves like the projection on a
+// random direction. Two rounds rather than one because sparse rows (half-zero images, a row with
+// one dominant coordinate) leave one round visibly non-random; three buy nothing measurable.
+//
+// The signs are never stored: they are regenerated from a 64-bit seed by splitmix64, one word per
+// 64 signs, which costs less than the transform. Changing this generator changes every index's
+// hashes, so the on-disk layout version covers it.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+namespace vs::lsh {
+
+constexpr int kRotationRounds = 2;
+
+inline std::uint64_t splitmix64(std::uint64_t &state) noexcept {
+    std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+// What a layout draws seeds for; a seed is derived from the index seed, the purpose and a number,
+// so that adding draws of one purpose never changes those of another.
+enum class SeedPurpose : std::uint64_t { BucketRotation = 1, SketchRotation = 2, SketchOffset = 3, Reduction = 4 };
+
+inline std::uint64_t derive_seed(std::uint64_t seed, SeedPurpose purpose, std::uint64_t number) noexcept {
+    std::uint64_t state = seed ^ (std::uint64_t(purpose) * 0xD1B54A32D192ED03ull);
+    splitmix64(state);
+    state ^= number * 0x8CB92BA72F3D8DD7ull;
+    return splitmix64(state);
+}
+
+inline std::size_t padded_dims(std::size_t dims) noexcept {
+    std::size_t padded = 1;
+    while (padded < dims) padded *= 2;
+    return padded;
+}
+
+// Unnormalised in-place Walsh-Hadamard transform of n = 2^m floats.
+inline void walsh_hadamard(float *x, std::size_t n) noexcept {
+    for (std::size_t half = 1; half < n; half *= 2)
+        for (std::size_t block = 0; block < n; block += 2 * half)
+            for (std::size_t i = block; i < block + half; i++) {
+                float a = x[i], b = x[i + half];
+                x[i] = a + b;
+                x[i + half] = a - b;
+            }
+}
+
+// Rotates padded floats in place by the rotation of seed.
+inline void rotate_in_place(std::uint64_t seed, float *x, std::size_t padded) noexcept {
+    std::uint64_t state = seed;
+    for (int round = 0; round < kRotationRounds; round++) {
+        for (std::size_t start = 0; start < padded; start += 64) {
+            std::uint64_t signs = splitmix64(state);
+            std::size_t end = start + 64 < padded ? start + 64 : padded;
+            for (std::size_t i = start; i < end; i++, signs >>= 1)
+                if (signs & 1) x[i] = -x[i];
+        }
+        walsh_hadamard(x, padded);
+    }
+    const float scale = 1.0f / float(padded);
+    for (std::size_t i = 0; i < padded; i++) x[i] *= scale;
+}
+
+// Reduces padded floats in place to their first kept (a power of two, at most padded), by one
+// round of H D with the signs of seed, scaled by 1 / sqrt(kept) so that norms and inner products
+// are kept in expectation: a subsampled randomized Hadamard transform, a Johnson-Lindenstrauss
+// map (Ailon & Chazelle 2006). The rounds of rotate_in_place then run on kept floats, not padded.
+inline void subsampled_hadamard(std::uint64_t seed, float *x, std::size_t padded, std::size_t kept) noexcept {
+    std::uint64_t state = seed;
+    for (std::size_t start = 0; start < padded; start += 64) {
+        std::uint64_t signs = splitmix64(state);
+        for (std::size_t i = start; i < start + 64 && i < padded; i++, signs >>= 1)
+            if (signs & 1) x[i] = -x[i];
+    }
+    walsh_hadamard(x, padded);
+    const float scale = 1.0f / std::sqrt(float(kept));
+    for (std::size_t i = 0; i < kept; i++) x[i] *= scale;
+}
+
+// out (padded floats) = R_seed (x zero-padded from dims to padded).
+inline void rotate(std::uint64_t seed, const float *x, std::size_t dims, std::size_t padded, float *out) noexcept {
+    std::memcpy(out, x, sizeof(float) * dims);
+    std::memset(out + dims, 0, sizeof(float) * (padded - dims));
+    rotate_in_place(seed, out, padded);
+}
+
+}  // namespace vs::lsh

@@ -1,0 +1,275 @@
+// An lsh scan, written once over a Store so that the same code searches the in-memory index of
+// the unit tests and build calibration and, through the glue, the bucket pages. A Store provides:
+//
+//   template <class Visit> void read_bucket(int table, std::uint32_t bucket, Visit &&visit)
+//        calls visit(const Ref *refs, const std::uint64_t *sketches, int n) for the bucket's
+//        entries, one or more times (once per page), sketches sketch_words() words per entry
+//   void distances(const float *query, const Ref *refs, int n, float *out)
+//        exact distances in the index's order (index_distance of the metric; cosine as the
+//        negative inner product of unit vectors); a store whose rows are gone may return +inf
+//
+// A scan probes `probes` buckets per table in rounds (round i takes every table's i-th most
+// likely bucket, ProbeSequence), ranks the distinct entries it read by sketch Hamming distance
+// (a histogram cut, ties in reading order), re-ranks the best `candidates` exactly and returns
+// the best k. Rounds make the candidate sets of growing probe counts nested, which the
+// calibration relies on to measure every probe count from one scan per query.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/index/memory.h"
+#include "core/lsh/hasher.h"
+#include "core/lsh/probe.h"
+
+namespace vs::lsh {
+
+struct SearchSettings {
+    int probes;      // buckets per table
+    int candidates;  // C: entries re-ranked exactly
+};
+
+struct ScanStats {
+    std::size_t entries;     // read, duplicates included
+    std::size_t distinct;    // distinct entries ranked by sketch
+    std::size_t reranked;
+    int rounds;
+};
+
+class Searcher {
+  public:
+    static constexpr int kMaxModelDistances = 32;
+
+    void init(const Layout *layout, const Allocator *allocator) noexcept {
+        layout_ = layout;
+        allocator_ = allocator;
+        hasher_.init(layout, allocator);
+        const int functions = layout->tables * layout->functions;
+        max_values_ = 0;
+        for (int j = 0; j < layout->functions; j++) max_values_ = std::max(max_values_, layout->values(j));
+        alternative_lists_ = allocator->array<Alternative>(std::size_t(functions) * max_values_);
+        alternatives_ = allocator->array<const Alternative *>(functions);
+        counts_ = allocator->array<int>(functions);
+        for (int f = 0; f < functions; f++) {
+            alternatives_[f] = alternative_lists_ + std::size_t(f) * max_values_;
+            counts_[f] = layout->values(f % layout->functions);
+        }
+        sequences_ = allocator->array<ProbeSequence>(layout->tables);
+        for (int t = 0; t < layout->tables; t++) sequences_[t].init(allocator, 16);
+        query_sketch_ = allocator->array<std::uint64_t>(layout->sketch_words());
+        histogram_ = allocator->array<std::size_t>(std::size_t(layout->sketch_bits) + 1);
+        seen_.init(allocator, 1024);
+        capacity_ = probed_capacity_ = 0;
+        grow(1024);
+        grow_probed(64);
+        model_.init(allocator, layout->tables, layout->functions, max_values_, kMaxModelDistances);
+        results_ = allocator->array<Candidate>(kMaxModelDistances);
+        best_.init(allocator, kMaxModelDistances + 1);
+    }
+
+    const Layout &layout() const noexcept { return *layout_; }
+    const ScanStats &stats() const noexcept { return stats_; }
+    // What the last probe_rounds read, in reading order: distinct refs and their Hamming distances.
+    std::size_t candidate_count() const noexcept { return count_; }
+    const Ref *candidate_refs() const noexcept { return refs_; }
+    const std::uint16_t *candidate_hamming() const noexcept { return hamming_; }
+
+    // Hashes query and probes rounds rounds (at most the buckets of a table), calling
+    // after_round(round, entries read so far) after each (round counts from 1); exclude (a
+    // calibration query's own row) is skipped.
+    // False when the query has nothing to hash (zero under cosine and inner product).
+    template <class Store, class AfterRound>
+    bool probe_rounds(Store &store, const float *query, int rounds, Ref exclude, AfterRound after_round) noexcept {
+        count_ = 0;
+        probed_ = 0;
+        stats_ = {};
+        seen_.clear();
+        if (!hasher_.load(query, true)) return false;
+        hasher_.sketch_into(query_sketch_);
+        query_norm_ = 0;
+        for (std::uint32_t i = 0; i < layout_->dims; i++) query_norm_ += double(query[i]) * query[i];
+        query_norm_ = std::sqrt(query_norm_);
+        const int functions = layout_->functions, words = layout_->sketch_words();
+        for (int t = 0; t < layout_->tables; t++) {
+            for (int j = 0; j < functions; j++)
+                hasher_.alternatives(t, j, alternative_lists_ + std::size_t(t * functions + j) * max_values_);
+            sequences_[t].start(alternatives_ + t * functions, counts_ + t * functions, functions);
+        }
+        rounds = int(std::min<std::uint32_t>(std::uint32_t(std::max(rounds, 0)), layout_->buckets));
+        for (int round = 1; round <= rounds; round++) {
+            for (int t = 0; t < layout_->tables; t++) {
+                std::uint16_t chosen[kMaxFunctions];
+                float score;
+                if (!sequences_[t].next(chosen, &score)) continue;
+                remember_probe(t, chosen);
+                store.read_bucket(t, hasher_.bucket_of(alternatives_ + t * functions, chosen),
+                                  [&](const Ref *refs, const std::uint64_t *sketches, int n) {
+                                      stats_.entries += std::size_t(n);
+                                      if (count_ + std::size_t(n) > capacity_) grow(2 * (count_ + std::size_t(n)));
+                                      for (int e = 0; e < n; e++) {
+                                          if (refs[e] == exclude || !seen_.insert(refs[e])) continue;
+                                          refs_[count_] = refs[e];
+                                          hamming_[count_++] = std::uint16_t(
+                                              hamming(query_sketch_, sketches + std::size_t(e) * words, words));
+                                      }
+                                  });
+            }
+            stats_.rounds = round;
+            after_round(round, stats_.entries);
+        }
+        stats_.distinct = count_;
+        return true;
+    }
+
+    // The best k (at most kMaxModelDistances) of the query's scan under settings into out,
+    // nearest first; returns their count.
+    template <class Store>
+    int search(Store &store, const float *query, int k, SearchSettings settings, Candidate *out,
+               Ref exclude = kNoRef) noexcept {
+        k = std::min(k, kMaxModelDistances);
+        results_count_ = 0;
+        if (!probe_rounds(store, query, settings.probes, exclude, [](int, std::size_t) {})) return 0;
+        const std::size_t kept = keep_best_by_sketch(std::size_t(std::max(settings.candidates, k)));
+        stats_.reranked = kept;
+        store.distances(query, refs_, int(kept), distances_);
+        best_.clear();
+        for (std::size_t i = 0; i < kept; i++) {
+            if (!(distances_[i] < INFINITY)) continue;
+            best_.push({distances_[i], refs_[i]});
+            if (int(best_.size()) > k) best_.pop();
+        }
+        int found = int(best_.drain_sorted(out));
+        results_count_ = found;
+        std::copy(out, out + found, results_);
+        return found;
+    }
+
+    // The model's expected recall of the last search's probes and cut (§2.2), with its own
+    // results' distances plugged in for the true neighbours' (so it errs low until they are found).
+    double expected_recall(double gamma = 1.0) noexcept {
+        const int distances = results_count_;
+        if (distances == 0) return 0;
+        model_.reset(distances);
+        double survive[kMaxModelDistances];
+        for (int m = 0; m < distances; m++) {
+            const double r = model_distance(results_[m].distance);
+            for (int t = 0; t < layout_->tables; t++)
+                for (int j = 0; j < layout_->functions; j++)
+                    hasher_.probabilities(t, j, alternatives_[t * layout_->functions + j], r, gamma,
+                                          model_.probabilities(t, j, m));
+            const double flip = layout_->family == Family::Sliced ? periodic_bit_flip(r, layout_->sketch_width)
+                                                                   : angular_bit_flip(r);
+            survive[m] = survival(layout_->sketch_bits, flip, cut_distance_, cut_tie_fraction_);
+        }
+        for (std::size_t p = 0; p < probed_; p++) model_.add(probed_tables_[p], probed_tuples_ + p * kMaxFunctions);
+        return model_.expected_recall(survive);
+    }
+
+    ProbeModel &model() noexcept { return model_; }
+    Hasher &hasher() noexcept { return hasher_; }
+    const Alternative *const *alternatives(int table) const noexcept { return alternatives_ + table * layout_->functions; }
+
+    // The model's distance of an exact index distance: the angle for the angular families, the
+    // L2 distance for slices.
+    double model_distance(float distance) const noexcept {
+        switch (layout_->metric) {
+            case Metric::L2: return std::sqrt(std::max(0.0f, distance));
+            case Metric::InnerProduct: {
+                double cosine = query_norm_ > 0 ? -distance / (layout_->lift_norm * query_norm_) : 0;
+                return std::acos(std::max(-1.0, std::min(1.0, cosine)));
+            }
+            default: return std::acos(std::max(-1.0, std::min(1.0, -double(distance))));
+        }
+    }
+
+  private:
+    // Moves the best wanted candidates by Hamming distance to the front, in reading order
+    // (ties at the cut kept first come), and returns how many.
+    std::size_t keep_best_by_sketch(std::size_t wanted) noexcept {
+        const int bits = layout_->sketch_bits;
+        cut_distance_ = bits + 1;
+        cut_tie_fraction_ = 1;
+        if (count_ <= wanted) return count_;
+        std::fill(histogram_, histogram_ + bits + 1, 0);
+        for (std::size_t i = 0; i < count_; i++) histogram_[hamming_[i]]++;
+        std::size_t below = 0;
+        int cut = 0;
+        while (below + histogram_[cut] < wanted) below += histogram_[cut++];
+        std::size_t ties = wanted - below, kept = 0;
+        cut_distance_ = cut;
+        cut_tie_fraction_ = double(ties) / double(histogram_[cut]);
+        for (std::size_t i = 0; i < count_; i++) {
+            if (hamming_[i] > cut || (hamming_[i] == cut && ties == 0)) continue;
+            if (hamming_[i] == cut) ties--;
+            refs_[kept] = refs_[i];
+            hamming_[kept++] = hamming_[i];
+        }
+        return kept;
+    }
+
+    void remember_probe(int table, const std::uint16_t *chosen) noexcept {
+        if (probed_ == probed_capacity_) grow_probed(2 * probed_capacity_);
+        probed_tables_[probed_] = table;
+        std::copy(chosen, chosen + layout_->functions, probed_tuples_ + probed_ * kMaxFunctions);
+        probed_++;
+    }
+
+    void grow(std::size_t capacity) noexcept {
+        Ref *refs = allocator_->array<Ref>(capacity);
+        std::uint16_t *hamming = allocator_->array<std::uint16_t>(capacity);
+        if (capacity_) {
+            std::copy(refs_, refs_ + count_, refs);
+            std::copy(hamming_, hamming_ + count_, hamming);
+            allocator_->free(refs_);
+            allocator_->free(hamming_);
+            allocator_->free(distances_);
+        }
+        refs_ = refs;
+        hamming_ = hamming;
+        distances_ = allocator_->array<float>(capacity);
+        capacity_ = capacity;
+    }
+
+    void grow_probed(std::size_t capacity) noexcept {
+        int *tables = allocator_->array<int>(capacity);
+        std::uint16_t *tuples = allocator_->array<std::uint16_t>(capacity * kMaxFunctions);
+        if (probed_capacity_) {
+            std::copy(probed_tables_, probed_tables_ + probed_, tables);
+            std::copy(probed_tuples_, probed_tuples_ + probed_ * kMaxFunctions, tuples);
+            allocator_->free(probed_tables_);
+            allocator_->free(probed_tuples_);
+        }
+        probed_tables_ = tables;
+        probed_tuples_ = tuples;
+        probed_capacity_ = capacity;
+    }
+
+    const Layout *layout_;
+    const Allocator *allocator_;
+    Hasher hasher_;
+    int max_values_;
+    Alternative *alternative_lists_;
+    const Alternative **alternatives_;  // per (table, function)
+    int *counts_;
+    ProbeSequence *sequences_;
+    std::uint64_t *query_sketch_;
+    std::size_t *histogram_;
+    VisitedSet seen_;
+    Ref *refs_;
+    std::uint16_t *hamming_;
+    float *distances_;  // of the candidates re-ranked
+    CandidateHeap<true> best_;
+    std::size_t count_, capacity_;
+    int *probed_tables_;
+    std::uint16_t *probed_tuples_;
+    std::size_t probed_, probed_capacity_;
+    ProbeModel model_;
+    Candidate *results_;
+    int results_count_ = 0;
+    double query_norm_ = 0;
+    int cut_distance_ = 0;
+    double cut_tie_fraction_ = 1;
+    ScanStats stats_;
+};
+
+}  // namespace vs::lsh
