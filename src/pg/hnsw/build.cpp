@@ -165,7 +165,7 @@ static void write_graph(HnswBuildState *state) {
         Size vector_bytes = sizeof(float) * info.dims;
         const char *stream = reinterpret_cast<const char *>(graph.vector(first));
         Size stream_length = (last - first) * vector_bytes;
-        Size space = HNSW_PAGE_SPACE;
+        Size space = INDEX_PAGE_SPACE;
         for (uint32 p = 0; p < info.vector_pages_per_run; p++) {
             hnsw_init_page(page, HNSW_PAGE_VECTORS, start);
             Size offset = Size(p) * space;

@@ -133,8 +133,9 @@ void check_meta(HnswCheck *s, Page page) {
     int32 typmod = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
     if (header.dims > VECTOR_MAX_DIM || (typmod > 0 && header.dims != typmod))
         vs_check_corrupt(check, 0, "dims %d, for a column of vector(%d)", header.dims, typmod);
-    if (header.metric != uint16(index_metric(index)))
-        vs_check_corrupt(check, 0, "metric %u, where the operator class's is %d", header.metric, int(index_metric(index)));
+    int opclass_metric = int(index_metric(index));
+    if (header.metric != opclass_metric)
+        vs_check_corrupt(check, 0, "metric %u, where the operator class's is %d", header.metric, opclass_metric);
     // m and ef_construction are not compared with the index's options: ALTER INDEX ... SET
     // changes those, and only a REINDEX applies them.
 
@@ -150,10 +151,10 @@ void check_meta(HnswCheck *s, Page page) {
     info.link_pages_per_run = meta.link_pages_per_run;
     info.vector_pages_per_run = meta.vector_pages_per_run;
     info.records_per_link_page = meta.records_per_link_page;
-    if (meta.records_per_link_page != HNSW_PAGE_SPACE / info.link_record_size || meta.elements_per_run < 1 ||
+    if (meta.records_per_link_page != INDEX_PAGE_SPACE / info.link_record_size || meta.elements_per_run < 1 ||
         meta.elements_per_run > 65535 ||
         meta.link_pages_per_run != (meta.elements_per_run + meta.records_per_link_page - 1) / meta.records_per_link_page ||
-        meta.vector_pages_per_run != (meta.elements_per_run * vector_bytes + HNSW_PAGE_SPACE - 1) / HNSW_PAGE_SPACE)
+        meta.vector_pages_per_run != (meta.elements_per_run * vector_bytes + INDEX_PAGE_SPACE - 1) / INDEX_PAGE_SPACE)
         vs_check_corrupt(check, 0,
                          "its layout (%u elements a run in %u link pages of %u records and %u vector pages) does not fit "
                          "%d dimensions and m %d",
@@ -208,8 +209,8 @@ void walk_link_records(HnswCheck *s, BlockNumber block, uint32 page_in_run, Page
 void hash_vectors(HnswCheck *s, uint32 page_in_run, Page page) {
     const HnswIndexInfo &info = s->info;
     Size length = sizeof(float) * info.dims;
-    Size start = Size(page_in_run - info.link_pages_per_run) * HNSW_PAGE_SPACE;
-    Size end = start + HNSW_PAGE_SPACE;
+    Size start = Size(page_in_run - info.link_pages_per_run) * INDEX_PAGE_SPACE;
+    Size end = start + INDEX_PAGE_SPACE;
     const char *data = index_page_data(page);
     for (uint32 index = uint32(start / length); index < info.elements_per_run && Size(index) * length < end; index++) {
         BlockNumber block = s->run + index / info.records_per_link_page;

@@ -59,9 +59,10 @@ extern "C" {
 #define HNSW_DEFAULT_EF_CONSTRUCTION 64
 #define HNSW_DEFAULT_EF_SEARCH 40
 
-// Support function numbers of the operator classes; 3 is the shared INDEX_METRIC_PROC.
+// Support function numbers of the operator classes: 1 the distance, 3 the shared
+// INDEX_METRIC_PROC. (Cosine's 2, vector_norm, stays in 0.1.0's catalog; the metric now says
+// that vectors are normalised.)
 #define HNSW_DISTANCE_PROC 1
-#define HNSW_NORM_PROC 2
 
 #define HNSW_FLAG_VALID 0x01    // written completely; absent on a slot an insert reserved but did not finish
 #define HNSW_FLAG_DELETED 0x02  // its heap row is gone: never returned, navigable until unlinked
@@ -160,7 +161,6 @@ inline void hnsw_init_page(Page page, uint16 type, BlockNumber run_start) {
 }
 HnswMeta *hnsw_init_meta_page(Page page, const HnswIndexInfo *info);  // an empty index's metapage
 inline HnswMeta *hnsw_meta(Page page) { return reinterpret_cast<HnswMeta *>(index_page_data(page)); }
-constexpr Size HNSW_PAGE_SPACE = INDEX_PAGE_SPACE;
 // A copy of the metapage, after the shared header check.
 void hnsw_read_meta(Relation index, HnswMeta *meta);
 // Refuses, with the REINDEX hint, a metapage of the layouts before the shared header (0.1.0's).
@@ -177,7 +177,7 @@ void hnsw_read_vector(Relation index, const HnswIndexInfo *info, vs::Ref ref, fl
 
 inline bool hnsw_vector_crosses_pages(const HnswIndexInfo *info, vs::Ref ref) {
     Size length = sizeof(float) * info->dims;
-    return (Size(hnsw_ref_index(ref)) * length) % HNSW_PAGE_SPACE + length > HNSW_PAGE_SPACE;
+    return (Size(hnsw_ref_index(ref)) * length) % INDEX_PAGE_SPACE + length > INDEX_PAGE_SPACE;
 }
 
 // Calls visit(block, offset in page, offset in vector, length) for each piece of ref's vector
@@ -186,10 +186,10 @@ template <typename Visit>
 void hnsw_vector_pieces(const HnswIndexInfo *info, vs::Ref ref, Visit visit) {
     Size length = sizeof(float) * info->dims;
     Size offset = Size(hnsw_ref_index(ref)) * length;
-    BlockNumber block = hnsw_ref_run(ref) + info->link_pages_per_run + BlockNumber(offset / HNSW_PAGE_SPACE);
-    Size in_page = offset % HNSW_PAGE_SPACE;
+    BlockNumber block = hnsw_ref_run(ref) + info->link_pages_per_run + BlockNumber(offset / INDEX_PAGE_SPACE);
+    Size in_page = offset % INDEX_PAGE_SPACE;
     for (Size done = 0; done < length; block++, in_page = 0) {
-        Size piece = Min(length - done, HNSW_PAGE_SPACE - in_page);
+        Size piece = Min(length - done, INDEX_PAGE_SPACE - in_page);
         visit(block, in_page, done, piece);
         done += piece;
     }

@@ -76,7 +76,7 @@ static vs::Ref reserve_new_slot(Relation index, const HnswIndexInfo *info) {
 static ItemPointerData add_upper_tuple(Relation index, const HnswIndexInfo *info, int level) {
     Size size = hnsw_upper_tuple_size(level, info->m);
     // A drawn level fits (m = 100 draws at most level 7: 4,200 bytes); a forced one may not.
-    if (MAXALIGN(size) + sizeof(ItemIdData) > HNSW_PAGE_SPACE)
+    if (MAXALIGN(size) + sizeof(ItemIdData) > INDEX_PAGE_SPACE)
         ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
                         errmsg("hnsw upper tuple of %zu bytes (level %d, m %d) does not fit a page", size, level,
                                info->m)));

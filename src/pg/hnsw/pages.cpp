@@ -18,13 +18,13 @@ void hnsw_layout(int dims, int m, HnswIndexInfo *info) {
     info->dims = dims;
     info->m = m;
     info->link_record_size = sizeof(HnswLinkRecordHeader) + sizeof(HnswLink) * 2 * m;
-    info->records_per_link_page = uint32(HNSW_PAGE_SPACE / info->link_record_size);
+    info->records_per_link_page = uint32(INDEX_PAGE_SPACE / info->link_record_size);
     Size vector_bytes = sizeof(float) * dims;
-    uint32 limit = uint32(std::min<Size>(65535, std::max<Size>(1, 64 * HNSW_PAGE_SPACE / (info->link_record_size + vector_bytes))));
+    uint32 limit = uint32(std::min<Size>(65535, std::max<Size>(1, 64 * INDEX_PAGE_SPACE / (info->link_record_size + vector_bytes))));
     double best = 0;
     for (uint32 n = 1; n <= limit; n++) {
         uint32 link_pages = (n + info->records_per_link_page - 1) / info->records_per_link_page;
-        uint32 vector_pages = uint32((n * vector_bytes + HNSW_PAGE_SPACE - 1) / HNSW_PAGE_SPACE);
+        uint32 vector_pages = uint32((n * vector_bytes + INDEX_PAGE_SPACE - 1) / INDEX_PAGE_SPACE);
         double per_page = double(n) / double(link_pages + vector_pages);
         if (per_page > best * 1.0000001) {
             best = per_page;
@@ -251,8 +251,8 @@ void HnswPageStore::distances_to_query(const vs::Ref *refs, int n, float *out) {
     Size bytes = sizeof(float) * info_->dims;
     for (int i = 0; i < n; i++) {
         Size offset = Size(hnsw_ref_index(refs[i])) * bytes;
-        index_prefetch_buffer(index_, hnsw_ref_run(refs[i]) + info_->link_pages_per_run + BlockNumber(offset / HNSW_PAGE_SPACE),
-                             MAXALIGN(SizeOfPageHeaderData) + offset % HNSW_PAGE_SPACE, bytes);
+        index_prefetch_buffer(index_, hnsw_ref_run(refs[i]) + info_->link_pages_per_run + BlockNumber(offset / INDEX_PAGE_SPACE),
+                             MAXALIGN(SizeOfPageHeaderData) + offset % INDEX_PAGE_SPACE, bytes);
     }
     for (int i = 0; i < n; i++) out[i] = distance_from(query_, refs[i]);
 }

@@ -68,7 +68,6 @@ class IndexBulkWriter {
   public:
     void start(Relation index);
     void write(Page page);  // the next block, from 0
-    BlockNumber written() const { return next_; }
     void finish();
 
   private:
