@@ -28,8 +28,9 @@ void hnsw_costestimate(PlannerInfo *root, IndexPath *path, double loop_count, Co
         double candidates = vs::index::wanted_candidates(root, path, hnsw_ef_search);
         if (candidates > 0) {
             IndexOptInfo *index = path->indexinfo;
+            // The m the graph was built with (ALTER INDEX ... SET (m) takes effect at a REINDEX).
             Relation rel = index_open(index->indexoid, NoLock);
-            int m = hnsw_option_m(rel);
+            int m = hnsw_index_info(rel)->m;
             index_close(rel, NoLock);
             double tuples = index->tuples > 1 ? index->tuples : 1;
             double visits = std::fmin(tuples, std::fmax(candidates, hnsw_ef_search) * 2 * m);

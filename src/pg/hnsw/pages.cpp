@@ -162,8 +162,11 @@ HnswLinkRecordHeader *hnsw_link_record(Page page, const HnswIndexInfo *info, uin
 // to its page meanwhile stores the same bytes again, so a pinned page shows it whole. A hot
 // standby's replay may zero a page in its buffer before restoring its full image, so there the
 // share lock is taken; its scans re-rank their results with HnswPageStore::checked_distance.
-static void lock_vector_page(Buffer buf, int mode) {
-    if (RecoveryInProgress()) LockBuffer(buf, mode);
+// Returns whether it locked: the unlock must not ask again, as recovery may end in between.
+static bool lock_vector_page(Buffer buf) {
+    bool standby = RecoveryInProgress();
+    if (standby) LockBuffer(buf, BUFFER_LOCK_SHARE);
+    return standby;
 }
 
 // Copies an element's vector, which may span pages.
@@ -171,9 +174,9 @@ void hnsw_read_vector(Relation index, const HnswIndexInfo *info, vs::Ref ref, fl
     char *dest = reinterpret_cast<char *>(out);
     hnsw_vector_pieces(info, ref, [&](BlockNumber block, Size in_page, Size done, Size piece) {
         Buffer buf = index_read_buffer(index, block);
-        lock_vector_page(buf, BUFFER_LOCK_SHARE);
+        bool locked = lock_vector_page(buf);
         memcpy(dest + done, index_page_data(BufferGetPage(buf)) + in_page, piece);
-        lock_vector_page(buf, BUFFER_LOCK_UNLOCK);
+        if (locked) LockBuffer(buf, BUFFER_LOCK_UNLOCK);
         ReleaseBuffer(buf);
     });
 }
@@ -224,8 +227,6 @@ void HnswPageStore::init(Relation index, const HnswIndexInfo *info, MemoryContex
     merge_pool_ = static_cast<vs::Candidate *>(MemoryContextAlloc(context, sizeof(vs::Candidate) * (4 * info->m)));
 }
 
-// Every distance this index uses is a sum over elements, so the pieces of a vector that spans
-// pages add up without copying it out first.
 // Piece by piece, without copying the vector out: right for a summable distance (vs::FloatVector's
 // all are, see core/index/vector_type.h).
 float HnswPageStore::distance_from(const float *q, vs::Ref r) {
@@ -234,10 +235,10 @@ float HnswPageStore::distance_from(const float *q, vs::Ref r) {
     float sum = 0;
     hnsw_vector_pieces(info_, r, [&](BlockNumber block, Size in_page, Size done, Size piece) {
         Buffer buf = index_read_buffer(index_, block);
-        lock_vector_page(buf, BUFFER_LOCK_SHARE);
+        bool locked = lock_vector_page(buf);
         const float *x = reinterpret_cast<const float *>(index_page_data(BufferGetPage(buf)) + in_page);
         sum += info_->distance(q + done / sizeof(float), x, piece / sizeof(float));
-        lock_vector_page(buf, BUFFER_LOCK_UNLOCK);
+        if (locked) LockBuffer(buf, BUFFER_LOCK_UNLOCK);
         ReleaseBuffer(buf);
     });
     return sum;
@@ -335,7 +336,8 @@ static bool write_links(Relation index, const HnswIndexInfo *info, vs::Ref r, in
                         const HnswLink *expected) {
     int slots = vs::hnsw::max_degree(info->m, layer);
     Buffer buf = index_read_buffer(index, hnsw_link_block(info, r));
-    LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+    // Above layer 0 the record only says where the upper tuple is: a share lock does.
+    LockBuffer(buf, layer == 0 ? BUFFER_LOCK_EXCLUSIVE : BUFFER_LOCK_SHARE);
     HnswLinkRecordHeader *record = hnsw_link_record(BufferGetPage(buf), info, hnsw_ref_index(r));
     Buffer target = buf;
     ItemPointerData upper = record->upper;

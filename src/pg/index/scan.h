@@ -97,9 +97,12 @@ class ResultStream {
             results_[kept++] = c;
         }
         count_ = kept;
+        // Insertion sort, stable and in place: the batch was sorted and its distances changed
+        // in the last bits at most, and std::stable_sort would take a buffer from malloc.
         if (changed)
-            std::stable_sort(results_, results_ + kept,
-                             [](const Candidate &a, const Candidate &b) { return a.distance < b.distance; });
+            for (int i = 1; i < kept; i++)
+                for (int j = i; j > 0 && results_[j].distance < results_[j - 1].distance; j--)
+                    std::swap(results_[j], results_[j - 1]);
     }
     // The next candidate of the batch, or false when it is spent.
     bool next(Candidate *out) {

@@ -8,6 +8,7 @@
 // to the buffer only in GenericXLogFinish's critical section.
 #pragma once
 
+#include "pg/index/buffer.h"
 #include "pg/index/page.h"
 
 extern "C" {
@@ -41,7 +42,7 @@ bool index_edit_page(Relation index, Buffer buf, Edit &&edit, int flags = 0) {
 // unless change returns false for nothing changed. The lock is held only for change itself.
 template <typename Meta, typename Change>
 void index_change_meta(Relation index, Change &&change) {
-    Buffer buf = ReadBuffer(index, VS_METAPAGE_BLKNO);
+    Buffer buf = index_read_buffer(index, VS_METAPAGE_BLKNO);
     LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
     index_edit_page(index, buf, [&](Page page) { return change(reinterpret_cast<Meta *>(index_page_data(page))); });
     UnlockReleaseBuffer(buf);
