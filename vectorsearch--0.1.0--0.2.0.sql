@@ -47,3 +47,34 @@ REVOKE ALL ON FUNCTION vectorsearch_check_index(regclass, boolean) FROM PUBLIC;
 
 COMMENT ON FUNCTION vectorsearch_check_index(regclass, boolean) IS
 	'checks the structure of a vectorsearch index (and with heapallindexed that it holds every row of its table); raises XX002 at the first problem';
+
+-- lsh: locality-sensitive hashing index for ORDER BY embedding <op> $1 LIMIT k. Each row is
+-- hashed into a bucket of each of several tables with a short sketch; a scan probes the query's
+-- likeliest buckets, ranks their entries by sketch and re-ranks the best exactly from the table.
+
+CREATE FUNCTION lshhandler(internal) RETURNS index_am_handler
+	AS 'MODULE_PATHNAME' LANGUAGE C;
+
+CREATE ACCESS METHOD lsh TYPE INDEX HANDLER lshhandler;
+
+COMMENT ON ACCESS METHOD lsh IS 'locality-sensitive hashing index for nearest-neighbour search, tuned by target recall';
+
+-- Support function 1 names the distance, 3 the metric (as for hnsw). No L1 operator class: no
+-- hash family here is sensitive to L1 distance.
+CREATE OPERATOR CLASS vector_l2_ops
+	FOR TYPE vector USING lsh AS
+	OPERATOR 1 <-> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 vector_l2_squared_distance(vector, vector),
+	FUNCTION 3 vectorsearch_l2_metric(internal);
+
+CREATE OPERATOR CLASS vector_ip_ops
+	FOR TYPE vector USING lsh AS
+	OPERATOR 1 <#> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 vector_negative_inner_product(vector, vector),
+	FUNCTION 3 vectorsearch_ip_metric(internal);
+
+CREATE OPERATOR CLASS vector_cosine_ops
+	FOR TYPE vector USING lsh AS
+	OPERATOR 1 <=> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 vector_negative_inner_product(vector, vector),
+	FUNCTION 3 vectorsearch_cosine_metric(internal);

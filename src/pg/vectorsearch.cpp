@@ -1,6 +1,7 @@
 // Library entry: the module magic and _PG_init, which picks the distance kernels for this CPU
 // once, before any function of the extension runs.
 #include "pg/hnsw/hnsw.h"
+#include "pg/lsh/lsh.h"
 #include "pg/test_hooks.h"
 
 extern "C" {
@@ -12,6 +13,7 @@ void _PG_init(void);
 void _PG_init(void) {
     vs_kernels = vs::select_kernels(vs::detect_isa());
     hnsw_init_gucs();
+    lsh_init_gucs();
 #ifdef VS_TEST_HOOKS
     vs_test_hooks_init();
 #endif

@@ -128,9 +128,7 @@ class Searcher {
                Ref exclude = kNoRef) noexcept {
         k = std::min(k, kMaxModelDistances);
         results_count_ = 0;
-        if (!probe_rounds(store, query, settings.probes, exclude, [](int, std::size_t) {})) return 0;
-        const std::size_t kept = keep_best_by_sketch(std::size_t(std::max(settings.candidates, k)));
-        stats_.reranked = kept;
+        const std::size_t kept = select(store, query, {settings.probes, std::max(settings.candidates, k)}, exclude);
         store.distances(query, refs_, int(kept), distances_);
         best_.clear();
         for (std::size_t i = 0; i < kept; i++) {
@@ -142,6 +140,18 @@ class Searcher {
         results_count_ = found;
         std::copy(out, out + found, results_);
         return found;
+    }
+
+    // The candidates of the query's scan under settings: probes its buckets and keeps the best
+    // settings.candidates entries by sketch, whose refs are candidate_refs()[0, returned) in
+    // reading order; the caller re-ranks them exactly (search does, or the glue, which reads rows
+    // from the heap). 0 when the query has nothing to hash.
+    template <class Store>
+    std::size_t select(Store &store, const float *query, SearchSettings settings, Ref exclude = kNoRef) noexcept {
+        if (!probe_rounds(store, query, settings.probes, exclude, [](int, std::size_t) {})) return 0;
+        const std::size_t kept = keep_best_by_sketch(std::size_t(std::max(settings.candidates, 1)));
+        stats_.reranked = kept;
+        return kept;
     }
 
     // The model's expected recall of the last search's probes and cut (§2.2), with its own

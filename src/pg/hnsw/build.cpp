@@ -322,7 +322,7 @@ static void init_state(HnswBuildState *state, Relation index) {
     init_info(index, &state->info);
     state->context = AllocSetContextCreate(CurrentMemoryContext, "hnsw build", ALLOCSET_DEFAULT_SIZES);
     state->tuple_context = AllocSetContextCreate(state->context, "hnsw build tuple", ALLOCSET_DEFAULT_SIZES);
-    state->allocator = hnsw_allocator(state->context);
+    state->allocator = index_allocator(state->context);
     MemoryContext old = MemoryContextSwitchTo(state->context);
     state->ws.init(&state->allocator, state->info.m, state->info.ef_construction);
     state->vector = static_cast<float *>(palloc(sizeof(float) * state->info.dims));
@@ -515,7 +515,7 @@ IndexBuildResult *hnsw_build(Relation heap, Relation index, IndexInfo *index_inf
     });
 }
 
-static void init_empty_meta(Relation index, Page page) {
+static void init_empty_meta(Relation index, BlockNumber, Page page) {
     HnswIndexInfo info;
     init_info(index, &info);
     hnsw_init_meta_page(page, &info);
@@ -523,5 +523,5 @@ static void init_empty_meta(Relation index, Page page) {
 
 // An unlogged index's init fork: an empty index, the metapage alone.
 void hnsw_buildempty(Relation index) {
-    return vs::guard([&]() { index_build_empty(index, init_empty_meta); });
+    return vs::guard([&]() { index_build_empty(index, 1, init_empty_meta); });
 }

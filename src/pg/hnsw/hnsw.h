@@ -23,6 +23,7 @@
 // pages with IndexBulkWriter and logs them in bulk.
 #pragma once
 
+#include "pg/index/allocator.h"
 #include "pg/index/buffer.h"
 #include "pg/index/metric.h"
 #include "pg/index/options.h"
@@ -203,7 +204,6 @@ Buffer hnsw_read_upper_buffer(Relation index, ItemPointer upper);
 HnswLink *hnsw_upper_links(Relation index, Page page, ItemPointer upper, int level, int m);
 // An element's flags, and its heap TID when heap_tid is given, read under a share lock.
 uint8 hnsw_element_flags(Relation index, const HnswIndexInfo *info, vs::Ref ref, ItemPointer heap_tid);
-vs::Allocator hnsw_allocator(MemoryContext context);
 
 // The graph in pages, as the Store of src/core/hnsw/hnsw.h.
 class HnswPageStore {

@@ -319,7 +319,7 @@ void hnsw_insert_element(Relation index, Relation heap, const HnswIndexInfo *inf
     write_vector(index, info, ref, vector);
     write_record(index, info, ref, level, 0, heap_tid, &upper);
 
-    vs::Allocator allocator = hnsw_allocator(context);
+    vs::Allocator allocator = index_allocator(context);
     HnswPageStore store;
     store.init(index, info, context);
     store.set_query(vector);

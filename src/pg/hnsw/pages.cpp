@@ -209,12 +209,6 @@ HnswLink *hnsw_upper_links(Relation index, Page page, ItemPointer upper, int lev
     return reinterpret_cast<HnswLink *>(PageGetItem(page, item));
 }
 
-static void *palloc_in(void *context, std::size_t bytes) noexcept {
-    return MemoryContextAllocHuge(static_cast<MemoryContext>(context), bytes);
-}
-static void pfree_block(void *, void *block) noexcept { pfree(block); }
-
-vs::Allocator hnsw_allocator(MemoryContext context) { return {palloc_in, pfree_block, context}; }
 
 void HnswPageStore::init(Relation index, const HnswIndexInfo *info, MemoryContext context) {
     index_ = index;

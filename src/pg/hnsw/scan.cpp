@@ -44,7 +44,7 @@ static HnswSearchMemory *take_search_memory() {
     context = AllocSetContextCreate(CurrentMemoryContext, "hnsw search", ALLOCSET_DEFAULT_SIZES);
     auto *mem = static_cast<HnswSearchMemory *>(MemoryContextAllocZero(context, sizeof(HnswSearchMemory)));
     mem->context = context;
-    mem->allocator = hnsw_allocator(context);
+    mem->allocator = index_allocator(context);
     mem->ws.init(&mem->allocator, HNSW_DEFAULT_M, HNSW_DEFAULT_EF_SEARCH);  // both only size it to begin with
     mem->discarded.init(&mem->allocator, 64);
     return mem;

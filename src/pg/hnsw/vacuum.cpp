@@ -280,7 +280,7 @@ IndexBulkDeleteResult *hnsw_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteRes
         state.info = *hnsw_index_info(info->index);
         state.context = AllocSetContextCreate(CurrentMemoryContext, "hnsw vacuum", ALLOCSET_DEFAULT_SIZES);
         MemoryContext old = MemoryContextSwitchTo(state.context);
-        state.allocator = hnsw_allocator(state.context);
+        state.allocator = index_allocator(state.context);
         int work_mem_kb = IsAutoVacuumWorkerProcess() && autovacuum_work_mem != -1 ? autovacuum_work_mem : maintenance_work_mem;
         state.round_limit = Max(std::size_t(1024), std::size_t(work_mem_kb) * 1024 / HNSW_VACUUM_BYTES_PER_DELETED);
         state.deleted.init(&state.allocator, 1024);

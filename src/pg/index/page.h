@@ -26,6 +26,7 @@ extern "C" {
 // Page ids, one per access method: distinct from PostgreSQL's (bloom 0xFF83, SP-GiST 0xFF82,
 // GIN/GiST ...) and from pgvector's (0xFF84, 0xFF90 ...), so a dump never mistakes one for another.
 #define VS_HNSW_PAGE_ID 0xFFA1
+#define VS_LSH_PAGE_ID 0xFFA2
 
 #define VS_META_MAGIC 0x58495356  // "VSIX"
 #define VS_METAPAGE_BLKNO 0

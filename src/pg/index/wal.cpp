@@ -4,16 +4,28 @@
 extern "C" {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wregister"
+#include "storage/lmgr.h"
 #include "storage/smgr.h"
 #pragma GCC diagnostic pop
 }
 
-void index_build_empty(Relation index, void (*init_meta)(Relation index, Page page)) {
-    Page page = static_cast<Page>(palloc0(BLCKSZ));
-    init_meta(index, page);
-    PageSetChecksumInplace(page, VS_METAPAGE_BLKNO);
-    smgrwrite(RelationGetSmgr(index), INIT_FORKNUM, VS_METAPAGE_BLKNO, reinterpret_cast<char *>(page), true);
-    log_newpage(&(RelationGetSmgr(index))->smgr_rnode.node, INIT_FORKNUM, VS_METAPAGE_BLKNO, page, true);
+Buffer index_extend(Relation index) {
+    LockRelationForExtension(index, ExclusiveLock);
+    Buffer buf = ReadBufferExtended(index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, nullptr);
+    UnlockRelationForExtension(index, ExclusiveLock);
+    LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+    return buf;
+}
+
+void index_build_empty(Relation index, BlockNumber pages, void (*init_page)(Relation index, BlockNumber block, Page page)) {
+    Page page = static_cast<Page>(palloc(BLCKSZ));
+    for (BlockNumber block = 0; block < pages; block++) {
+        memset(page, 0, BLCKSZ);
+        init_page(index, block, page);
+        PageSetChecksumInplace(page, block);
+        smgrextend(RelationGetSmgr(index), INIT_FORKNUM, block, reinterpret_cast<char *>(page), true);
+        log_newpage(&(RelationGetSmgr(index))->smgr_rnode.node, INIT_FORKNUM, block, page, true);
+    }
     smgrimmedsync(RelationGetSmgr(index), INIT_FORKNUM);
     pfree(page);
 }

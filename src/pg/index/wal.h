@@ -38,6 +38,18 @@ bool index_edit_page(Relation index, Buffer buf, Edit &&edit, int flags = 0) {
     return true;
 }
 
+// Changes two pages in one WAL record through edit(Page, Page): a page and the page that comes
+// to point at it (a new chain page and the link to it) are replayed together, so that no crash
+// leaves a pointer to a page that was never written. The caller holds both exclusive locks.
+template <typename Edit>
+void index_edit_pages(Relation index, Buffer first, int first_flags, Buffer second, int second_flags, Edit &&edit) {
+    GenericXLogState *state = GenericXLogStart(index);
+    Page first_page = GenericXLogRegisterBuffer(state, first, first_flags);
+    Page second_page = GenericXLogRegisterBuffer(state, second, second_flags);
+    edit(first_page, second_page);
+    GenericXLogFinish(state);
+}
+
 // Runs change(meta) on the metapage data of index under its exclusive lock and WAL-logs it,
 // unless change returns false for nothing changed. The lock is held only for change itself.
 template <typename Meta, typename Change>
@@ -58,8 +70,14 @@ Buffer index_new_page(Relation index, Init &&init) {
     return buf;
 }
 
-// An unlogged index's init fork: the metapage alone, as init_meta writes it into a zeroed page.
-void index_build_empty(Relation index, void (*init_meta)(Relation index, Page page));
+// Extends the index by one page and returns it exclusively locked and still all zeros, for the
+// caller to initialise in a WAL record of its own (as a full image, GENERIC_XLOG_FULL_IMAGE).
+// Until that record, readers skip the page (index_page_opaque); a crash before it leaves it so.
+Buffer index_extend(Relation index);
+
+// An unlogged index's init fork: blocks 0 .. pages - 1 (the metapage and what an empty index
+// needs beside it), each as init_page writes it into a zeroed page.
+void index_build_empty(Relation index, BlockNumber pages, void (*init_page)(Relation index, BlockNumber block, Page page));
 
 // Writes a build's pages straight to the index's file in block order, as btree's build does
 // (through shared buffers, each new block would be written as zeros first), WAL-logs them as

@@ -1,0 +1,382 @@
+// Building an lsh index in two passes over the table, then a calibration on the written pages.
+//
+//   sample     a uniform reservoir of up to 2,000 rows (Vitter's algorithm R, fixed seed, so a
+//              build of the same table is the same index), and the row count: the layout's
+//              defaults come from the rows (src/core/lsh/params.h) and its cuts, lift norm and
+//              sketch width are fitted on the sample (fit_layout)
+//   hash       every row is hashed into its bucket of each table; each bucket fills a page in
+//              memory, written out when full (so pages are written in block order, in bulk,
+//              as btree's build does) and chained to the bucket's previous page. The same pass
+//              finds the exact 10 nearest rows of each calibration query (sample rows, their
+//              own row excluded): the ground truth costs one pass over the rows, not one per query
+//   write      the partly filled pages, which become the chains' first pages (where inserts
+//              go), and the directory after them; the metapage is completed last
+//   calibrate  each calibration query is scanned over the pages up to 128 probes per table and
+//              the rank of each true neighbour in the sketch order recorded, which gives the
+//              recall of every (probes, candidates) pair at once (src/core/lsh/calibrate.h); the
+//              cheapest pair for each target recall goes to the metapage
+//
+// An index built on fewer than shape_rows rows is unshaped (lsh.h): one chain, no calibration.
+#include "pg/lsh/lsh.h"
+#include "pg/test_hooks.h"
+
+#include <algorithm>
+#include <cmath>
+
+extern "C" {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wregister"
+#include "access/tableam.h"
+#include "commands/progress.h"
+#include "common/pg_prng.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "utils/memutils.h"
+#pragma GCC diagnostic pop
+}
+
+static constexpr std::size_t LSH_SAMPLE_ROWS = 2000;
+static constexpr uint64 LSH_SEED = 0x6c73682d73656564ULL;  // fixed: one table, one index
+static constexpr int LSH_TRUTH_K = 10;
+static constexpr int LSH_CALIBRATION_PROBES = 128;
+static constexpr int LSH_CALIBRATION_CANDIDATES = 8192;
+
+struct LshBuildState {
+    Relation index;
+    LshIndexInfo info;
+    LshOptions options;
+    MemoryContext context;
+    MemoryContext tuple_context;  // reset after every row
+    vs::Allocator allocator;
+    vs::DistanceFn distance;  // the index's order (cosine: of unit vectors)
+    double indexed;
+
+    // sample
+    pg_prng_state prng;
+    float *sample;
+    vs::Ref *sample_refs;
+    std::size_t sampled;
+
+    // hash
+    vs::lsh::Hasher hasher;
+    uint64 *sketch;
+    float *row;               // the row as the ground truth compares it
+    Page *open_pages;         // [tables * buckets]: the page each bucket fills, or null
+    BlockNumber *last_page;   // [tables * buckets]: the bucket's page written last
+    IndexBulkWriter writer;
+    BlockNumber next_block;
+    std::size_t queries;
+    float *query_vectors;     // the first queries rows of the sample, as the ground truth compares them
+    vs::CandidateHeap<true> *truth;
+};
+static_assert(std::is_trivially_destructible_v<LshBuildState>);  // lives across buffer writes
+
+char *lsh_buildphasename(int64 phase) {
+    return vs::guard([&]() -> char * {
+        switch (phase) {
+            case PROGRESS_CREATEIDX_SUBPHASE_INITIALIZE: return const_cast<char *>("initializing");
+            case LSH_PHASE_SAMPLE: return const_cast<char *>("sampling tuples");
+            case LSH_PHASE_HASH: return const_cast<char *>("hashing tuples");
+            case LSH_PHASE_CALIBRATE: return const_cast<char *>("calibrating");
+        }
+        return nullptr;
+    });
+}
+
+// Dimensions come from the column's type modifier: every row is hashed the same way.
+static int indexed_dims(Relation index) {
+    int dims = TupleDescAttr(index->rd_att, 0)->atttypmod;
+    if (dims < 0)
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("column does not have dimensions"),
+                        errhint("Declare the column as vector(n).")));
+    return dims;
+}
+
+// The metapage of an index before its layout is chosen: unshaped, one table of one bucket.
+static void init_unshaped(Relation index, LshIndexInfo *info, const LshOptions &options) {
+    memset(info, 0, sizeof(LshIndexInfo));
+    LshMeta &meta = info->meta;
+    meta.header = {VS_META_MAGIC, VS_LSH_PAGE_ID, LSH_LAYOUT_VERSION, VS_ELEMENT_FLOAT4, uint16(index_metric(index)),
+                   int32(indexed_dims(index))};
+    meta.shape_rows = uint32(options.shape_rows);
+    meta.directory_start = InvalidBlockNumber;
+    vs::lsh::Layout &layout = meta.layout;
+    layout.metric = vs::Metric(meta.header.metric);
+    layout.dims = uint32(meta.header.dims);
+    layout.tables = 1;
+    layout.buckets = 1;
+    lsh_derive_info(info);
+}
+
+static void write_meta_page(Page page, const LshMeta &meta) {
+    index_init_meta_page(page, VS_LSH_PAGE_ID, LSH_LAYOUT_VERSION, vs::Metric(meta.header.metric), meta.header.dims,
+                         sizeof(LshMeta));
+    *reinterpret_cast<LshMeta *>(index_page_data(page)) = meta;
+}
+
+// Whether the index holds a row of vector x: all but zero vectors under cosine, which have no
+// direction (as in hnsw).
+static bool indexed_vector(vs::Metric metric, const float *x, int dims) {
+    if (metric != vs::Metric::Cosine) return true;
+    for (int i = 0; i < dims; i++)
+        if (x[i] != 0) return true;
+    return false;
+}
+
+// The row of values[0], into state->row; false for a row the index does not hold.
+static bool load_row(LshBuildState *state, Datum value) {
+    VectorView v;
+    view_vector(value, &v);
+    check_expected_dims(state->info.dims, v.dim);
+    memcpy(state->row, v.x, sizeof(float) * v.dim);
+    return indexed_vector(state->info.metric, state->row, v.dim);
+}
+
+static void sample_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, bool alive, void *arg) {
+    auto *state = static_cast<LshBuildState *>(arg);
+    CHECK_FOR_INTERRUPTS();
+    VS_TEST_PAUSE("lsh_build_tuple");
+    if (isnull[0]) return;
+    MemoryContext old = MemoryContextSwitchTo(state->tuple_context);
+    if (load_row(state, values[0])) {
+        std::size_t slot = state->sampled;
+        if (slot >= LSH_SAMPLE_ROWS) {
+            uint64 drawn = pg_prng_uint64_range(&state->prng, 0, uint64(state->indexed));
+            slot = drawn < LSH_SAMPLE_ROWS ? std::size_t(drawn) : LSH_SAMPLE_ROWS;
+        } else {
+            state->sampled++;
+        }
+        if (slot < LSH_SAMPLE_ROWS) {
+            memcpy(state->sample + slot * state->info.dims, state->row, sizeof(float) * state->info.dims);
+            state->sample_refs[slot] = lsh_tid_ref(tid);
+        }
+        state->indexed++;
+    }
+    MemoryContextSwitchTo(old);
+    MemoryContextReset(state->tuple_context);
+}
+
+static void normalise(float *x, int dims) {
+    double squared = 0;
+    for (int i = 0; i < dims; i++) squared += double(x[i]) * x[i];
+    if (squared <= 0) return;
+    double norm = std::sqrt(squared);
+    for (int i = 0; i < dims; i++) x[i] = float(x[i] / norm);
+}
+
+// Writes page as the bucket's next page, chained to the one written before it.
+static void write_bucket_page(LshBuildState *state, std::size_t slot, Page page) {
+    lsh_bucket_header(page)->next = state->last_page[slot];
+    state->writer.write(page);
+    state->last_page[slot] = state->next_block++;
+}
+
+static void add_to_bucket(LshBuildState *state, int table, uint32 bucket, ItemPointer tid) {
+    std::size_t slot = std::size_t(table) * state->info.meta.layout.buckets + bucket;
+    Page &page = state->open_pages[slot];
+    if (page == nullptr) {
+        page = static_cast<Page>(MemoryContextAlloc(state->context, BLCKSZ));
+        lsh_init_bucket_page(page, uint16(table), bucket);
+    }
+    LshBucketHeader *header = lsh_bucket_header(page);
+    const int words = state->info.sketch_words;
+    memcpy(lsh_bucket_sketches(page) + std::size_t(header->count) * words, state->sketch, sizeof(uint64) * words);
+    lsh_bucket_tids(&state->info, page)[header->count++] = *tid;
+    if (header->count == state->info.capacity) {
+        write_bucket_page(state, slot, page);
+        lsh_init_bucket_page(page, uint16(table), bucket);
+    }
+}
+
+static void add_to_truth(LshBuildState *state, vs::Ref ref) {
+    const int dims = state->info.dims;
+    if (state->info.metric == vs::Metric::Cosine) normalise(state->row, dims);
+    for (std::size_t q = 0; q < state->queries; q++) {
+        if (state->sample_refs[q] == ref) continue;
+        float d = state->distance(state->query_vectors + q * dims, state->row, std::size_t(dims));
+        vs::CandidateHeap<true> &best = state->truth[q];
+        if (best.size() < std::size_t(LSH_TRUTH_K)) {
+            best.push({d, ref});
+        } else if (d < best.top().distance) {
+            best.pop();
+            best.push({d, ref});
+        }
+    }
+}
+
+static void hash_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, bool alive, void *arg) {
+    auto *state = static_cast<LshBuildState *>(arg);
+    CHECK_FOR_INTERRUPTS();
+    if (isnull[0]) return;
+    MemoryContext old = MemoryContextSwitchTo(state->tuple_context);
+    if (load_row(state, values[0])) {
+        if (!state->info.meta.shaped) {
+            add_to_bucket(state, 0, 0, tid);
+        } else if (state->hasher.load(state->row, false)) {
+            state->hasher.sketch_into(state->sketch);
+            for (int t = 0; t < state->info.meta.layout.tables; t++) add_to_bucket(state, t, state->hasher.bucket(t), tid);
+            add_to_truth(state, lsh_tid_ref(tid));
+        }
+        state->indexed++;
+        pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, int64(state->indexed));
+    }
+    MemoryContextSwitchTo(old);
+    MemoryContextReset(state->tuple_context);
+}
+
+// The layout for the rows the sample pass counted, fitted on its sample.
+static void shape(LshBuildState *state) {
+    LshMeta &meta = state->info.meta;
+    const int dims = state->info.dims;
+    const double design_rows = 1.25 * state->indexed;
+    meta.shaped = 1;
+    meta.layout = vs::lsh::default_layout(state->info.metric, uint32(dims), design_rows, LSH_SEED,
+                                          state->options.tables, uint32(state->options.buckets),
+                                          state->options.sketch_bits);
+    vs::lsh::fit_layout(meta.layout, state->sample, state->sampled, design_rows, &state->allocator, vs_kernels.l2_squared);
+    lsh_derive_info(&state->info);
+
+    // Enough queries for the mean recall to be measured to about +-0.01, as few as that takes
+    // where the ground truth is costly (it compares every row with every query).
+    double affordable = 4e9 / (std::max(state->indexed, 1.0) * dims);
+    state->queries = std::min<std::size_t>(state->sampled, std::size_t(std::clamp(affordable, 100.0, 500.0)));
+    state->query_vectors = static_cast<float *>(palloc(sizeof(float) * dims * std::max<std::size_t>(state->queries, 1)));
+    memcpy(state->query_vectors, state->sample, sizeof(float) * dims * state->queries);
+    if (state->info.metric == vs::Metric::Cosine)
+        for (std::size_t q = 0; q < state->queries; q++) normalise(state->query_vectors + q * dims, dims);
+    state->truth = static_cast<vs::CandidateHeap<true> *>(palloc(sizeof(vs::CandidateHeap<true>) * std::max<std::size_t>(state->queries, 1)));
+    for (std::size_t q = 0; q < state->queries; q++) state->truth[q].init(&state->allocator, LSH_TRUTH_K + 1);
+    state->hasher.init(&meta.layout, &state->allocator);
+}
+
+// The recall grid of the calibration queries over the written pages, and the cheapest
+// settings for each target.
+static void calibrate(LshBuildState *state) {
+    LshMeta &meta = state->info.meta;
+    const int dims = state->info.dims;
+    const std::size_t n = state->queries;
+    pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, LSH_PHASE_CALIBRATE);
+    vs::Ref *truth = static_cast<vs::Ref *>(palloc(sizeof(vs::Ref) * LSH_TRUTH_K * std::max<std::size_t>(n, 1)));
+    for (std::size_t q = 0; q < n; q++) {
+        vs::Candidate found[LSH_TRUTH_K + 1];
+        std::size_t count = state->truth[q].drain_sorted(found);
+        for (int j = 0; j < LSH_TRUTH_K; j++) truth[q * LSH_TRUTH_K + j] = std::size_t(j) < count ? found[j].ref : vs::kNoRef;
+    }
+    // The queries as a scan takes them: the sample's rows before normalisation.
+    LshPageStore store;
+    store.init(state->index, &state->info, state->context);
+    vs::lsh::Searcher searcher;
+    searcher.init(&meta.layout, &state->allocator);
+    vs::lsh::RecallGrid grid;
+    vs::lsh::measure_recall_grid(store, searcher, state->sample, state->sample_refs, truth, n, LSH_TRUTH_K,
+                                 LSH_CALIBRATION_PROBES, LSH_CALIBRATION_CANDIDATES, &state->allocator, grid);
+    for (int i = 0; i < LSH_KNOTS; i++) {
+        vs::lsh::Calibration c = vs::lsh::choose_settings(grid, LSH_CALIBRATION_TARGETS[i], LSH_TRUTH_K);
+        meta.knots[i] = {LSH_CALIBRATION_TARGETS[i], float(c.recall), c.settings.probes, c.settings.candidates};
+    }
+    meta.calibration_queries = uint32(n);
+    (void)dims;
+}
+
+// Writes the buckets' open pages and the directory, and syncs the file.
+static void finish_pages(LshBuildState *state) {
+    LshMeta &meta = state->info.meta;
+    const std::size_t slots = std::size_t(meta.layout.tables) * meta.layout.buckets;
+    for (std::size_t slot = 0; slot < slots; slot++) {
+        CHECK_FOR_INTERRUPTS();
+        if (state->open_pages[slot] != nullptr && lsh_bucket_header(state->open_pages[slot])->count > 0)
+            write_bucket_page(state, slot, state->open_pages[slot]);
+    }
+    meta.directory_start = state->next_block;
+    meta.directory_pages = uint32((slots + state->info.slots_per_page - 1) / state->info.slots_per_page);
+    Page page = static_cast<Page>(palloc(BLCKSZ));
+    for (uint32 p = 0; p < meta.directory_pages; p++) {
+        lsh_init_directory_page(page);
+        BlockNumber *out = lsh_directory_slots(page);
+        for (uint32 i = 0; i < state->info.slots_per_page; i++) {
+            std::size_t slot = std::size_t(p) * state->info.slots_per_page + i;
+            if (slot < slots) out[i] = state->last_page[slot];
+        }
+        state->writer.write(page);
+        state->next_block++;
+    }
+    pfree(page);
+    state->writer.finish();
+}
+
+IndexBuildResult *lsh_build(Relation heap, Relation index, IndexInfo *index_info) {
+    return vs::guard([&]() {
+        if (RelationGetNumberOfBlocks(index) != 0)
+            elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index));
+        LshBuildState state;
+        memset(&state, 0, sizeof(state));
+        state.index = index;
+        state.options = lsh_options(index);
+        init_unshaped(index, &state.info, state.options);
+        state.context = AllocSetContextCreate(CurrentMemoryContext, "lsh build", ALLOCSET_DEFAULT_SIZES);
+        state.tuple_context = AllocSetContextCreate(state.context, "lsh build tuple", ALLOCSET_DEFAULT_SIZES);
+        state.allocator = index_allocator(state.context);
+        state.distance = index_distance(vs_kernels, state.info.metric);
+        MemoryContext old = MemoryContextSwitchTo(state.context);
+        const int dims = state.info.dims;
+        state.row = static_cast<float *>(palloc(sizeof(float) * dims));
+        state.sample = static_cast<float *>(palloc_extended(sizeof(float) * dims * LSH_SAMPLE_ROWS, MCXT_ALLOC_HUGE));
+        state.sample_refs = static_cast<vs::Ref *>(palloc(sizeof(vs::Ref) * LSH_SAMPLE_ROWS));
+        pg_prng_seed(&state.prng, LSH_SEED);
+
+        const int params[] = {PROGRESS_CREATEIDX_SUBPHASE, PROGRESS_CREATEIDX_TUPLES_TOTAL};
+        const int64 values[] = {LSH_PHASE_SAMPLE, int64(std::max<float4>(heap->rd_rel->reltuples, 0))};
+        pgstat_progress_update_multi_param(2, params, values);
+        double heap_tuples = table_index_build_scan(heap, index, index_info, true, true, sample_callback, &state, nullptr);
+        if (state.indexed >= state.options.shape_rows) shape(&state);
+
+        const std::size_t slots = std::size_t(state.info.meta.layout.tables) * state.info.meta.layout.buckets;
+        state.open_pages = static_cast<Page *>(palloc_extended(sizeof(Page) * slots, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO));
+        state.last_page = static_cast<BlockNumber *>(palloc_extended(sizeof(BlockNumber) * slots, MCXT_ALLOC_HUGE));
+        for (std::size_t s = 0; s < slots; s++) state.last_page[s] = InvalidBlockNumber;
+        state.sketch = static_cast<uint64 *>(palloc0(sizeof(uint64) * Max(1, state.info.sketch_words)));
+
+        state.writer.start(index);
+        Page meta_page = static_cast<Page>(palloc(BLCKSZ));
+        write_meta_page(meta_page, state.info.meta);  // completed once the directory is written
+        state.writer.write(meta_page);
+        state.next_block = 1;
+        state.indexed = 0;
+        pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, LSH_PHASE_HASH);
+        table_index_build_scan(heap, index, index_info, true, true, hash_callback, &state, nullptr);
+        finish_pages(&state);
+        if (state.info.meta.shaped) calibrate(&state);
+
+        LshMeta &meta = state.info.meta;
+        meta.built_rows = state.indexed;
+        meta.built_blocks = RelationGetNumberOfBlocks(index);
+        index_change_meta<LshMeta>(index, [&](LshMeta *stored) {
+            *stored = meta;
+            return true;
+        });
+        MemoryContextSwitchTo(old);
+        MemoryContextDelete(state.context);
+        IndexBuildResult *result = static_cast<IndexBuildResult *>(palloc(sizeof(IndexBuildResult)));
+        result->heap_tuples = heap_tuples;
+        result->index_tuples = meta.built_rows;
+        return result;
+    });
+}
+
+// An empty unshaped index: the metapage and one directory page.
+static void init_empty_page(Relation index, BlockNumber block, Page page) {
+    if (block == VS_METAPAGE_BLKNO) {
+        LshIndexInfo info;
+        init_unshaped(index, &info, lsh_options(index));
+        info.meta.directory_start = 1;
+        info.meta.directory_pages = 1;
+        write_meta_page(page, info.meta);
+    } else {
+        lsh_init_directory_page(page);
+    }
+}
+
+// An unlogged index's init fork.
+void lsh_buildempty(Relation index) {
+    return vs::guard([&]() { index_build_empty(index, 2, init_empty_page); });
+}

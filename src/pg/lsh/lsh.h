@@ -1,0 +1,230 @@
+// The lsh index access method: locality-sensitive hashing over the hash families, sketches and
+// scan of src/core/lsh (its DESIGN.md gives the families and the reasons for each default),
+// stored in pages through the shared layer of src/pg/index.
+//
+// Every row is hashed into one bucket in each of L tables and stored there as an entry: its
+// heap TID and a B-bit sketch of its vector (the same sketch in every table). The index holds no
+// vectors: a scan ranks the entries of the buckets it probes by sketch Hamming distance, reads
+// the best C rows from the heap and returns them in exact distance order.
+//
+//   block 0         metapage: the common header (src/pg/index/page.h), where the directory is,
+//                   the rows the layout was built for, the calibration (probes and C per target
+//                   recall), then the layout itself (vs::lsh::Layout: family, tables, buckets,
+//                   sketch bits, slot cuts; about 4 KB)
+//   bucket page     LshBucketHeader | sketches [capacity][B/64 words] | heap TIDs [capacity]
+//   directory page  [2,040] BlockNumber: for each (table, bucket), slot table * buckets + bucket,
+//                   the first page of its chain (InvalidBlockNumber: no entry yet)
+//
+// A bucket is a chain of pages linked by next. Pages never leave their chain: VACUUM removes
+// dead entries by moving the page's last entry into their place, and inserts fill the first page
+// of the chain with room, so deleted rows' space goes to the bucket's next rows. A page that
+// extends a chain is written in the same WAL record as the pointer to it (the directory slot or
+// the last page's next), so no crash leaves a pointer to a page that was not written.
+//
+// An index built on fewer than shape_rows rows (an empty table, the common CREATE INDEX then
+// load) is unshaped: a hash layout needs a sample to fit its cuts and a calibration needs rows
+// to use as queries. It is one chain of TID-only entries, which a scan re-ranks entirely (exact);
+// once it holds shape_rows, an insert says in a NOTICE that a REINDEX lays it out. A shaped
+// index grown past four times its build's rows gets the same NOTICE: its buckets are then four
+// times as full as designed.
+#pragma once
+
+#include "pg/index/allocator.h"
+#include "pg/index/buffer.h"
+#include "pg/index/metric.h"
+#include "pg/index/options.h"
+#include "pg/index/page.h"
+#include "pg/index/wal.h"
+#include "pg/types/vector.h"
+
+extern "C" {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wregister"
+#include "access/amapi.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "storage/itemptr.h"
+#include "utils/rel.h"
+#pragma GCC diagnostic pop
+}
+
+#include "core/index/memory.h"
+#include "core/lsh/calibrate.h"
+#include "core/lsh/params.h"
+#include "core/lsh/search.h"
+
+#define LSH_LAYOUT_VERSION 1
+
+#define LSH_PAGE_DIRECTORY 2
+#define LSH_PAGE_BUCKET 3
+
+// Support function numbers: 1 the distance (as hnsw's operator classes), 3 the shared
+// INDEX_METRIC_PROC.
+#define LSH_DISTANCE_PROC 1
+
+#define LSH_DEFAULT_SHAPE_ROWS 10000
+#define LSH_DEFAULT_TARGET_RECALL 0.9
+
+// Target recalls the build calibrates for; a scan takes the first at or above lsh.target_recall.
+constexpr float LSH_CALIBRATION_TARGETS[] = {0.5f, 0.6f, 0.7f, 0.75f, 0.8f, 0.85f, 0.9f, 0.92f,
+                                             0.94f, 0.95f, 0.96f, 0.97f, 0.98f, 0.99f, 0.995f, 0.999f};
+constexpr int LSH_KNOTS = sizeof(LSH_CALIBRATION_TARGETS) / sizeof(LSH_CALIBRATION_TARGETS[0]);
+
+// The scan settings that met one target on the calibration queries.
+struct LshKnot {
+    float target;
+    float recall;      // the calibration queries' mean recall@10 at these settings
+    int32 probes;      // buckets per table
+    int32 candidates;  // entries re-ranked
+};
+
+struct LshMeta {
+    IndexMetaHeader header;
+    uint32 shaped;              // 0: one chain (table 0, bucket 0) re-ranked entirely
+    uint32 shape_rows;          // as the build's option said
+    BlockNumber directory_start;
+    uint32 directory_pages;
+    float8 built_rows;          // rows indexed at build
+    BlockNumber built_blocks;   // the index's size after build
+    uint32 calibration_queries;
+    LshKnot knots[LSH_KNOTS];
+    vs::lsh::Layout layout;     // of an unshaped index: one table of one bucket, no sketch
+};
+
+// A bucket page's header; the entries follow, sketches first (8-byte words), then heap TIDs.
+struct LshBucketHeader {
+    uint32 bucket;
+    uint16 table;
+    uint16 count;
+    BlockNumber next;  // the next page of the chain, or InvalidBlockNumber
+    uint32 unused;     // keeps the sketches 8-byte aligned
+};
+
+// WITH (...) options, as stored in rd_options.
+struct LshOptions {
+    int32 vl_len_;
+    int tables;
+    int buckets;
+    int sketch_bits;
+    int shape_rows;
+};
+
+// What every phase needs to know of one index: the metapage, and what follows from it.
+struct LshIndexInfo {
+    LshMeta meta;
+    vs::Metric metric;
+    int dims;
+    int sketch_words;
+    uint32 capacity;        // entries per bucket page
+    Size tids_offset;       // where a bucket page's TIDs start, from its header
+    uint32 slots_per_page;  // of a directory page
+};
+
+static_assert(sizeof(LshMeta) <= INDEX_PAGE_SPACE, "the metapage holds the layout");
+static_assert(std::is_trivially_destructible_v<LshIndexInfo>);
+
+extern double lsh_target_recall;
+extern int lsh_probes;
+extern int lsh_candidates;
+extern IterativeScanSettings lsh_iterative;
+
+// handler.cpp
+extern "C" Datum lshhandler(PG_FUNCTION_ARGS);
+void lsh_init_gucs();
+LshOptions lsh_options(Relation index);
+
+// pages.cpp: the page format, and reading and appending entries
+inline vs::Ref lsh_tid_ref(ItemPointer tid) {
+    return (vs::Ref(ItemPointerGetBlockNumberNoCheck(tid)) << 16) | ItemPointerGetOffsetNumberNoCheck(tid);
+}
+inline ItemPointerData lsh_ref_tid(vs::Ref ref) {
+    ItemPointerData tid;
+    ItemPointerSet(&tid, BlockNumber(ref >> 16), OffsetNumber(ref & 0xffff));
+    return tid;
+}
+// The entry arithmetic of a layout (info's meta.layout set).
+void lsh_derive_info(LshIndexInfo *info);
+// The index's info, kept with its relcache entry (index_cached_info); copy it to keep it across
+// a call that may accept invalidations.
+const LshIndexInfo *lsh_index_info(Relation index);
+inline LshBucketHeader *lsh_bucket_header(Page page) { return reinterpret_cast<LshBucketHeader *>(index_page_data(page)); }
+inline uint64 *lsh_bucket_sketches(Page page) { return reinterpret_cast<uint64 *>(lsh_bucket_header(page) + 1); }
+inline ItemPointerData *lsh_bucket_tids(const LshIndexInfo *info, Page page) {
+    return reinterpret_cast<ItemPointerData *>(reinterpret_cast<char *>(lsh_bucket_header(page) + 1) + info->tids_offset);
+}
+inline BlockNumber *lsh_directory_slots(Page page) { return reinterpret_cast<BlockNumber *>(index_page_data(page)); }
+void lsh_init_bucket_page(Page page, uint16 table, uint32 bucket);
+void lsh_init_directory_page(Page page);
+// The first page of bucket's chain in table, from the directory (InvalidBlockNumber: empty).
+BlockNumber lsh_chain_start(Relation index, const LshIndexInfo *info, int table, uint32 bucket);
+// Reads the page at block of (table, bucket)'s chain, which buf holds locked, after checking
+// that it is one: a mismatch is corruption on a primary (XX002). On a hot standby, where the
+// primary may have reused nothing but a crash may have left anything, it is reported the same.
+void lsh_check_bucket_page(Relation index, const LshIndexInfo *info, Buffer buf, int table, uint32 bucket);
+// Appends the entry (heap_tid, sketch) to (table, bucket): to the first page of its chain with
+// room, or to a new page at the chain's end.
+void lsh_append(Relation index, const LshIndexInfo *info, int table, uint32 bucket, ItemPointer heap_tid,
+                const uint64 *sketch);
+
+// The bucket pages as the Store of src/core/lsh/search.h: reads a chain page by page, each
+// copied out under its share lock, so that the core's work runs with no buffer locked.
+class LshPageStore {
+  public:
+    void init(Relation index, const LshIndexInfo *info, MemoryContext context);
+    template <class Visit>
+    void read_bucket(int table, std::uint32_t bucket, Visit &&visit) {
+        BlockNumber block = lsh_chain_start(index_, info_, table, bucket);
+        for (BlockNumber hops = 0; block != InvalidBlockNumber; hops++) {
+            CHECK_FOR_INTERRUPTS();
+            int n = read_page(block, table, bucket, hops, &block);
+            if (n > 0) visit(refs_, sketches_, n);
+        }
+    }
+    std::int64_t pages() const { return pages_; }
+
+  private:
+    // Copies the entries of the chain page at block into refs_ and sketches_; returns their
+    // count and sets *next.
+    int read_page(BlockNumber block, int table, uint32 bucket, BlockNumber hops, BlockNumber *next);
+
+    Relation index_;
+    const LshIndexInfo *info_;
+    vs::Ref *refs_;
+    uint64 *sketches_;
+    std::int64_t pages_;
+    BlockNumber limit_;  // the index's size as a chain walk last read it
+};
+static_assert(std::is_trivially_destructible_v<LshPageStore>);
+
+// build.cpp
+IndexBuildResult *lsh_build(Relation heap, Relation index, IndexInfo *index_info);
+void lsh_buildempty(Relation index);
+char *lsh_buildphasename(int64 phase);
+#define LSH_PHASE_SAMPLE 2     // reading a sample of the table to fit the layout
+#define LSH_PHASE_HASH 3       // hashing every row into its buckets
+#define LSH_PHASE_CALIBRATE 4  // measuring recall on sample rows
+
+// insert.cpp
+bool lsh_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid, Relation heap,
+                IndexUniqueCheck check_unique, bool index_unchanged, IndexInfo *index_info);
+
+// scan.cpp
+IndexScanDesc lsh_beginscan(Relation index, int nkeys, int norderbys);
+void lsh_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys);
+bool lsh_gettuple(IndexScanDesc scan, ScanDirection dir);
+void lsh_endscan(IndexScanDesc scan);
+// The settings of a scan at lsh.target_recall, lsh.probes and lsh.candidates.
+vs::lsh::SearchSettings lsh_scan_settings(const LshIndexInfo *info);
+
+// vacuum.cpp
+IndexBulkDeleteResult *lsh_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
+                                      IndexBulkDeleteCallback callback, void *callback_state);
+IndexBulkDeleteResult *lsh_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats);
+
+// cost.cpp
+void lsh_costestimate(struct PlannerInfo *root, struct IndexPath *path, double loop_count, Cost *startup_cost,
+                      Cost *total_cost, Selectivity *selectivity, double *correlation, double *pages);
+
+// check.cpp: the lsh part of vectorsearch_check_index (src/pg/index/check.h)
+struct VsIndexCheckMethods;
+extern const VsIndexCheckMethods lsh_check_methods;

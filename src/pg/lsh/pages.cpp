@@ -1,0 +1,210 @@
+// The lsh page format (lsh.h): the index's info from its metapage, checked reads of chain
+// pages, and appending an entry to a bucket.
+#include "pg/lsh/lsh.h"
+
+extern "C" {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wregister"
+#include "access/xlog.h"
+#include "miscadmin.h"
+#include "utils/memutils.h"
+#pragma GCC diagnostic pop
+}
+
+void lsh_derive_info(LshIndexInfo *info) {
+    const vs::lsh::Layout &layout = info->meta.layout;
+    info->metric = vs::Metric(info->meta.header.metric);
+    info->dims = info->meta.header.dims;
+    info->sketch_words = info->meta.shaped ? layout.sketch_words() : 0;
+    Size space = INDEX_PAGE_SPACE - sizeof(LshBucketHeader);
+    info->capacity = uint32(space / (sizeof(uint64) * info->sketch_words + sizeof(ItemPointerData)));
+    info->tids_offset = sizeof(uint64) * info->sketch_words * info->capacity;
+    info->slots_per_page = uint32(INDEX_PAGE_SPACE / sizeof(BlockNumber));
+}
+
+static void fill_info(Relation index, void *out) {
+    auto *info = static_cast<LshIndexInfo *>(out);
+    Buffer buf = ReadBuffer(index, VS_METAPAGE_BLKNO);
+    LockBuffer(buf, BUFFER_LOCK_SHARE);
+    Page page = BufferGetPage(buf);
+    const auto *meta = reinterpret_cast<const LshMeta *>(index_page_data(page));
+    index_check_meta(index, &meta->header, VS_LSH_PAGE_ID, LSH_LAYOUT_VERSION);
+    info->meta = *meta;
+    UnlockReleaseBuffer(buf);
+    const vs::lsh::Layout &layout = info->meta.layout;
+    if (info->meta.directory_start == InvalidBlockNumber || layout.tables < 1 || layout.tables > vs::lsh::kMaxTables ||
+        layout.buckets < 1 || layout.sketch_bits < 0 || layout.sketch_bits > vs::lsh::kMaxSketchBits)
+        ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+                        errmsg("lsh index \"%s\" has an invalid metapage", RelationGetRelationName(index)),
+                        errhint("REINDEX the index.")));
+    lsh_derive_info(info);
+}
+
+const LshIndexInfo *lsh_index_info(Relation index) {
+    return static_cast<const LshIndexInfo *>(index_cached_info(index, sizeof(LshIndexInfo), fill_info));
+}
+
+void lsh_init_bucket_page(Page page, uint16 table, uint32 bucket) {
+    index_init_page(page, VS_LSH_PAGE_ID, LSH_PAGE_BUCKET, InvalidBlockNumber);
+    // Fixed arrays, not slotted: the whole space is in use, so GenericXLog logs all of it.
+    reinterpret_cast<PageHeader>(page)->pd_lower = reinterpret_cast<PageHeader>(page)->pd_upper;
+    *lsh_bucket_header(page) = {bucket, table, 0, InvalidBlockNumber, 0};
+}
+
+void lsh_init_directory_page(Page page) {
+    index_init_page(page, VS_LSH_PAGE_ID, LSH_PAGE_DIRECTORY, InvalidBlockNumber);
+    reinterpret_cast<PageHeader>(page)->pd_lower = reinterpret_cast<PageHeader>(page)->pd_upper;
+    BlockNumber *slots = lsh_directory_slots(page);
+    for (Size i = 0; i < INDEX_PAGE_SPACE / sizeof(BlockNumber); i++) slots[i] = InvalidBlockNumber;
+}
+
+pg_attribute_noreturn() static void report_corrupt(Relation index, BlockNumber block, const char *what) {
+    ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+                    errmsg("lsh index \"%s\" is corrupt at block %u: %s", RelationGetRelationName(index), block, what),
+                    errhint("REINDEX the index.")));
+}
+
+// A chain cannot hold more pages than the index has: a longer walk is a cycle. limit caches the
+// index's size, read again only when a walk passes it (the chain may grow meanwhile).
+static void check_hops(Relation index, BlockNumber *limit, BlockNumber hops, BlockNumber block) {
+    if (hops < *limit) return;
+    *limit = RelationGetNumberOfBlocks(index);
+    if (hops >= *limit) report_corrupt(index, block, "a cycle in a bucket's chain");
+}
+
+static uint64 slot_of(const LshIndexInfo *info, int table, uint32 bucket) {
+    return uint64(table) * info->meta.layout.buckets + bucket;
+}
+
+static BlockNumber directory_block(const LshIndexInfo *info, uint64 slot) {
+    return info->meta.directory_start + BlockNumber(slot / info->slots_per_page);
+}
+
+static Buffer read_directory(Relation index, BlockNumber block, int mode) {
+    Buffer buf = index_read_buffer(index, block);
+    LockBuffer(buf, mode);
+    const IndexPageOpaque *opaque = index_page_opaque(BufferGetPage(buf));
+    if (opaque == nullptr || opaque->page_id != VS_LSH_PAGE_ID || opaque->page_type != LSH_PAGE_DIRECTORY) {
+        UnlockReleaseBuffer(buf);
+        report_corrupt(index, block, "not a directory page");
+    }
+    return buf;
+}
+
+BlockNumber lsh_chain_start(Relation index, const LshIndexInfo *info, int table, uint32 bucket) {
+    uint64 slot = slot_of(info, table, bucket);
+    Buffer buf = read_directory(index, directory_block(info, slot), BUFFER_LOCK_SHARE);
+    BlockNumber start = lsh_directory_slots(BufferGetPage(buf))[slot % info->slots_per_page];
+    UnlockReleaseBuffer(buf);
+    return start;
+}
+
+void lsh_check_bucket_page(Relation index, const LshIndexInfo *info, Buffer buf, int table, uint32 bucket) {
+    Page page = BufferGetPage(buf);
+    const IndexPageOpaque *opaque = index_page_opaque(page);
+    const char *problem = nullptr;
+    if (opaque == nullptr || opaque->page_id != VS_LSH_PAGE_ID || opaque->page_type != LSH_PAGE_BUCKET)
+        problem = "not a bucket page";
+    else if (lsh_bucket_header(page)->table != table || lsh_bucket_header(page)->bucket != bucket)
+        problem = "a page of another bucket in a chain";
+    else if (lsh_bucket_header(page)->count > info->capacity)
+        problem = "more entries than a page holds";
+    if (problem == nullptr) return;
+    BlockNumber block = BufferGetBlockNumber(buf);
+    UnlockReleaseBuffer(buf);
+    report_corrupt(index, block, problem);
+}
+
+void LshPageStore::init(Relation index, const LshIndexInfo *info, MemoryContext context) {
+    index_ = index;
+    info_ = info;
+    refs_ = static_cast<vs::Ref *>(MemoryContextAlloc(context, sizeof(vs::Ref) * info->capacity));
+    sketches_ = static_cast<uint64 *>(
+        MemoryContextAlloc(context, sizeof(uint64) * Max(1, info->sketch_words) * info->capacity));
+    pages_ = 0;
+    limit_ = 0;
+}
+
+int LshPageStore::read_page(BlockNumber block, int table, uint32 bucket, BlockNumber hops, BlockNumber *next) {
+    check_hops(index_, &limit_, hops, block);
+    Buffer buf = index_read_buffer(index_, block);
+    LockBuffer(buf, BUFFER_LOCK_SHARE);
+    lsh_check_bucket_page(index_, info_, buf, table, bucket);
+    Page page = BufferGetPage(buf);
+    const LshBucketHeader *header = lsh_bucket_header(page);
+    int n = header->count;
+    const ItemPointerData *tids = lsh_bucket_tids(info_, page);
+    for (int i = 0; i < n; i++) refs_[i] = lsh_tid_ref(const_cast<ItemPointer>(&tids[i]));
+    memcpy(sketches_, lsh_bucket_sketches(page), sizeof(uint64) * info_->sketch_words * n);
+    *next = header->next;
+    UnlockReleaseBuffer(buf);
+    pages_++;
+    return n;
+}
+
+static void add_entry(const LshIndexInfo *info, Page page, ItemPointer heap_tid, const uint64 *sketch) {
+    LshBucketHeader *header = lsh_bucket_header(page);
+    uint32 i = header->count++;
+    memcpy(lsh_bucket_sketches(page) + Size(i) * info->sketch_words, sketch, sizeof(uint64) * info->sketch_words);
+    lsh_bucket_tids(info, page)[i] = *heap_tid;
+}
+
+// Starts a chain, or a page after the chain's last: the new page and the pointer to it (the
+// directory slot, or the last page's next, locked in link_buf) in one WAL record.
+static void append_new_page(Relation index, const LshIndexInfo *info, int table, uint32 bucket, Buffer link_buf,
+                            uint64 slot, ItemPointer heap_tid, const uint64 *sketch) {
+    Buffer buf = index_extend(index);
+    BlockNumber block = BufferGetBlockNumber(buf);
+    index_edit_pages(index, buf, GENERIC_XLOG_FULL_IMAGE, link_buf, 0, [&](Page page, Page link_page) {
+        lsh_init_bucket_page(page, uint16(table), bucket);
+        add_entry(info, page, heap_tid, sketch);
+        if (slot == UINT64_MAX)
+            lsh_bucket_header(link_page)->next = block;
+        else
+            lsh_directory_slots(link_page)[slot % info->slots_per_page] = block;
+    });
+    UnlockReleaseBuffer(buf);
+}
+
+void lsh_append(Relation index, const LshIndexInfo *info, int table, uint32 bucket, ItemPointer heap_tid,
+                const uint64 *sketch) {
+    BlockNumber block = lsh_chain_start(index, info, table, bucket);
+    if (block == InvalidBlockNumber) {
+        // The first page of the chain: the directory slot is read again under its exclusive lock,
+        // since another insert may have started the chain meanwhile.
+        uint64 slot = slot_of(info, table, bucket);
+        Buffer dir = read_directory(index, directory_block(info, slot), BUFFER_LOCK_EXCLUSIVE);
+        block = lsh_directory_slots(BufferGetPage(dir))[slot % info->slots_per_page];
+        if (block == InvalidBlockNumber) {
+            // Extending the relation while the directory page is locked: inserts into other
+            // buckets of this directory page wait for one extension at most, and no lock is
+            // taken after the directory page's but a brand-new page's, which no one else knows.
+            append_new_page(index, info, table, bucket, dir, slot, heap_tid, sketch);
+            UnlockReleaseBuffer(dir);
+            return;
+        }
+        UnlockReleaseBuffer(dir);
+    }
+    BlockNumber limit = 0;
+    for (BlockNumber hops = 0;; hops++) {
+        CHECK_FOR_INTERRUPTS();
+        check_hops(index, &limit, hops, block);
+        Buffer buf = index_read_buffer(index, block);
+        LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+        lsh_check_bucket_page(index, info, buf, table, bucket);
+        Page page = BufferGetPage(buf);
+        const LshBucketHeader *header = lsh_bucket_header(page);
+        if (header->count < info->capacity) {
+            index_edit_page(index, buf, [&](Page edited) { add_entry(info, edited, heap_tid, sketch); });
+            UnlockReleaseBuffer(buf);
+            return;
+        }
+        if (header->next == InvalidBlockNumber) {
+            append_new_page(index, info, table, bucket, buf, UINT64_MAX, heap_tid, sketch);
+            UnlockReleaseBuffer(buf);
+            return;
+        }
+        block = header->next;
+        UnlockReleaseBuffer(buf);
+    }
+}

@@ -1,0 +1,316 @@
+// Scanning an lsh index for ORDER BY embedding <op> $1 [LIMIT k]. The first call probes
+// lsh.probes buckets per table in the query's likelihood order (multiprobe), ranks the entries
+// read by sketch Hamming distance, and re-ranks the best lsh.candidates exactly; the rows then
+// come nearest first. Both settings come from lsh.target_recall through the build's calibration
+// unless set. When the executor wants more rows than a batch holds (a LIMIT above it, rows a
+// filter rejected), the next batch doubles both and re-ranks what the last did not, until
+// lsh.max_scan_tuples rows were re-ranked or the whole index was probed. Settings are read at
+// rescan.
+//
+// The re-rank reads the rows from the heap, under the scan's snapshot, and computes the SQL
+// operator's distance on the indexed value. The index's order is then exact, so the executor's
+// order-by recheck is not needed: the index holds no distance that could serve as a lower bound
+// (IndexNextWithReorder requires one), and with a constant bound every row would wait in the
+// executor's reorder queue until the scan ended. An expression index's value is not in the heap:
+// it is computed from the row (FormIndexDatum), as insert computed it. Invisible rows are left
+// out here, and the executor fetches the rows it is handed a second time.
+#include "pg/lsh/lsh.h"
+#include "pg/index/scan.h"
+#include "pg/test_hooks.h"
+
+#include <algorithm>
+
+extern "C" {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wregister"
+#include "access/relscan.h"
+#include "access/tableam.h"
+#include "catalog/index.h"
+#include "executor/executor.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "utils/memutils.h"
+#pragma GCC diagnostic pop
+}
+
+struct LshScanState {
+    MemoryContext context;        // the scan's, for its whole life
+    MemoryContext query_context;  // reset on every rescan
+    MemoryContext row_context;    // reset after every row re-ranked
+    LshIndexInfo info;
+    vs::Allocator allocator;
+    vs::lsh::Searcher searcher;  // of a shaped index
+    LshPageStore store;
+    vs::VisitedSet reranked;     // entries a batch of this pass has re-ranked already
+
+    // as at rescan
+    vs::lsh::SearchSettings settings;
+    int iterative;
+    int max_scan_tuples;
+    float *query;  // nullptr for a NULL query, or one that orders nothing (zero, under <=> and <#>)
+
+    bool searched;
+    bool exhausted;  // the last batch probed and re-ranked everything
+    vs::Candidate *batch;
+    std::size_t batch_capacity;
+    std::size_t total_reranked;
+    vs::index::ResultStream stream;
+    vs::index::ScanStats stats;
+    std::int64_t pages_at_rescan;
+
+    // reading rows from the heap
+    IndexFetchTableData *fetch;
+    TupleTableSlot *slot;
+    IndexInfo *index_info;
+    EState *estate;  // for an expression index
+};
+static_assert(std::is_trivially_destructible_v<LshScanState>);
+
+vs::lsh::SearchSettings lsh_scan_settings(const LshIndexInfo *info) {
+    const LshMeta &meta = info->meta;
+    int k = 0;
+    while (k + 1 < LSH_KNOTS && meta.knots[k].target + 1e-6 < lsh_target_recall) k++;
+    vs::lsh::SearchSettings settings = {meta.knots[k].probes, meta.knots[k].candidates};
+    if (lsh_probes > 0) settings.probes = lsh_probes;
+    if (lsh_candidates > 0) settings.candidates = lsh_candidates;
+    settings.probes = int(std::min<uint32>(uint32(std::max(settings.probes, 1)), meta.layout.buckets));
+    settings.candidates = std::max(settings.candidates, 1);
+    return settings;
+}
+
+static void publish_stats(IndexScanDesc scan, LshScanState *so) {
+    if (so->searched) vs::index::publish_scan_stats(RelationGetRelid(scan->indexRelation), so->stats);
+}
+
+IndexScanDesc lsh_beginscan(Relation index, int nkeys, int norderbys) {
+    return vs::guard([&]() {
+        IndexScanDesc scan = RelationGetIndexScan(index, nkeys, norderbys);
+        MemoryContext context = AllocSetContextCreate(CurrentMemoryContext, "lsh scan", ALLOCSET_DEFAULT_SIZES);
+        auto *so = static_cast<LshScanState *>(MemoryContextAllocZero(context, sizeof(LshScanState)));
+        so->context = context;
+        so->query_context = AllocSetContextCreate(context, "lsh scan query", ALLOCSET_DEFAULT_SIZES);
+        so->row_context = AllocSetContextCreate(context, "lsh scan row", ALLOCSET_SMALL_SIZES);
+        so->info = *lsh_index_info(index);
+        so->allocator = index_allocator(context);
+        MemoryContext old = MemoryContextSwitchTo(context);
+        if (so->info.meta.shaped) so->searcher.init(&so->info.meta.layout, &so->allocator);
+        so->store.init(index, &so->info, context);
+        so->reranked.init(&so->allocator, 1024);
+        so->batch_capacity = 1024;
+        so->batch = static_cast<vs::Candidate *>(palloc(sizeof(vs::Candidate) * so->batch_capacity));
+        MemoryContextSwitchTo(old);
+        scan->opaque = so;
+        return scan;
+    });
+}
+
+void lsh_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys) {
+    return vs::guard([&]() {
+        auto *so = static_cast<LshScanState *>(scan->opaque);
+        publish_stats(scan, so);
+        MemoryContextReset(so->query_context);
+        so->query = nullptr;
+        so->searched = false;
+        so->exhausted = false;
+        so->total_reranked = 0;
+        so->settings = lsh_scan_settings(&so->info);
+        so->iterative = lsh_iterative.mode;
+        so->max_scan_tuples = lsh_iterative.max_scan_tuples;
+        so->stream.reset(so->iterative != INDEX_ITERATIVE_RELAXED);
+        so->stream.set_batch(so->batch, 0);
+        so->stats = {};
+        so->pages_at_rescan = so->store.pages();
+        so->reranked.clear();
+        if (scan->numberOfOrderBys == 0) return;  // gettuple reports it
+        if (orderbys) memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
+        if (scan->orderByData[0].sk_flags & SK_ISNULL) return;
+
+        MemoryContext old = MemoryContextSwitchTo(so->query_context);
+        VectorView v;
+        view_vector(scan->orderByData[0].sk_argument, &v);
+        check_expected_dims(so->info.dims, v.dim);
+        so->query = static_cast<float *>(palloc(sizeof(float) * v.dim));
+        memcpy(so->query, v.x, sizeof(float) * v.dim);
+        // A zero query has no cosine distance, and no inner product but 0, with any row: like a
+        // NULL, it orders nothing.
+        bool zero = true;
+        for (int i = 0; i < v.dim && zero; i++) zero = so->query[i] == 0;
+        if (zero && so->info.metric != vs::Metric::L2) so->query = nullptr;
+        MemoryContextSwitchTo(old);
+    });
+}
+
+static void reserve_batch(LshScanState *so, std::size_t n) {
+    if (n <= so->batch_capacity) return;
+    std::size_t capacity = std::max(n, 2 * so->batch_capacity);
+    so->batch = static_cast<vs::Candidate *>(
+        repalloc_huge(so->batch, sizeof(vs::Candidate) * capacity));
+    so->batch_capacity = capacity;
+}
+
+// The indexed value of the row in so->slot, or false if it has none.
+static bool indexed_value(IndexScanDesc scan, LshScanState *so, Datum *value) {
+    bool isnull;
+    if (so->index_info->ii_IndexAttrNumbers[0] != 0) {
+        *value = slot_getattr(so->slot, so->index_info->ii_IndexAttrNumbers[0], &isnull);
+        return !isnull;
+    }
+    ExprContext *econtext = GetPerTupleExprContext(so->estate);
+    econtext->ecxt_scantuple = so->slot;
+    FormIndexDatum(so->index_info, so->slot, so->estate, value, &isnull);
+    return !isnull;
+}
+
+static void start_heap_reads(IndexScanDesc scan, LshScanState *so) {
+    if (so->fetch != nullptr) return;
+    if (scan->heapRelation == nullptr)
+        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("an lsh index scan needs its table")));
+    MemoryContext old = MemoryContextSwitchTo(so->context);
+    so->fetch = table_index_fetch_begin(scan->heapRelation);
+    so->slot = table_slot_create(scan->heapRelation, nullptr);
+    so->index_info = BuildIndexInfo(scan->indexRelation);
+    if (so->index_info->ii_IndexAttrNumbers[0] == 0) so->estate = CreateExecutorState();
+    MemoryContextSwitchTo(old);
+}
+
+// The exact distance, in the index's order, of each of the n refs not re-ranked before, from
+// the rows the scan's snapshot sees; makes them the next batch, nearest first.
+static void rerank(IndexScanDesc scan, LshScanState *so, const vs::Ref *refs, std::size_t n) {
+    start_heap_reads(scan, so);
+    reserve_batch(so, n);
+    std::size_t fresh = 0;
+    for (std::size_t i = 0; i < n; i++)
+        if (so->reranked.insert(refs[i])) so->batch[fresh++] = {0, refs[i]};
+    // In TID order, so that rows of one heap page are read together.
+    std::sort(so->batch, so->batch + fresh, [](const vs::Candidate &a, const vs::Candidate &b) { return a.ref < b.ref; });
+    const float *query = so->query;
+    const int dims = so->info.dims;
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < fresh; i++) {
+        CHECK_FOR_INTERRUPTS();
+        ItemPointerData tid = lsh_ref_tid(so->batch[i].ref);
+        bool call_again = false, all_dead = false;
+        if (!table_index_fetch_tuple(so->fetch, &tid, scan->xs_snapshot, so->slot, &call_again, &all_dead)) continue;
+        MemoryContext old = MemoryContextSwitchTo(so->row_context);
+        Datum value;
+        bool found = indexed_value(scan, so, &value);
+        float distance = 0;
+        if (found) {
+            VectorView v;
+            view_vector(value, &v);
+            check_expected_dims(dims, v.dim);
+            switch (so->info.metric) {
+                case vs::Metric::L2: distance = vs_kernels.l2_squared(query, v.x, dims); break;
+                case vs::Metric::InnerProduct: distance = vs_kernels.negative_inner_product(query, v.x, dims); break;
+                default: distance = float(vs::cosine_distance(vs_kernels.cosine_parts(query, v.x, dims))); break;
+            }
+        }
+        MemoryContextSwitchTo(old);
+        MemoryContextReset(so->row_context);
+        if (so->estate) ResetPerTupleExprContext(so->estate);
+        ExecClearTuple(so->slot);
+        if (found) so->batch[kept++] = {distance, so->batch[i].ref};
+    }
+    std::sort(so->batch, so->batch + kept, [](const vs::Candidate &a, const vs::Candidate &b) {
+        return a.distance < b.distance || (a.distance == b.distance && a.ref < b.ref);
+    });
+    so->total_reranked += fresh;
+    so->stats.distances += int64(fresh);
+    so->stats.batches++;
+    so->stream.set_batch(so->batch, int(kept));
+}
+
+// Table 0's entries in storage order, for a query that orders nothing.
+static void every_entry(LshScanState *so) {
+    std::size_t n = 0;
+    for (uint32 b = 0; b < so->info.meta.layout.buckets; b++)
+        so->store.read_bucket(0, b, [&](const vs::Ref *refs, const uint64 *, int count) {
+            reserve_batch(so, n + std::size_t(count));
+            for (int i = 0; i < count; i++) so->batch[n++] = {0, refs[i]};
+        });
+    so->stats.visited += int64(n);
+    so->stats.batches++;
+    so->stream.set_batch(so->batch, int(n));
+    so->exhausted = true;
+}
+
+// The next batch; false when the last one was the last.
+static bool search(IndexScanDesc scan, LshScanState *so) {
+    if (so->exhausted || so->total_reranked >= std::size_t(so->max_scan_tuples)) return false;
+    VS_TEST_PAUSE("lsh_scan_probe");
+    if (so->query == nullptr) {
+        every_entry(so);
+        return true;
+    }
+    if (!so->info.meta.shaped) {
+        // Unshaped: one bucket, re-ranked entirely.
+        std::size_t n = 0;
+        vs::Ref *refs = nullptr;
+        so->store.read_bucket(0, 0, [&](const vs::Ref *page_refs, const uint64 *, int count) {
+            std::size_t grown = n + std::size_t(count);
+            refs = static_cast<vs::Ref *>(refs ? repalloc_huge(refs, sizeof(vs::Ref) * grown)
+                                               : MemoryContextAllocHuge(so->query_context, sizeof(vs::Ref) * grown));
+            memcpy(refs + n, page_refs, sizeof(vs::Ref) * count);
+            n = grown;
+        });
+        so->stats.visited += int64(n);
+        rerank(scan, so, refs, n);
+        so->exhausted = true;
+        return true;
+    }
+    vs::lsh::SearchSettings settings = so->settings;
+    settings.candidates = std::min(settings.candidates, so->max_scan_tuples);
+    std::size_t kept = so->searcher.select(so->store, so->query, settings);
+    const vs::lsh::ScanStats &found = so->searcher.stats();
+    so->stats.visited += int64(found.entries);
+    // Everything was probed and every distinct entry re-ranked: no later batch finds more.
+    so->exhausted = uint32(settings.probes) >= so->info.meta.layout.buckets && kept == found.distinct;
+    rerank(scan, so, so->searcher.candidate_refs(), kept);
+    so->settings.probes = int(std::min<uint64>(2 * uint64(so->settings.probes), so->info.meta.layout.buckets));
+    so->settings.candidates = int(std::min<int64>(2 * int64(so->settings.candidates), PG_INT32_MAX));
+    return true;
+}
+
+bool lsh_gettuple(IndexScanDesc scan, ScanDirection dir) {
+    return vs::guard([&]() {
+        auto *so = static_cast<LshScanState *>(scan->opaque);
+        if (scan->numberOfOrderBys == 0)
+            ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("cannot scan lsh index without order")));
+        if (!so->searched) {
+            pgstat_count_index_scan(scan->indexRelation);
+            so->searched = true;
+        }
+        bool found = false;
+        for (;;) {
+            vs::Candidate c;
+            if (so->stream.next(&c)) {
+                so->stream.returned(c, &so->stats);
+                scan->xs_heaptid = lsh_ref_tid(c.ref);
+                scan->xs_recheck = false;
+                scan->xs_recheckorderby = false;
+                found = true;
+                break;
+            }
+            CHECK_FOR_INTERRUPTS();
+            if (!search(scan, so)) break;
+        }
+        // The index pages of the pass; buffer usage would count the heap rows re-ranked too.
+        so->stats.pages = so->store.pages() - so->pages_at_rescan;
+        return found;
+    });
+}
+
+void lsh_endscan(IndexScanDesc scan) {
+    return vs::guard([&]() {
+        auto *so = static_cast<LshScanState *>(scan->opaque);
+        publish_stats(scan, so);
+        if (so->fetch != nullptr) {
+            table_index_fetch_end(so->fetch);
+            ExecDropSingleTupleTableSlot(so->slot);
+        }
+        if (so->estate != nullptr) FreeExecutorState(so->estate);
+        MemoryContextDelete(so->context);
+        scan->opaque = nullptr;
+    });
+}
