@@ -23,4 +23,13 @@ INDEX_TYPES = {
         "knob": "hnsw.ef_search",
         "sweep": [10, 20, 40, 80, 160, 320],
     },
+    "lsh": {
+        "with": "shape_rows = 1000",
+        "scans": {"accurate": {"lsh.target_recall": 0.999}, "default": {}, "fast": {"lsh.target_recall": 0.8}},
+        "iterative_scan": "lsh.iterative_scan",
+        "parallel_build": False,
+        "memory_notice": "lsh build no longer fits into maintenance_work_mem",
+        "knob": "lsh.target_recall",
+        "sweep": [0.8, 0.9, 0.95, 0.98, 0.99, 0.995],
+    },
 }

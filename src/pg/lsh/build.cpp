@@ -76,7 +76,7 @@ char *lsh_buildphasename(int64 phase) {
         switch (phase) {
             case PROGRESS_CREATEIDX_SUBPHASE_INITIALIZE: return const_cast<char *>("initializing");
             case LSH_PHASE_SAMPLE: return const_cast<char *>("sampling tuples");
-            case LSH_PHASE_HASH: return const_cast<char *>("hashing tuples");
+            case LSH_PHASE_HASH: return const_cast<char *>("loading tuples");
             case LSH_PHASE_CALIBRATE: return const_cast<char *>("calibrating");
         }
         return nullptr;
