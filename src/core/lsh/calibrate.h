@@ -115,13 +115,15 @@ void measure_recall_grid(Store &store, Searcher &searcher, const float *queries,
 }
 
 // The cheapest settings on grid whose recall reaches target (for each probe count, the least C
-// that does); the best recall on the grid if none does.
+// that does); if none does, the probe count of the best recall at the largest C (more probes
+// are not always better there: their entries compete for the same C re-ranks).
 inline Calibration choose_settings(const RecallGrid &grid, double target, int k) noexcept {
     Calibration best{{grid.max_probes, grid.max_candidates}, -1, 1e300};
-    Calibration highest{{grid.max_probes, grid.max_candidates}, grid.recall_at(grid.max_probes, grid.max_candidates),
-                        grid.cost(grid.max_probes, grid.max_candidates)};
+    Calibration highest{{1, grid.max_candidates}, grid.recall_at(1, grid.max_candidates), grid.cost(1, grid.max_candidates)};
     for (int p = 1; p <= grid.max_probes; p++) {
-        if (grid.recall_at(p, grid.max_candidates) < target) continue;
+        const double reached = grid.recall_at(p, grid.max_candidates);
+        if (reached > highest.recall) highest = {{p, grid.max_candidates}, reached, grid.cost(p, grid.max_candidates)};
+        if (reached < target) continue;
         int low = k, high = grid.max_candidates;
         while (low < high) {
             int middle = (low + high) / 2;

@@ -55,7 +55,15 @@ struct Layout {
     int sketch_bits;
     float sketch_width;          // L2: half the period of the sketch's bits
     float lift_norm;             // inner product: M, the norm that lifts to the unit sphere
-    float cuts[kMaxTables][kMaxFunctions][kMaxSlots - 1];  // sliced: ascending slot boundaries
+    bool centred;                // cross-polytope: center is subtracted before hashing
+    union {
+        float cuts[kMaxTables][kMaxFunctions][kMaxSlots - 1];  // sliced: ascending slot boundaries
+        // Cross-polytope: the mean of the sample's prepared rows (rotated_dims floats). Rows of
+        // one sign (pixels) lie in a narrow cone, where every row's largest rotated coordinate
+        // is the cone axis's and the sign bits agree: centred, the hash and the sketch see how
+        // rows differ, not where the cone points. Distances between rows are unchanged.
+        float center[kMaxHashedDims];
+    };
 
     int values(int function) const noexcept { return family == Family::Sliced ? slots : vertices[function]; }
     int sketch_words() const noexcept { return (sketch_bits + 63) / 64; }
@@ -65,7 +73,7 @@ struct Layout {
 };
 
 static_assert(std::is_trivially_copyable_v<Layout>, "a layout is stored in a page as it is");
-static_assert(sizeof(Layout) < 4096, "a layout fits in a params page");
+static_assert(sizeof(Layout) < 6144, "a layout fits in a metapage beside its header");
 
 // The sample-independent part of a layout for rows of dims dimensions under metric, designed for
 // design_rows rows; a positive tables, buckets or sketch_bits overrides the default.

@@ -38,10 +38,13 @@ inline float sketch_offset(const Layout &layout, int bit) noexcept {
 }
 
 // The sketch of a prepared vector (see prepare_vector; rotated_dims floats) into out
-// (sketch_words words); scratch holds padded floats.
-inline void sketch(const Layout &layout, const float *prepared, std::uint64_t *out, float *scratch) noexcept {
+// (sketch_words words); scratch holds padded floats. offsets (sketch_bits floats, periodic bits
+// only) are sketch_offset's values, which a caller hashing many rows computes once.
+inline void sketch(const Layout &layout, const float *prepared, std::uint64_t *out, float *scratch,
+                   const float *offsets) noexcept {
     const int padded = int(layout.padded);
-    const float scale = std::sqrt(float(padded));
+    const float scale = std::sqrt(float(padded)) / layout.sketch_width;
+    const float inverse_width = 1.0f / layout.sketch_width;
     for (int w = 0; w < layout.sketch_words(); w++) out[w] = 0;
     for (int bit = 0; bit < layout.sketch_bits; bit++) {
         if (bit % padded == 0)
@@ -50,8 +53,9 @@ inline void sketch(const Layout &layout, const float *prepared, std::uint64_t *o
         float coordinate = scratch[bit % padded];
         bool set;
         if (layout.family == Family::Sliced) {
-            double period_index = std::floor((scale * coordinate + sketch_offset(layout, bit)) / layout.sketch_width);
-            set = std::fmod(std::fabs(period_index), 2.0) == 1.0;
+            // The parity of the period the shifted projection falls in.
+            const double period_index = std::floor(double(scale) * coordinate + double(offsets[bit]) * inverse_width);
+            set = (std::int64_t(period_index) & 1) != 0;
         } else {
             set = coordinate < 0;
         }

@@ -253,7 +253,6 @@ static void shape(LshBuildState *state) {
 // settings for each target.
 static void calibrate(LshBuildState *state) {
     LshMeta &meta = state->info.meta;
-    const int dims = state->info.dims;
     const std::size_t n = state->queries;
     pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, LSH_PHASE_CALIBRATE);
     vs::Ref *truth = static_cast<vs::Ref *>(palloc(sizeof(vs::Ref) * LSH_TRUTH_K * std::max<std::size_t>(n, 1)));
@@ -275,7 +274,10 @@ static void calibrate(LshBuildState *state) {
         meta.knots[i] = {LSH_CALIBRATION_TARGETS[i], float(c.recall), c.settings.probes, c.settings.candidates};
     }
     meta.calibration_queries = uint32(n);
-    (void)dims;
+    for (const LshKnot &knot : meta.knots)
+        elog(DEBUG1, "lsh calibration on %zu rows: target %.3f takes %d probes and %d candidates for recall %.3f", n,
+             knot.target, knot.probes, knot.candidates, knot.recall);
+    vs::lsh::release_recall_grid(grid, &state->allocator);
 }
 
 // Writes the buckets' open pages and the directory, and syncs the file.
