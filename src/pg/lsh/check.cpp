@@ -8,7 +8,8 @@
 //   2. from the directory, every chain: each page on it a bucket page of the chain's table and
 //      bucket, none reached twice (a cycle: each bucket has one chain); then every bucket page
 //      pass 1 saw must be on a chain. With heapallindexed, each entry of the other tables is
-//      matched with table 0's claim of its row.
+//      matched with table 0's claim of its row, so that the heap check also finds a row some
+//      table lacks or stores with another sketch (mark_rows_lacking_tables).
 //
 // The check runs beside inserts and VACUUM. Pages never leave their chain, and a page joins a
 // chain in the WAL record that initialises it, under both pages' locks: a bucket page pass 1
@@ -41,12 +42,18 @@ struct BlockSeen {
     bool on_chain;     // pass 2 reached it from the directory
 };
 
+// The entries of tables above 0 that name a claim's row: with its sketch, or with another.
+struct TablesSeen {
+    uint8 same;
+    uint8 other;
+};
+
 struct LshCheck {
     VsIndexCheck *check;
     LshIndexInfo info;  // from the metapage as the check read it
     BlockNumber nblocks;  // the blocks pass 1 reads
     BlockSeen *blocks;
-    uint8 *tables_matched;  // per claim, after pass 1 sorted them: entries of tables above 0 that match it
+    TablesSeen *tables;  // per claim of table 0, once pass 1 sorted them (heapallindexed, 2 tables or more)
     // fingerprint()'s: the heap row, hashed as an insert hashes it
     vs::Allocator allocator;
     vs::lsh::Hasher hasher;
@@ -231,8 +238,8 @@ bool tid_less(const VsHeapClaim &a, const VsHeapClaim &b) {
     return ItemPointerCompare(const_cast<ItemPointer>(&a.heap_tid), const_cast<ItemPointer>(&b.heap_tid)) < 0;
 }
 
-// Counts, for each claim of table 0 the entry at slot of a page of another table matches (same
-// row, same sketch), one table more.
+// Counts the entry at slot of a page of a table above 0 for each claim of table 0 that names
+// its row.
 void match_entry(LshCheck *s, Page page, uint16 slot) {
     VsIndexCheck *check = s->check;
     VsHeapClaim key{};
@@ -240,9 +247,13 @@ void match_entry(LshCheck *s, Page page, uint16 slot) {
     const uint64 *sketch = lsh_bucket_sketches(page) + Size(slot) * s->info.sketch_words;
     VsHeapClaim *end = check->claims + check->n_claims;
     for (VsHeapClaim *c = std::lower_bound(check->claims, end, key, tid_less);
-         c < end && ItemPointerEquals(&c->heap_tid, &key.heap_tid); c++)
-        if (c->fingerprint == entry_fingerprint(sketch, s->info.sketch_words, s->blocks[c->block].bucket))
-            s->tables_matched[c - check->claims]++;
+         c < end && ItemPointerEquals(&c->heap_tid, &key.heap_tid); c++) {
+        TablesSeen &seen = s->tables[c - check->claims];
+        uint8 &count = c->fingerprint == entry_fingerprint(sketch, s->info.sketch_words, s->blocks[c->block].bucket)
+                           ? seen.same
+                           : seen.other;
+        count = uint8(std::min(count + 1, int(PG_UINT8_MAX)));  // a row is in 16 tables at most
+    }
 }
 
 // Why a chain cannot go on to block, or nullptr; problem is room for the message.
@@ -285,7 +296,7 @@ void walk_chain(LshCheck *s, BlockNumber directory_block, uint32 slot, int table
                              problem);
         s->blocks[block].on_chain = true;
         Page page = static_cast<Page>(s->scratch.data);
-        if (table > 0 && s->tables_matched)
+        if (table > 0 && s->tables)
             for (uint16 i = 0; i < bucket_header(page).count; i++) match_entry(s, page, i);
         from = block;
         block = bucket_header(page).next;
@@ -308,18 +319,27 @@ void walk_directory(LshCheck *s) {
     }
 }
 
-// After pass 2: a row some table lacks is not held as the index promises (probes of that
-// table miss it). Its claim is marked not returned, so that the heap check reports the row
-// missing if its snapshot sees the row. A row the snapshot does not see may lack tables
-// soundly: an insert is still appending it table by table (each append is a WAL record of its
-// own, so a crash may also have cut one short), or VACUUM, which removes entries in block
-// order, has passed only some of its pages. The number of entries per table may then differ
-// too, which is why they are not compared.
+// After pass 2, for the heap check: a row must be in every table, with one sketch. A claim
+// whose row some table lacks is marked not returned, so that the heap check reports the row
+// missing; one whose row another table stores with another sketch gets a fingerprint no row
+// has, so that it reports the row's key stored wrong (naming table 0's entry: which of the
+// two is wrong the heap row tells). Both only if the check's snapshot sees the row. A row it
+// does not see may lack tables soundly: an insert is still appending it table by table (each
+// append is a WAL record of its own, so a crash may also have cut one short), or VACUUM, which
+// removes entries in block order, has passed only some of its pages; and its heap TID may
+// since name a new row whose entries pass 2 finds too. The number of entries per table differs
+// in those cases as well, which is why it is not compared.
 void mark_rows_lacking_tables(LshCheck *s) {
     VsIndexCheck *check = s->check;
     const int others = s->info.meta.layout.tables - 1;
-    for (Size i = 0; i < check->n_claims; i++)
-        if (s->tables_matched[i] < others) check->claims[i].returned = false;
+    for (Size i = 0; i < check->n_claims; i++) {
+        const TablesSeen &seen = s->tables[i];
+        if (seen.same >= others) continue;
+        if (seen.same + seen.other >= others)
+            check->claims[i].fingerprint ^= 1;
+        else
+            check->claims[i].returned = false;
+    }
 }
 
 void lsh_verify(VsIndexCheck *check) {
@@ -342,15 +362,15 @@ void lsh_verify(VsIndexCheck *check) {
 
     if (check->heapallindexed && layout.tables > 1) {
         std::sort(check->claims, check->claims + check->n_claims, tid_less);
-        s->tables_matched = static_cast<uint8 *>(
-            MemoryContextAllocExtended(check->context, Max(check->n_claims, Size(1)), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO));
+        s->tables = static_cast<TablesSeen *>(MemoryContextAllocExtended(
+            check->context, sizeof(TablesSeen) * Max(check->n_claims, Size(1)), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO));
     }
     walk_directory(s);
     for (BlockNumber block = VS_METAPAGE_BLKNO + 1; block < s->nblocks; block++)
         if (s->blocks[block].bucket_page && !s->blocks[block].on_chain)
             vs_check_corrupt(check, block, "a bucket page of table %u bucket %u that no chain reaches", s->blocks[block].table,
                              s->blocks[block].bucket);
-    if (s->tables_matched) mark_rows_lacking_tables(s);
+    if (s->tables) mark_rows_lacking_tables(s);
 }
 
 // Whether any slot of the claim's page still names its row: VACUUM moves a page's last entry
