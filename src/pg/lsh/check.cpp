@@ -321,9 +321,9 @@ void walk_directory(LshCheck *s) {
 
 // After pass 2, for the heap check: a row must be in every table, with one sketch. A claim
 // whose row some table lacks is marked not returned, so that the heap check reports the row
-// missing; one whose row another table stores with another sketch gets a fingerprint no row
-// has, so that it reports the row's key stored wrong (naming table 0's entry: which of the
-// two is wrong the heap row tells). Both only if the check's snapshot sees the row. A row it
+// missing; one whose row another table stores with another sketch gets another fingerprint
+// than its own, so that it reports the row's key stored wrong (naming table 0's entry: which
+// of the two is wrong the heap row would tell). Both only if the check's snapshot sees the row. A row it
 // does not see may lack tables soundly: an insert is still appending it table by table (each
 // append is a WAL record of its own, so a crash may also have cut one short), or VACUUM, which
 // removes entries in block order, has passed only some of its pages; and its heap TID may
