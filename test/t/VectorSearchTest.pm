@@ -15,9 +15,12 @@ our @EXPORT = qw(index_types index_type create_index_sql widen_sql start_node st
 # The index access methods the generic TAP tests (001, 002, 003, 006) run against, one round each;
 # adding an access method here runs them on it. Per access method:
 #   with, other_with  two WITH clauses for the tests' indexes (two page layouts)
-#   candidates        the setting that widens a scan (more candidates: more recall, more cost)
+#   widen             the settings that widen a scan, each set to the same count n (more
+#                     candidates: more recall, more cost); lsh probes n buckets per table (all of
+#                     them in the tests' tables) and re-ranks n entries, since more candidates
+#                     alone do not reach rows in buckets the target recall's probes leave out
 #   insert_pause      a pause point (src/pg/test_hooks.h) in an insert after its index changes are
-#                     WAL-logged, before it commits
+#                     WAL-logged, before it commits (lsh: after the first table's, the others' to come)
 #   scan_pause        a pause point in a scan's search
 #   build_pause       a pause point where a parallel build's leader and workers load rows
 # VS_INDEX_TYPES (comma-separated names) picks some of them; all by default.
@@ -25,10 +28,20 @@ my %INDEX_TYPES = (
 	hnsw => {
 		with => 'm = 16, ef_construction = 64',
 		other_with => 'm = 8, ef_construction = 40',
-		candidates => 'hnsw.ef_search',
+		widen => ['hnsw.ef_search'],
 		insert_pause => 'hnsw_insert_linked',
 		scan_pause => 'hnsw_scan_walk',
 		build_pause => 'hnsw_build_tuple',
+	},
+	lsh => {
+		# shape_rows below the tests' tables (2,000 and 3,000 rows), so that their indexes are
+		# shaped (hash tables) and an index built on an empty table is not
+		with => 'shape_rows = 1000',
+		other_with => 'shape_rows = 1000, tables = 4',
+		widen => [ 'lsh.candidates', 'lsh.probes' ],
+		insert_pause => 'lsh_insert_table',
+		scan_pause => 'lsh_scan_probe',
+		build_pause => 'lsh_build_tuple',
 	});
 
 sub index_types
@@ -57,11 +70,11 @@ sub create_index_sql
 	return "CREATE INDEX $name ON $tbl USING $am (embedding $opclass)$with;";
 }
 
-# SET of $am's candidates setting to $n, so that a scan considers $n candidates
+# SET of $am's widen settings to $n, so that a scan considers $n candidates
 sub widen_sql
 {
 	my ($am, $n) = @_;
-	return 'SET ' . index_type($am)->{candidates} . " = $n;";
+	return join(' ', map { "SET $_ = $n;" } @{ index_type($am)->{widen} });
 }
 
 # a started node named $name: init(%init), then $conf appended to postgresql.conf
@@ -91,18 +104,19 @@ sub start_psql
 	return { h => $h, out => \$out, err => \$err, name => $name };
 }
 
-# Checks of the hnsw index ${tbl}_hnsw (L2): vectorsearch_check_index finds it (or the index
-# ${tbl}_$opt{index_type}) sound and every row of $tbl in it (heapallindexed); the planner picks it; rows of $tbl are found by
-# their own vector at ef_search $opt{ef_search} (every row, or those the WHERE clause
-# $opt{sample} selects); the index agrees with a sequential scan for 20 queries at ef_search 400.
+# Checks of the index ${tbl}_$opt{index_type} (hnsw by default; L2): vectorsearch_check_index
+# finds it sound and every row of $tbl in it (heapallindexed); the planner picks it; rows of $tbl
+# are found by their own vector with the type's widen settings at $opt{ef_search} (400 by
+# default; every row, or those the WHERE clause $opt{sample} selects); the index agrees with a
+# sequential scan for 20 queries with that setting at 400.
 sub check_index
 {
 	my ($node, $label, $tbl, %opt) = @_;
-	my $ef_search = $opt{ef_search} // 400;
+	my $am = $opt{index_type} // 'hnsw';
+	my $widen = $opt{ef_search} // 400;
 	my $sample = $opt{sample};
 
-	# the checker dispatches on the access method: any index type's ${tbl}_<type>
-	my $checked = "${tbl}_" . ($opt{index_type} // 'hnsw');
+	my $checked = "${tbl}_$am";
 	my ($check_status, $check_out, $check_err) = $node->psql('postgres',
 		"\\set VERBOSITY verbose\nSELECT vectorsearch_check_index('$checked', true)");
 	is("$check_status$check_err", '0',
@@ -113,15 +127,15 @@ sub check_index
 SET enable_seqscan = off;
 EXPLAIN (COSTS OFF) SELECT id FROM $tbl ORDER BY embedding <-> vec(-1) LIMIT 10;
 }),
-		qr/Index Scan using ${tbl}_hnsw on $tbl/,
-		"$label: lookups on $tbl go through the hnsw index");
+		qr/Index Scan using $checked on $tbl/,
+		"$label: lookups on $tbl go through the $am index");
 
 	my $where = defined $sample ? " WHERE $sample" : '';
 	my $sample_arg = defined $sample ? ", '$sample'" : '';
 	my $rows = $node->safe_psql('postgres', "SELECT count(*) FROM $tbl$where");
 	is( $node->safe_psql('postgres', qq{
 SET enable_seqscan = off;
-SET hnsw.ef_search = $ef_search;
+@{[ widen_sql($am, $widen) ]}
 SELECT count(*) || coalesce(': ' || string_agg(format('%s (found %s at %s)', missing_id, found_id, found_distance), ', '), '')
 FROM self_lookup_failures('$tbl'$sample_arg);
 }),
@@ -130,11 +144,11 @@ FROM self_lookup_failures('$tbl'$sample_arg);
 		  . "rows of $tbl is found by its own vector");
 
 	is( $node->safe_psql('postgres', qq{
-SET hnsw.ef_search = 400;
+@{[ widen_sql($am, 400) ]}
 SELECT count(*) FILTER (WHERE same_as_seqscan('$tbl', vec(-i), 10)) FROM generate_series(1, 20) i;
 }),
 		'20',
-		"$label: on $tbl the index agrees with a sequential scan at ef_search 400");
+		"$label: on $tbl the index agrees with a sequential scan, " . join(' and ', @{ index_type($am)->{widen} }) . ' at 400');
 	return;
 }
 

@@ -10,6 +10,7 @@
 // goes unnoticed with a chance of one in 4 billion.
 #include "pg/index/check.h"
 #include "pg/hnsw/hnsw.h"
+#include "pg/lsh/lsh.h"
 
 extern "C" {
 #pragma GCC diagnostic push
@@ -40,7 +41,7 @@ PG_FUNCTION_INFO_V1(vectorsearch_check_index);
 }
 
 // One line per access method of the extension.
-static const VsIndexCheckMethods *const index_check_methods[] = {&hnsw_check_methods};
+static const VsIndexCheckMethods *const index_check_methods[] = {&hnsw_check_methods, &lsh_check_methods};
 
 Page vs_check_read_page(VsIndexCheck *check, BlockNumber block, PGAlignedBlock *dest) {
     Buffer buf = ReadBufferExtended(check->index, MAIN_FORKNUM, block, RBM_NORMAL, check->strategy);
