@@ -35,13 +35,15 @@ METRICS = {
 }
 HNSWLIB_DEFAULT = "m=16,ef_construction=64"
 
-# The smoke run builds this index (unless --index names others), on 10,000 rows: on fewer the
-# planner rightly prefers the seq scan. Each point of SMOKE_SWEEP must reach the floor: seven runs
-# gave 0.982-0.986 at ef_search=20 and 1.0 at 40 (levels are random, so recall varies a little);
-# a miss is 0.002 of the 50 queries' 500 neighbours.
-SMOKE_INDEX = "hnsw:m=16,ef_construction=64"
-SMOKE_SWEEP = [20, 40]
-SMOKE_INDEX_RECALL_FLOOR = 0.95
+# The smoke run builds these indexes (unless --index names others), on 10,000 rows: on fewer the
+# planner rightly prefers the seq scan. Each point of an index's sweep must reach its floor; a miss
+# is 0.002 of the 50 queries' 500 neighbours. hnsw: seven runs gave 0.982-0.986 at ef_search=20
+# and 1.0 at 40 (levels are random, so recall varies a little). lsh (fixed seeds: the same every
+# run) gave 0.918 at target_recall 0.9 and 0.990 at 0.99; its floor is the lower target less the
+# 0.03 the calibration may miss it by.
+SMOKE_INDEXES = {"hnsw:m=16,ef_construction=64": {"sweep": [20, 40], "floor": 0.95},
+                 "lsh": {"sweep": [0.9, 0.99], "floor": 0.87}}
+SMOKE_RECALL_FLOOR = 0.95  # of an index given with --index
 
 QUERY_TIMEOUT_MS = 60_000
 BUILD_TIMEOUT_MS = 3_600_000
@@ -61,15 +63,37 @@ def parse_params(text):
 
 
 def index_config(text):
-    """'hnsw:m=16,ef_construction=64' -> (access method, parameters)."""
+    """'hnsw:m=16,ef_construction=64' -> {method, params, spec, sweep: None (the default)}."""
     method, _, params = text.partition(":")
     if method not in INDEX_TYPES:
         raise argparse.ArgumentTypeError(f"unknown index type {method!r} (known: {', '.join(INDEX_TYPES)})")
-    return method, parse_params(params)
+    return {"method": method, "params": parse_params(params), "spec": text, "sweep": None}
 
 
 def int_list(text):
     return [int(v) for v in text.split(",")]
+
+
+def number_list(text):
+    """'10,20' -> [10, 20]; '0.9,0.95' -> [0.9, 0.95]: knob values, spliced into SET."""
+    values = []
+    for item in text.split(","):
+        if not re.fullmatch(r"\d+(\.\d+)?", item):
+            raise argparse.ArgumentTypeError(f"bad knob value {item!r}: want a number")
+        values.append(float(item) if "." in item else int(item))
+    return values
+
+
+class SweepAction(argparse.Action):
+    """--sweep belongs to the --index before it, so that one run sweeps each index over its own
+    knob (hnsw.ef_search 10..320, lsh.target_recall 0.8..0.99); given before any --index, it is
+    the sweep of every index that has none of its own."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if namespace.index:
+            namespace.index[-1]["sweep"] = values
+        else:
+            namespace.sweep = values
 
 
 def measure(search, queries, passes):
@@ -219,8 +243,8 @@ def pg_index(server, ds, k, method, params, sweep, passes, insert_rows):
     with_clause = f" WITH ({', '.join(f'{name} = {value}' for name, value in params.items())})" if params else ""
     ddl = f"CREATE INDEX items_idx ON items USING {method} (embedding {METRICS[ds.metric]['opclass']}){with_clause}"
     settings = ",".join(f"{n}={v}" for n, v in params.items()) or "defaults"
-    run = {"engine": "vectorsearch", "label": f"vectorsearch {method} {settings}", "index_sql": ddl, "knob": knob,
-           "points": []}
+    run = {"engine": "vectorsearch", "method": method, "label": f"vectorsearch {method} {settings}",
+           "index_sql": ddl, "knob": knob, "points": []}
     log(f"{run['label']}: {ddl}")
     step = "CREATE INDEX"
     try:
@@ -247,7 +271,7 @@ def pg_index(server, ds, k, method, params, sweep, passes, insert_rows):
             raise RuntimeError(f"the planner does not use the index: {run['plan']}")
         step = "query"
         for value in sweep:
-            server.conn.execute(f"SET {knob} = {int(value)}")
+            server.conn.execute(f"SET {knob} = {value}")
             found, figures = measure(search, ds.queries, passes)
             # The knob may change the plan (a cost gate), and then the recall is not the index's.
             run["points"].append({"value": value, "recall": ds.recall(found, k),
@@ -325,6 +349,10 @@ def machine(server):
     }
 
 
+def sweep_of(args, index):
+    return index["sweep"] or args.sweep or INDEX_TYPES[index["method"]]["sweep"]
+
+
 def run_dataset(args, ds, server, out_dir, stem):
     log(f"{ds.name}: {len(ds.base):,} x {ds.dim} ({ds.metric}), {len(ds.queries):,} queries; ground truth")
     start = time.perf_counter()
@@ -334,11 +362,12 @@ def run_dataset(args, ds, server, out_dir, stem):
     log(f"loaded {count:,} rows in {load_s:.1f} s")
     exact_nq = min(args.exact_queries, len(ds.queries))
     runs = [pg_exact(server, ds, args.k, exact_nq, args.passes, args.insert_rows)]
-    for method, params in args.index:
-        sweep = args.sweep or INDEX_TYPES[method]["sweep"]
-        runs.append(pg_index(server, ds, args.k, method, params, sweep, args.passes, args.insert_rows))
-    hnsw_params = next((p for m, p in args.index if m == "hnsw"), args.hnswlib)
-    hnsw_sweep = args.hnswlib_sweep or args.sweep or INDEX_TYPES["hnsw"]["sweep"]
+    for index in args.index:
+        runs.append(pg_index(server, ds, args.k, index["method"], index["params"], sweep_of(args, index),
+                             args.passes, args.insert_rows))
+    hnsw = next((index for index in args.index if index["method"] == "hnsw"), None)
+    hnsw_params = hnsw["params"] if hnsw else args.hnswlib
+    hnsw_sweep = args.hnswlib_sweep or (sweep_of(args, hnsw) if hnsw else INDEX_TYPES["hnsw"]["sweep"])
     runs.append(hnswlib_run(ds, args.k, hnsw_params, hnsw_sweep, args.passes))
     runs.append(faiss_flat_run(ds, args.k, exact_nq, args.passes))
     result = {
@@ -354,8 +383,9 @@ def run_dataset(args, ds, server, out_dir, stem):
     return result, paths
 
 
-def smoke_checks(ds, result, paths, k):
-    """Prints one PASS/FAIL line per check; bench/run counts them."""
+def smoke_checks(ds, result, paths, k, floors):
+    """Prints one PASS/FAIL line per check; bench/run counts them. floors: each index run's
+    recall floor, in run order."""
     runs = {r["engine"] + ("-exact" if r["knob"] is None else ""): r for r in result["runs"]}
     truth = ds.ground_truth(k)
     dist = truth.dist
@@ -371,16 +401,15 @@ def smoke_checks(ds, result, paths, k):
         ("hnswlib recall > 0.9", max(p["recall"] for p in runs["hnswlib"]["points"]) > 0.9,
          ", ".join(f"{p['recall']:.4f}" for p in runs["hnswlib"]["points"])),
     ]
-    for run in result["runs"]:
-        if run["engine"] == "vectorsearch" and run["knob"] is not None:
-            points = run["points"]
-            checks.append((f"{run['label']}: built, used by the plan, recall >= {SMOKE_INDEX_RECALL_FLOOR}",
-                           "error" not in run and len(points) > 0
-                           and all("items_idx" in p["plan"] and p["recall"] >= SMOKE_INDEX_RECALL_FLOOR
-                                   for p in points),
-                           run.get("error") or ", ".join(
-                               f"{run['knob']}={p['value']}: {p['recall']:.4f}"
-                               + ("" if "items_idx" in p["plan"] else f" from {p['plan']}") for p in points)))
+    index_runs = [run for run in result["runs"] if run["engine"] == "vectorsearch" and run["knob"] is not None]
+    for run, floor in zip(index_runs, floors):
+        points = run["points"]
+        checks.append((f"{run['label']}: built, used by the plan, recall >= {floor}",
+                       "error" not in run and len(points) > 0
+                       and all("items_idx" in p["plan"] and p["recall"] >= floor for p in points),
+                       run.get("error") or ", ".join(
+                           f"{run['knob']}={p['value']}: {p['recall']:.4f}"
+                           + ("" if "items_idx" in p["plan"] else f" from {p['plan']}") for p in points)))
     checks += [(f"{os.path.splitext(p)[1][1:]} written", os.path.getsize(p) > 0, os.path.relpath(p)) for p in paths]
     for name, ok, detail in checks:
         print(f"{'PASS' if ok else 'FAIL'}: {name} ({detail})")
@@ -398,10 +427,12 @@ def parse_args():
     parser.add_argument("-k", type=int, default=10)
     parser.add_argument("--index", type=index_config, action="append", default=[],
                         help="an index to build, e.g. hnsw:m=16,ef_construction=64 (repeatable)")
-    parser.add_argument("--sweep", type=int_list, help="values of the index's query-time knob")
+    parser.add_argument("--sweep", type=number_list, action=SweepAction,
+                        help="values of the query-time knob of the --index before it (before any --index: of "
+                             "every index without its own); default: index_types.py's")
     parser.add_argument("--hnswlib", type=parse_params, default=parse_params(HNSWLIB_DEFAULT),
                         help=f"hnswlib's build parameters when no hnsw index is given ({HNSWLIB_DEFAULT})")
-    parser.add_argument("--hnswlib-sweep", type=int_list, help="hnswlib's ef values (default: --sweep)")
+    parser.add_argument("--hnswlib-sweep", type=int_list, help="hnswlib's ef values (default: the hnsw index's sweep)")
     parser.add_argument("--passes", type=int, default=2, help="passes over the queries per setting, best kept")
     parser.add_argument("--insert-rows", type=int, default=1000, help="rows for the insert test (0: none)")
     parser.add_argument("--reference", default=report.REFERENCE_FILE, help="pgvector reference curves to draw, if present")
@@ -412,14 +443,17 @@ def parse_args():
     parser.add_argument("--stall-seconds", type=int, default=20, help="seconds of each --stall phase")
     parser.add_argument("--stall-insert-rate", type=int, default=200, help="rows a second the --stall inserter adds")
     parser.add_argument("--smoke", action="store_true",
-                        help=f"CI check on 10,000 synthetic rows and 50 queries with an index ({SMOKE_INDEX} unless "
-                             "--index is given), < 60 s; prints PASS/FAIL lines")
+                        help=f"CI check on 10,000 synthetic rows and 50 queries with indexes ({', '.join(SMOKE_INDEXES)} "
+                             "unless --index is given), < 60 s; prints PASS/FAIL lines")
     args = parser.parse_args()
     if args.smoke:
         args.dataset, args.rows, args.dim, args.queries, args.exact_queries = "clustered", [10_000], 128, "50", 50
         args.hnswlib_sweep, args.passes, args.insert_rows = args.hnswlib_sweep or [20, 40], 1, 200
-        args.index = args.index or [index_config(SMOKE_INDEX)]
-        args.sweep = args.sweep or SMOKE_SWEEP
+        args.index = args.index or [index_config(spec) for spec in SMOKE_INDEXES]
+        for index in args.index:
+            smoke = SMOKE_INDEXES.get(index["spec"], {})
+            index["sweep"] = index["sweep"] or args.sweep or smoke.get("sweep")
+            index["floor"] = smoke.get("floor", SMOKE_RECALL_FLOOR)
     elif args.rows:
         args.dataset = "clustered"
     elif args.dataset == "clustered":
@@ -445,7 +479,7 @@ def main():
         result, paths = run_dataset(args, ds, server, args.out, stem)
         results.append(result)
     if args.smoke:
-        smoke_checks(ds, result, paths, args.k)
+        smoke_checks(ds, result, paths, args.k, [index["floor"] for index in args.index])
     elif len(results) > 1:
         table = report.scaling(results)
         path = os.path.join(args.out, f"{stamp}-scaling-{args.dim}d.md")
