@@ -18,6 +18,7 @@
 //
 // An index built on fewer than shape_rows rows is unshaped (lsh.h): one chain, no calibration.
 #include "pg/lsh/lsh.h"
+#include "pg/index/parallel.h"
 #include "pg/test_hooks.h"
 
 #include <algorithm>
@@ -30,7 +31,10 @@ extern "C" {
 #include "commands/progress.h"
 #include "common/pg_prng.h"
 #include "miscadmin.h"
+#include "optimizer/optimizer.h"
+#include "optimizer/plancat.h"
 #include "pgstat.h"
+#include "port/atomics.h"
 #include "utils/memutils.h"
 #pragma GCC diagnostic pop
 }
@@ -63,11 +67,16 @@ struct LshBuildState {
     float *row;               // the row as the ground truth compares it
     Page *open_pages;         // [tables * buckets]: the page each bucket fills, or null
     BlockNumber *last_page;   // [tables * buckets]: the bucket's page written last
+    uint32 *chain_entries;    // [tables * buckets]: the entries written to the bucket's pages
     IndexBulkWriter writer;
     BlockNumber next_block;
     std::size_t queries;
     float *query_vectors;     // the first queries rows of the sample, as the ground truth compares them
     vs::CandidateHeap<true> *truth;
+    std::size_t open_limit;   // open pages that fit in maintenance_work_mem
+    std::size_t open_count;
+    bool noticed_memory;
+    struct LshShared *shared; // of a parallel build's participant, or null
 };
 static_assert(std::is_trivially_destructible_v<LshBuildState>);  // lives across buffer writes
 
@@ -167,16 +176,43 @@ static void normalise(float *x, int dims) {
 // Writes page as the bucket's next page, chained to the one written before it.
 static void write_bucket_page(LshBuildState *state, std::size_t slot, Page page) {
     lsh_bucket_header(page)->next = state->last_page[slot];
+    lsh_bucket_header(page)->older_entries = state->chain_entries[slot];
+    state->chain_entries[slot] += lsh_bucket_header(page)->count;
     state->writer.write(page);
     state->last_page[slot] = state->next_block++;
+}
+
+// Writes every open page, full or not, and frees it: the build's memory then starts over.
+static void write_open_pages(LshBuildState *state) {
+    const std::size_t slots = std::size_t(state->info.meta.layout.tables) * state->info.meta.layout.buckets;
+    for (std::size_t slot = 0; slot < slots; slot++) {
+        Page page = state->open_pages[slot];
+        if (page == nullptr) continue;
+        if (lsh_bucket_header(page)->count > 0) write_bucket_page(state, slot, page);
+        pfree(page);
+        state->open_pages[slot] = nullptr;
+    }
+    state->open_count = 0;
 }
 
 static void add_to_bucket(LshBuildState *state, int table, uint32 bucket, ItemPointer tid) {
     std::size_t slot = std::size_t(table) * state->info.meta.layout.buckets + bucket;
     Page &page = state->open_pages[slot];
     if (page == nullptr) {
+        if (state->open_count == state->open_limit) {
+            // A page per bucket no longer fits: the open pages go out part-filled, and the
+            // inserts that follow fill their room.
+            if (!state->noticed_memory)
+                ereport(NOTICE, (errmsg("lsh build no longer fits into maintenance_work_mem after %.0f tuples",
+                                        state->indexed),
+                                 errdetail("Bucket pages are written part-filled, so the index takes more space."),
+                                 errhint("Increase maintenance_work_mem to build a denser index.")));
+            state->noticed_memory = true;
+            write_open_pages(state);
+        }
         page = static_cast<Page>(MemoryContextAlloc(state->context, BLCKSZ));
         lsh_init_bucket_page(page, uint16(table), bucket);
+        state->open_count++;
     }
     LshBucketHeader *header = lsh_bucket_header(page);
     const int words = state->info.sketch_words;
@@ -204,22 +240,70 @@ static void add_to_truth(LshBuildState *state, vs::Ref ref) {
     }
 }
 
+// A row as a parallel build's participant hands it to the leader: its heap TID, its bucket in
+// each table and its sketch (LshShared::record_bytes).
+struct LshRecord {
+    vs::Ref tid;
+    uint32 buckets[];  // then, 8-byte aligned, the sketch
+};
+
+// What the participants of a parallel build share besides the scaffolding's part
+// (src/pg/index/parallel.h), followed by the calibration queries, each participant's ground
+// truth and the records.
+struct LshShared {
+    LshMeta meta;  // the layout every participant hashes with
+    uint32 queries;
+    uint32 participants;   // slots for ground truths
+    Size record_bytes;
+    uint64 record_capacity;
+    Size queries_offset;   // queries x dims floats, then queries refs
+    Size truth_offset;     // participants x queries x LSH_TRUTH_K candidates
+    Size records_offset;
+    pg_atomic_uint32 next_participant;
+    pg_atomic_uint64 next_record;
+    pg_atomic_uint64 indexed;
+};
+
+static char *shared_at(LshShared *shared, Size offset) { return reinterpret_cast<char *>(shared) + offset; }
+static LshRecord *shared_record(LshShared *shared, uint64 i) {
+    return reinterpret_cast<LshRecord *>(shared_at(shared, shared->records_offset) + i * shared->record_bytes);
+}
+static uint64 *record_sketch(const LshShared *shared, LshRecord *record) {
+    return reinterpret_cast<uint64 *>(reinterpret_cast<char *>(record) +
+                                      TYPEALIGN(8, sizeof(vs::Ref) + sizeof(uint32) * shared->meta.layout.tables));
+}
+
 static void hash_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, bool alive, void *arg) {
     auto *state = static_cast<LshBuildState *>(arg);
     CHECK_FOR_INTERRUPTS();
+    VS_TEST_PAUSE("lsh_build_hash");  // leader and workers alike: they share the session's settings
     if (isnull[0]) return;
     MemoryContext old = MemoryContextSwitchTo(state->tuple_context);
-    if (load_row(state, values[0])) {
-        if (!state->info.meta.shaped) {
-            add_to_bucket(state, 0, 0, tid);
-        } else if (state->hasher.load(state->row, false)) {
-            state->hasher.sketch_into(state->sketch);
-            for (int t = 0; t < state->info.meta.layout.tables; t++) add_to_bucket(state, t, state->hasher.bucket(t), tid);
-            add_to_truth(state, lsh_tid_ref(tid));
-        }
+    LshShared *shared = state->shared;
+    if (!load_row(state, values[0])) {
+        // not indexed
+    } else if (!state->info.meta.shaped) {
+        add_to_bucket(state, 0, 0, tid);
         state->indexed++;
-        pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, int64(state->indexed));
+    } else if (state->hasher.load(state->row, false)) {
+        state->hasher.sketch_into(state->sketch);
+        const int tables = state->info.meta.layout.tables;
+        if (shared == nullptr) {
+            for (int t = 0; t < tables; t++) add_to_bucket(state, t, state->hasher.bucket(t), tid);
+        } else {
+            uint64 i = pg_atomic_fetch_add_u64(&shared->next_record, 1);
+            if (i < shared->record_capacity) {
+                LshRecord *record = shared_record(shared, i);
+                record->tid = lsh_tid_ref(tid);
+                for (int t = 0; t < tables; t++) record->buckets[t] = state->hasher.bucket(t);
+                memcpy(record_sketch(shared, record), state->sketch, sizeof(uint64) * state->info.sketch_words);
+            }
+        }
+        add_to_truth(state, lsh_tid_ref(tid));
+        state->indexed++;
     }
+    uint64 indexed = shared ? pg_atomic_add_fetch_u64(&shared->indexed, 1) : uint64(state->indexed);
+    if (!IsParallelWorker()) pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, int64(indexed));
     MemoryContextSwitchTo(old);
     MemoryContextReset(state->tuple_context);
 }
@@ -284,11 +368,7 @@ static void calibrate(LshBuildState *state) {
 static void finish_pages(LshBuildState *state) {
     LshMeta &meta = state->info.meta;
     const std::size_t slots = std::size_t(meta.layout.tables) * meta.layout.buckets;
-    for (std::size_t slot = 0; slot < slots; slot++) {
-        CHECK_FOR_INTERRUPTS();
-        if (state->open_pages[slot] != nullptr && lsh_bucket_header(state->open_pages[slot])->count > 0)
-            write_bucket_page(state, slot, state->open_pages[slot]);
-    }
+    write_open_pages(state);
     meta.directory_start = state->next_block;
     meta.directory_pages = uint32((slots + state->info.slots_per_page - 1) / state->info.slots_per_page);
     Page page = static_cast<Page>(palloc(BLCKSZ));
@@ -304,6 +384,144 @@ static void finish_pages(LshBuildState *state) {
     }
     pfree(page);
     state->writer.finish();
+}
+
+// A participant's share of the hash pass of a parallel build: its rows become records, its
+// calibration queries' nearest rows among them its slot of the shared ground truth.
+static void hash_participant(ParallelBuildShared *build, LshShared *shared, Relation heap, Relation index) {
+    LshBuildState state;
+    memset(&state, 0, sizeof(state));
+    state.index = index;
+    state.shared = shared;
+    state.info.meta = shared->meta;
+    lsh_derive_info(&state.info);
+    state.context = AllocSetContextCreate(CurrentMemoryContext, "lsh build", ALLOCSET_DEFAULT_SIZES);
+    state.tuple_context = AllocSetContextCreate(state.context, "lsh build tuple", ALLOCSET_DEFAULT_SIZES);
+    state.allocator = index_allocator(state.context);
+    state.distance = index_distance(vs_kernels, state.info.metric);
+    MemoryContext old = MemoryContextSwitchTo(state.context);
+    const int dims = state.info.dims;
+    state.row = static_cast<float *>(palloc(sizeof(float) * dims));
+    state.sketch = static_cast<uint64 *>(palloc0(sizeof(uint64) * Max(1, state.info.sketch_words)));
+    state.hasher.init(&state.info.meta.layout, &state.allocator);
+    state.queries = shared->queries;
+    state.query_vectors = reinterpret_cast<float *>(shared_at(shared, shared->queries_offset));
+    state.sample_refs = reinterpret_cast<vs::Ref *>(state.query_vectors + state.queries * dims);
+    state.truth = static_cast<vs::CandidateHeap<true> *>(palloc(sizeof(vs::CandidateHeap<true>) * Max(state.queries, 1)));
+    for (std::size_t q = 0; q < state.queries; q++) state.truth[q].init(&state.allocator, LSH_TRUTH_K + 1);
+    parallel_build_scan(build, heap, index, !IsParallelWorker(), hash_callback, &state);
+
+    uint32 slot = pg_atomic_fetch_add_u32(&shared->next_participant, 1);
+    if (slot >= shared->participants) elog(ERROR, "lsh build: more participants than the leader planned");
+    auto *truth = reinterpret_cast<vs::Candidate *>(shared_at(shared, shared->truth_offset)) +
+                  std::size_t(slot) * state.queries * LSH_TRUTH_K;
+    for (std::size_t q = 0; q < state.queries; q++) {
+        vs::Candidate found[LSH_TRUTH_K + 1];
+        std::size_t count = state.truth[q].drain_sorted(found);
+        for (int j = 0; j < LSH_TRUTH_K; j++)
+            truth[q * LSH_TRUTH_K + j] = std::size_t(j) < count ? found[j] : vs::Candidate{INFINITY, vs::kNoRef};
+    }
+    MemoryContextSwitchTo(old);
+    MemoryContextDelete(state.context);
+}
+
+extern "C" PGDLLEXPORT void lsh_parallel_build_main(dsm_segment *seg, shm_toc *toc) {
+    return vs::guard([&]() {
+        ParallelBuildWorker worker;
+        parallel_build_attach(toc, &worker);
+        hash_participant(worker.shared, static_cast<LshShared *>(worker.am_shared), worker.heap, worker.index);
+        parallel_build_detach(toc, &worker);
+    });
+}
+
+// The hash pass with parallel workers (PostgreSQL plans them only for btree, so the build asks
+// the planner itself): every participant hashes its share of the table into records in shared
+// memory and finds its share of the ground truth; the leader then writes the records to pages
+// in one process, so pages are written in block order as in a serial build. The records are
+// sized from the rows the sample pass counted, with room for rows a concurrent build's later
+// snapshot sees; false, having written nothing, when they did not fit or no shared memory
+// could be had: the caller hashes alone.
+static bool hash_in_parallel(LshBuildState *state, Relation heap, IndexInfo *index_info, int workers,
+                             double counted_rows) {
+    const vs::lsh::Layout &layout = state->info.meta.layout;
+    const int dims = state->info.dims;
+    const Size record_bytes =
+        TYPEALIGN(8, sizeof(vs::Ref) + sizeof(uint32) * layout.tables) + sizeof(uint64) * state->info.sketch_words;
+    const uint64 capacity = uint64(counted_rows * 1.25) + 1024;
+    const uint32 participants = uint32(workers) + 1;
+    const Size queries_offset = MAXALIGN(sizeof(LshShared));
+    const Size truth_offset =
+        MAXALIGN(queries_offset + state->queries * (sizeof(float) * dims + sizeof(vs::Ref)));
+    const Size records_offset =
+        BUFFERALIGN(truth_offset + sizeof(vs::Candidate) * LSH_TRUTH_K * state->queries * participants);
+    const Size bytes = records_offset + record_bytes * capacity;
+    // The records are what grows with the table; the queries and their truths are the build's
+    // anyway (the sample).
+    if (record_bytes * capacity > Size(maintenance_work_mem) * 1024) {
+        ereport(NOTICE, (errmsg("lsh build no longer fits into maintenance_work_mem with parallel workers"),
+                         errdetail("Their records of %.0f rows need %zu bytes.", counted_rows,
+                                   Size(record_bytes * capacity)),
+                         errhint("Increase maintenance_work_mem to build with parallel workers.")));
+        return false;
+    }
+    ParallelBuild build;
+    if (!parallel_build_begin(&build, "lsh_parallel_build_main", heap, state->index, index_info, workers, bytes))
+        return false;
+    // The open pages share maintenance_work_mem with the records they are written from.
+    state->open_limit = std::max<std::size_t>(1, (Size(maintenance_work_mem) * 1024 - record_bytes * capacity) / BLCKSZ);
+    auto *shared = static_cast<LshShared *>(build.am_shared);
+    shared->meta = state->info.meta;
+    shared->queries = uint32(state->queries);
+    shared->participants = participants;
+    shared->record_bytes = record_bytes;
+    shared->record_capacity = capacity;
+    shared->queries_offset = queries_offset;
+    shared->truth_offset = truth_offset;
+    shared->records_offset = records_offset;
+    pg_atomic_init_u32(&shared->next_participant, 0);
+    pg_atomic_init_u64(&shared->next_record, 0);
+    pg_atomic_init_u64(&shared->indexed, 0);
+    float *queries = reinterpret_cast<float *>(shared_at(shared, queries_offset));
+    memcpy(queries, state->query_vectors, sizeof(float) * dims * state->queries);
+    memcpy(queries + state->queries * dims, state->sample_refs, sizeof(vs::Ref) * state->queries);
+
+    int launched = parallel_build_launch(&build);
+    ereport(DEBUG1, (errmsg("lsh build with %d parallel workers", launched)));
+    hash_participant(build.shared, shared, heap, state->index);
+    parallel_build_wait(&build, index_info);
+
+    const uint64 records = pg_atomic_read_u64(&shared->next_record);
+    if (records > capacity) {
+        parallel_build_end(&build);
+        ereport(NOTICE, (errmsg("lsh index build continues without parallel workers"),
+                         errdetail("The table held more rows than its first pass counted.")));
+        return false;
+    }
+    for (uint64 i = 0; i < records; i++) {
+        CHECK_FOR_INTERRUPTS();
+        LshRecord *record = shared_record(shared, i);
+        ItemPointerData tid = lsh_ref_tid(record->tid);
+        memcpy(state->sketch, record_sketch(shared, record), sizeof(uint64) * state->info.sketch_words);
+        for (int t = 0; t < layout.tables; t++) add_to_bucket(state, t, record->buckets[t], &tid);
+        state->indexed++;
+    }
+    const auto *truth = reinterpret_cast<const vs::Candidate *>(shared_at(shared, truth_offset));
+    const uint32 finished = std::min(pg_atomic_read_u32(&shared->next_participant), participants);
+    for (uint32 p = 0; p < finished; p++)
+        for (std::size_t q = 0; q < state->queries; q++)
+            for (int j = 0; j < LSH_TRUTH_K; j++) {
+                const vs::Candidate &c = truth[(p * state->queries + q) * LSH_TRUTH_K + j];
+                vs::CandidateHeap<true> &best = state->truth[q];
+                if (c.ref == vs::kNoRef) break;
+                if (best.size() < std::size_t(LSH_TRUTH_K)) {
+                    best.push(c);
+                } else if (c.distance < best.top().distance) {
+                    best.pop();
+                    best.push(c);
+                }
+            }
+    parallel_build_end(&build);
+    return true;
 }
 
 IndexBuildResult *lsh_build(Relation heap, Relation index, IndexInfo *index_info) {
@@ -336,16 +554,21 @@ IndexBuildResult *lsh_build(Relation heap, Relation index, IndexInfo *index_info
         state.open_pages = static_cast<Page *>(palloc_extended(sizeof(Page) * slots, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO));
         state.last_page = static_cast<BlockNumber *>(palloc_extended(sizeof(BlockNumber) * slots, MCXT_ALLOC_HUGE));
         for (std::size_t s = 0; s < slots; s++) state.last_page[s] = InvalidBlockNumber;
+        state.chain_entries = static_cast<uint32 *>(palloc_extended(sizeof(uint32) * slots, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO));
         state.sketch = static_cast<uint64 *>(palloc0(sizeof(uint64) * Max(1, state.info.sketch_words)));
+        state.open_limit = std::max<std::size_t>(1, std::size_t(maintenance_work_mem) * 1024 / BLCKSZ);
 
         state.writer.start(index);
         Page meta_page = static_cast<Page>(palloc(BLCKSZ));
         write_meta_page(meta_page, state.info.meta);  // completed once the directory is written
         state.writer.write(meta_page);
         state.next_block = 1;
+        const double counted_rows = state.indexed;
         state.indexed = 0;
         pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, LSH_PHASE_HASH);
-        table_index_build_scan(heap, index, index_info, true, true, hash_callback, &state, nullptr);
+        int workers = state.info.meta.shaped ? plan_create_index_workers(RelationGetRelid(heap), RelationGetRelid(index)) : 0;
+        if (workers == 0 || !hash_in_parallel(&state, heap, index_info, workers, counted_rows))
+            table_index_build_scan(heap, index, index_info, true, true, hash_callback, &state, nullptr);
         finish_pages(&state);
         if (state.info.meta.shaped) calibrate(&state);
 

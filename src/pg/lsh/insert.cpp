@@ -38,15 +38,14 @@ static LshInsertState *insert_state(Relation index, IndexInfo *index_info) {
 }
 
 // Says once per backend and index when the index has outgrown its layout: an unshaped index
-// past shape_rows rows (searched exhaustively), a shaped one past four times its build's.
-static void notice_outgrown(Relation index, const LshIndexInfo *info) {
+// past shape_rows rows (chain_entries, its one chain's; searched exhaustively), a shaped one
+// past four times its build's size.
+static void notice_outgrown(Relation index, const LshIndexInfo *info, uint64 chain_entries) {
     static Oid noticed[16];
     static int n_noticed = 0;
     const LshMeta &meta = info->meta;
-    BlockNumber blocks = RelationGetNumberOfBlocks(index);
-    BlockNumber fixed = 1 + meta.directory_pages;
-    bool outgrown = meta.shaped ? blocks > 4 * meta.built_blocks
-                                : blocks > fixed + (meta.shape_rows + info->capacity - 1) / info->capacity;
+    bool outgrown = meta.shaped ? RelationGetNumberOfBlocks(index) > 4 * meta.built_blocks
+                                : chain_entries > meta.shape_rows;
     if (!outgrown) return;
     Oid relid = RelationGetRelid(index);
     for (int i = 0; i < n_noticed; i++)
@@ -82,7 +81,7 @@ bool lsh_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_ti
             bool zero = true;
             for (int i = 0; i < info->dims && zero; i++) zero = state->row[i] == 0;
             if (zero && info->metric == vs::Metric::Cosine) return false;  // no direction, as in the build
-            lsh_append(index, info, 0, 0, heap_tid, state->sketch);
+            notice_outgrown(index, info, lsh_append(index, info, 0, 0, heap_tid, state->sketch));
         } else {
             if (!state->hasher.load(state->row, false)) return false;
             state->hasher.sketch_into(state->sketch);
@@ -90,8 +89,8 @@ bool lsh_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_ti
                 lsh_append(index, info, t, state->hasher.bucket(t), heap_tid, state->sketch);
                 VS_TEST_PAUSE("lsh_insert_table");
             }
+            notice_outgrown(index, info, 0);
         }
-        notice_outgrown(index, info);
         return false;
     });
 }

@@ -15,11 +15,12 @@
 //   directory page  [2,040] BlockNumber: for each (table, bucket), slot table * buckets + bucket,
 //                   the first page of its chain (InvalidBlockNumber: no entry yet)
 //
-// A bucket is a chain of pages linked by next. Pages never leave their chain: VACUUM removes
-// dead entries by moving the page's last entry into their place, and inserts fill the first page
-// of the chain with room, so deleted rows' space goes to the bucket's next rows. A page that
-// extends a chain is written in the same WAL record as the pointer to it (the directory slot or
-// the last page's next), so no crash leaves a pointer to a page that was not written.
+// A bucket is a chain of pages linked by next, newest first: the directory names the newest.
+// Pages never leave their chain: VACUUM removes dead entries by moving the page's last entry
+// into their place, and inserts fill the first page with room among the chain's newest, so
+// deleted rows' space goes to the bucket's next rows. A page that extends a chain becomes its
+// first in the same WAL record as the directory slot that names it, so no crash leaves a
+// pointer to a page that was not written.
 //
 // An index built on fewer than shape_rows rows (an empty table, the common CREATE INDEX then
 // load) is unshaped: a hash layout needs a sample to fit its cuts and a calibration needs rows
@@ -63,6 +64,9 @@ extern "C" {
 #define LSH_DISTANCE_PROC 1
 
 #define LSH_DEFAULT_SHAPE_ROWS 10000
+// Pages an insert looks at for room VACUUM freed before it starts a new page: a shaped bucket's
+// chain is one or two pages, and an unshaped index's single chain would cost a walk per row.
+#define LSH_INSERT_WALK 8
 #define LSH_DEFAULT_TARGET_RECALL 0.9
 
 // Target recalls the build calibrates for; a scan takes the first at or above lsh.target_recall.
@@ -96,8 +100,10 @@ struct LshBucketHeader {
     uint32 bucket;
     uint16 table;
     uint16 count;
-    BlockNumber next;  // the next page of the chain, or InvalidBlockNumber
-    uint32 unused;     // keeps the sketches 8-byte aligned
+    BlockNumber next;  // the next (older) page of the chain, or InvalidBlockNumber
+    // The entries of the older pages when this page became the chain's first: with its own
+    // count, the chain's size, never lowered by VACUUM (an unshaped index's NOTICE reads it).
+    uint32 older_entries;
 };
 
 // WITH (...) options, as stored in rd_options.
@@ -161,10 +167,11 @@ BlockNumber lsh_chain_start(Relation index, const LshIndexInfo *info, int table,
 // that it is one: a mismatch is corruption on a primary (XX002). On a hot standby, where the
 // primary may have reused nothing but a crash may have left anything, it is reported the same.
 void lsh_check_bucket_page(Relation index, const LshIndexInfo *info, Buffer buf, int table, uint32 bucket);
-// Appends the entry (heap_tid, sketch) to (table, bucket): to the first page of its chain with
-// room, or to a new page at the chain's end.
-void lsh_append(Relation index, const LshIndexInfo *info, int table, uint32 bucket, ItemPointer heap_tid,
-                const uint64 *sketch);
+// Appends the entry (heap_tid, sketch) to (table, bucket): to the first page with room among
+// the first LSH_INSERT_WALK of its chain, else to a new first page. Returns about how many
+// entries the chain holds.
+uint64 lsh_append(Relation index, const LshIndexInfo *info, int table, uint32 bucket, ItemPointer heap_tid,
+                  const uint64 *sketch);
 
 // The bucket pages as the Store of src/core/lsh/search.h: reads a chain page by page, each
 // copied out under its share lock, so that the core's work runs with no buffer locked.

@@ -149,62 +149,48 @@ static void add_entry(const LshIndexInfo *info, Page page, ItemPointer heap_tid,
     lsh_bucket_tids(info, page)[i] = *heap_tid;
 }
 
-// Starts a chain, or a page after the chain's last: the new page and the pointer to it (the
-// directory slot, or the last page's next, locked in link_buf) in one WAL record.
-static void append_new_page(Relation index, const LshIndexInfo *info, int table, uint32 bucket, Buffer link_buf,
-                            uint64 slot, ItemPointer heap_tid, const uint64 *sketch) {
+// A new first page for bucket's chain, holding the entry, whose older pages held about older
+// entries: the page and the directory slot that names it in one WAL record. The page is
+// extended before the directory page is locked, and no other page is read under that lock, so
+// scans never wait on it across I/O.
+static uint64 push_new_page(Relation index, const LshIndexInfo *info, int table, uint32 bucket, ItemPointer heap_tid,
+                            const uint64 *sketch, uint64 older_estimate) {
     Buffer buf = index_extend(index);
     BlockNumber block = BufferGetBlockNumber(buf);
-    index_edit_pages(index, buf, GENERIC_XLOG_FULL_IMAGE, link_buf, 0, [&](Page page, Page link_page) {
+    uint64 slot = slot_of(info, table, bucket);
+    Buffer dir = read_directory(index, directory_block(info, slot), BUFFER_LOCK_EXCLUSIVE);
+    BlockNumber first = lsh_directory_slots(BufferGetPage(dir))[slot % info->slots_per_page];
+    const uint32 older = first == InvalidBlockNumber ? 0 : uint32(Min(older_estimate, uint64(PG_UINT32_MAX)));
+    index_edit_pages(index, buf, GENERIC_XLOG_FULL_IMAGE, dir, 0, [&](Page page, Page dir_page) {
         lsh_init_bucket_page(page, uint16(table), bucket);
+        lsh_bucket_header(page)->next = first;
+        lsh_bucket_header(page)->older_entries = older;
         add_entry(info, page, heap_tid, sketch);
-        if (slot == UINT64_MAX)
-            lsh_bucket_header(link_page)->next = block;
-        else
-            lsh_directory_slots(link_page)[slot % info->slots_per_page] = block;
+        lsh_directory_slots(dir_page)[slot % info->slots_per_page] = block;
     });
+    UnlockReleaseBuffer(dir);
     UnlockReleaseBuffer(buf);
+    return uint64(older) + 1;
 }
 
-void lsh_append(Relation index, const LshIndexInfo *info, int table, uint32 bucket, ItemPointer heap_tid,
-                const uint64 *sketch) {
+uint64 lsh_append(Relation index, const LshIndexInfo *info, int table, uint32 bucket, ItemPointer heap_tid,
+                  const uint64 *sketch) {
     BlockNumber block = lsh_chain_start(index, info, table, bucket);
-    if (block == InvalidBlockNumber) {
-        // The first page of the chain: the directory slot is read again under its exclusive lock,
-        // since another insert may have started the chain meanwhile.
-        uint64 slot = slot_of(info, table, bucket);
-        Buffer dir = read_directory(index, directory_block(info, slot), BUFFER_LOCK_EXCLUSIVE);
-        block = lsh_directory_slots(BufferGetPage(dir))[slot % info->slots_per_page];
-        if (block == InvalidBlockNumber) {
-            // Extending the relation while the directory page is locked: inserts into other
-            // buckets of this directory page wait for one extension at most, and no lock is
-            // taken after the directory page's but a brand-new page's, which no one else knows.
-            append_new_page(index, info, table, bucket, dir, slot, heap_tid, sketch);
-            UnlockReleaseBuffer(dir);
-            return;
-        }
-        UnlockReleaseBuffer(dir);
-    }
-    BlockNumber limit = 0;
-    for (BlockNumber hops = 0;; hops++) {
+    uint64 estimate = 1;  // the chain's entries with this one
+    for (int walked = 0; block != InvalidBlockNumber && walked < LSH_INSERT_WALK; walked++) {
         CHECK_FOR_INTERRUPTS();
-        check_hops(index, &limit, hops, block);
         Buffer buf = index_read_buffer(index, block);
         LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
         lsh_check_bucket_page(index, info, buf, table, bucket);
-        Page page = BufferGetPage(buf);
-        const LshBucketHeader *header = lsh_bucket_header(page);
+        const LshBucketHeader *header = lsh_bucket_header(BufferGetPage(buf));
+        if (walked == 0) estimate = uint64(header->older_entries) + header->count + 1;
         if (header->count < info->capacity) {
             index_edit_page(index, buf, [&](Page edited) { add_entry(info, edited, heap_tid, sketch); });
             UnlockReleaseBuffer(buf);
-            return;
-        }
-        if (header->next == InvalidBlockNumber) {
-            append_new_page(index, info, table, bucket, buf, UINT64_MAX, heap_tid, sketch);
-            UnlockReleaseBuffer(buf);
-            return;
+            return estimate;
         }
         block = header->next;
         UnlockReleaseBuffer(buf);
     }
+    return push_new_page(index, info, table, bucket, heap_tid, sketch, estimate - 1);
 }

@@ -1,11 +1,14 @@
-// Scanning an lsh index for ORDER BY embedding <op> $1 [LIMIT k]. The first call probes
-// lsh.probes buckets per table in the query's likelihood order (multiprobe), ranks the entries
-// read by sketch Hamming distance, and re-ranks the best lsh.candidates exactly; the rows then
-// come nearest first. Both settings come from lsh.target_recall through the build's calibration
-// unless set. When the executor wants more rows than a batch holds (a LIMIT above it, rows a
-// filter rejected), the next batch doubles both and re-ranks what the last did not, until
-// lsh.max_scan_tuples rows were re-ranked or the whole index was probed. Settings are read at
-// rescan.
+// Scanning an lsh index for ORDER BY embedding <op> $1 [LIMIT k]. A batch probes lsh.probes
+// buckets per table in the query's likelihood order (multiprobe), ranks the entries read by
+// sketch Hamming distance, and re-ranks the best lsh.candidates exactly; both settings come from
+// lsh.target_recall through the build's calibration (for the nearest 10) unless set. The
+// re-ranked rows wait in a pool, nearest first, and a batch releases only as many as it was
+// sized for: 10 from the first, then 20, 40, ... from batches of doubled candidates and half as
+// many more probes again, each merging its new rows into the pool. So a LIMIT above 10, or a
+// filter that rejects rows, gets rows as accurate as a search sized for them, and rows a later
+// batch finds nearer than those released are rare. The scan ends when the index was probed and
+// re-ranked entirely or lsh.max_scan_tuples rows were re-ranked; then the pool is released
+// whole. Settings are read at rescan.
 //
 // The re-rank reads the rows from the heap, under the scan's snapshot, and computes the SQL
 // operator's distance on the indexed value. The index's order is then exact, so the executor's
@@ -52,8 +55,12 @@ struct LshScanState {
 
     bool searched;
     bool exhausted;  // the last batch probed and re-ranked everything
-    vs::Candidate *batch;
-    std::size_t batch_capacity;
+    bool finished;   // the pool was released whole: no batch follows
+    vs::Candidate *pool;   // re-ranked rows not handed to the executor, nearest first
+    std::size_t pool_count;
+    std::size_t pool_capacity;
+    std::size_t released;  // the pool's first rows, handed to the stream
+    std::size_t wanted;    // rows the batches so far were sized for, less those released
     std::size_t total_reranked;
     vs::index::ResultStream stream;
     vs::index::ScanStats stats;
@@ -97,8 +104,8 @@ IndexScanDesc lsh_beginscan(Relation index, int nkeys, int norderbys) {
         if (so->info.meta.shaped) so->searcher.init(&so->info.meta.layout, &so->allocator);
         so->store.init(index, &so->info, context);
         so->reranked.init(&so->allocator, 1024);
-        so->batch_capacity = 1024;
-        so->batch = static_cast<vs::Candidate *>(palloc(sizeof(vs::Candidate) * so->batch_capacity));
+        so->pool_capacity = 1024;
+        so->pool = static_cast<vs::Candidate *>(palloc(sizeof(vs::Candidate) * so->pool_capacity));
         MemoryContextSwitchTo(old);
         scan->opaque = so;
         return scan;
@@ -113,12 +120,14 @@ void lsh_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, i
         so->query = nullptr;
         so->searched = false;
         so->exhausted = false;
+        so->finished = false;
+        so->pool_count = so->released = so->wanted = 0;
         so->total_reranked = 0;
         so->settings = lsh_scan_settings(&so->info);
         so->iterative = lsh_iterative.mode;
         so->max_scan_tuples = lsh_iterative.max_scan_tuples;
         so->stream.reset(so->iterative != INDEX_ITERATIVE_RELAXED);
-        so->stream.set_batch(so->batch, 0);
+        so->stream.set_batch(so->pool, 0);
         so->stats = {};
         so->pages_at_rescan = so->store.pages();
         so->reranked.clear();
@@ -141,12 +150,11 @@ void lsh_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, i
     });
 }
 
-static void reserve_batch(LshScanState *so, std::size_t n) {
-    if (n <= so->batch_capacity) return;
-    std::size_t capacity = std::max(n, 2 * so->batch_capacity);
-    so->batch = static_cast<vs::Candidate *>(
-        repalloc_huge(so->batch, sizeof(vs::Candidate) * capacity));
-    so->batch_capacity = capacity;
+static void reserve_pool(LshScanState *so, std::size_t n) {
+    if (n <= so->pool_capacity) return;
+    std::size_t capacity = std::max(n, 2 * so->pool_capacity);
+    so->pool = static_cast<vs::Candidate *>(repalloc_huge(so->pool, sizeof(vs::Candidate) * capacity));
+    so->pool_capacity = capacity;
 }
 
 // The indexed value of the row in so->slot, or false if it has none.
@@ -174,22 +182,23 @@ static void start_heap_reads(IndexScanDesc scan, LshScanState *so) {
     MemoryContextSwitchTo(old);
 }
 
-// The exact distance, in the index's order, of each of the n refs not re-ranked before, from
-// the rows the scan's snapshot sees; makes them the next batch, nearest first.
+// Adds to the pool each of the n refs not re-ranked before whose row the scan's snapshot sees,
+// with its exact distance in the index's order.
 static void rerank(IndexScanDesc scan, LshScanState *so, const vs::Ref *refs, std::size_t n) {
     start_heap_reads(scan, so);
-    reserve_batch(so, n);
+    reserve_pool(so, so->pool_count + n);
+    vs::Candidate *fresh_rows = so->pool + so->pool_count;
     std::size_t fresh = 0;
     for (std::size_t i = 0; i < n; i++)
-        if (so->reranked.insert(refs[i])) so->batch[fresh++] = {0, refs[i]};
+        if (so->reranked.insert(refs[i])) fresh_rows[fresh++] = {0, refs[i]};
     // In TID order, so that rows of one heap page are read together.
-    std::sort(so->batch, so->batch + fresh, [](const vs::Candidate &a, const vs::Candidate &b) { return a.ref < b.ref; });
+    std::sort(fresh_rows, fresh_rows + fresh, [](const vs::Candidate &a, const vs::Candidate &b) { return a.ref < b.ref; });
     const float *query = so->query;
     const int dims = so->info.dims;
     std::size_t kept = 0;
     for (std::size_t i = 0; i < fresh; i++) {
         CHECK_FOR_INTERRUPTS();
-        ItemPointerData tid = lsh_ref_tid(so->batch[i].ref);
+        ItemPointerData tid = lsh_ref_tid(fresh_rows[i].ref);
         bool call_again = false, all_dead = false;
         if (!table_index_fetch_tuple(so->fetch, &tid, scan->xs_snapshot, so->slot, &call_again, &all_dead)) continue;
         MemoryContext old = MemoryContextSwitchTo(so->row_context);
@@ -210,38 +219,43 @@ static void rerank(IndexScanDesc scan, LshScanState *so, const vs::Ref *refs, st
         MemoryContextReset(so->row_context);
         if (so->estate) ResetPerTupleExprContext(so->estate);
         ExecClearTuple(so->slot);
-        if (found) so->batch[kept++] = {distance, so->batch[i].ref};
+        if (found) fresh_rows[kept++] = {distance, fresh_rows[i].ref};
     }
-    std::sort(so->batch, so->batch + kept, [](const vs::Candidate &a, const vs::Candidate &b) {
-        return a.distance < b.distance || (a.distance == b.distance && a.ref < b.ref);
-    });
+    so->pool_count += kept;
     so->total_reranked += fresh;
     so->stats.distances += int64(fresh);
+}
+
+// Hands the stream the pool's nearest rows up to what the batches so far were sized for, or
+// the whole pool after the last batch.
+static void release(LshScanState *so, bool last) {
+    std::sort(so->pool, so->pool + so->pool_count, [](const vs::Candidate &a, const vs::Candidate &b) {
+        return a.distance < b.distance || (a.distance == b.distance && a.ref < b.ref);
+    });
+    so->released = last ? so->pool_count : std::min(so->pool_count, so->wanted);
+    so->wanted -= so->released;
+    so->stream.set_batch(so->pool, int(so->released));
     so->stats.batches++;
-    so->stream.set_batch(so->batch, int(kept));
+    so->finished = last;
 }
 
 // Table 0's entries in storage order, for a query that orders nothing.
 static void every_entry(LshScanState *so) {
-    std::size_t n = 0;
     for (uint32 b = 0; b < so->info.meta.layout.buckets; b++)
         so->store.read_bucket(0, b, [&](const vs::Ref *refs, const uint64 *, int count) {
-            reserve_batch(so, n + std::size_t(count));
-            for (int i = 0; i < count; i++) so->batch[n++] = {0, refs[i]};
+            reserve_pool(so, so->pool_count + std::size_t(count));
+            for (int i = 0; i < count; i++) so->pool[so->pool_count++] = {0, refs[i]};
         });
-    so->stats.visited += int64(n);
-    so->stats.batches++;
-    so->stream.set_batch(so->batch, int(n));
+    so->stats.visited += int64(so->pool_count);
     so->exhausted = true;
 }
 
-// The next batch; false when the last one was the last.
-static bool search(IndexScanDesc scan, LshScanState *so) {
-    if (so->exhausted || so->total_reranked >= std::size_t(so->max_scan_tuples)) return false;
+// Re-ranks the next batch's candidates into the pool.
+static void search_batch(IndexScanDesc scan, LshScanState *so) {
     VS_TEST_PAUSE("lsh_scan_probe");
     if (so->query == nullptr) {
         every_entry(so);
-        return true;
+        return;
     }
     if (!so->info.meta.shaped) {
         // Unshaped: one bucket, re-ranked entirely.
@@ -257,7 +271,7 @@ static bool search(IndexScanDesc scan, LshScanState *so) {
         so->stats.visited += int64(n);
         rerank(scan, so, refs, n);
         so->exhausted = true;
-        return true;
+        return;
     }
     vs::lsh::SearchSettings settings = so->settings;
     settings.candidates = std::min(settings.candidates, so->max_scan_tuples);
@@ -267,8 +281,23 @@ static bool search(IndexScanDesc scan, LshScanState *so) {
     // Everything was probed and every distinct entry re-ranked: no later batch finds more.
     so->exhausted = uint32(settings.probes) >= so->info.meta.layout.buckets && kept == found.distinct;
     rerank(scan, so, so->searcher.candidate_refs(), kept);
-    so->settings.probes = int(std::min<uint64>(2 * uint64(so->settings.probes), so->info.meta.layout.buckets));
+    const uint32 buckets = so->info.meta.layout.buckets;
+    so->settings.probes = int(std::min<uint64>(uint64(so->settings.probes) + (so->settings.probes + 1) / 2, buckets));
     so->settings.candidates = int(std::min<int64>(2 * int64(so->settings.candidates), PG_INT32_MAX));
+}
+
+// The next batch into the stream; false when the pool was released whole before.
+static bool search(IndexScanDesc scan, LshScanState *so) {
+    // The rows released last went to the executor (or were left out in strict order).
+    so->pool_count -= so->released;
+    memmove(so->pool, so->pool + so->released, sizeof(vs::Candidate) * so->pool_count);
+    so->released = 0;
+    if (so->finished) return false;
+    auto at_end = [&] { return so->exhausted || so->total_reranked >= std::size_t(so->max_scan_tuples); };
+    if (!at_end()) search_batch(scan, so);
+    // What this batch is sized for: the calibrated 10 first, then 20, 40, ... more.
+    so->wanted += so->stats.batches == 0 ? std::size_t(10) : std::size_t(10) << so->stats.batches;
+    release(so, at_end());
     return true;
 }
 
