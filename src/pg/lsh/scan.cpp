@@ -1,14 +1,14 @@
 // Scanning an lsh index for ORDER BY embedding <op> $1 [LIMIT k]. A batch probes lsh.probes
 // buckets per table in the query's likelihood order (multiprobe), ranks the entries read by
 // sketch Hamming distance, and re-ranks the best lsh.candidates exactly; both settings come from
-// lsh.target_recall through the build's calibration (for the nearest 10) unless set. The
-// re-ranked rows wait in a pool, nearest first, and a batch releases only as many as it was
-// sized for: 10 from the first, then 20, 40, ... from batches of doubled candidates and half as
-// many more probes again, each merging its new rows into the pool. So a LIMIT above 10, or a
-// filter that rejects rows, gets rows as accurate as a search sized for them, and rows a later
-// batch finds nearer than those released are rare. The scan ends when the index was probed and
-// re-ranked entirely or lsh.max_scan_tuples rows were re-ranked; then the pool is released
-// whole. Settings are read at rescan.
+// lsh.target_recall through the build's calibration unless set. The calibration sized the first
+// batch's C candidates for the nearest 10 rows, so it releases those 10 to the executor, and of
+// all the rows re-ranked by later batches only the nearest 5/C (release() says why 5). The others wait in a pool, nearest first, and each further batch
+// (doubled candidates, half as many more probes) merges its new rows into it. So a LIMIT above
+// 10, or a filter that rejects rows, gets rows as accurate as a search sized for them, and few
+// rows a later batch finds are nearer than those released (which strict order leaves out). The
+// scan ends when the index was probed and re-ranked entirely or lsh.max_scan_tuples rows were
+// re-ranked; then the pool is released whole. Settings are read at rescan.
 //
 // The re-rank reads the rows from the heap, under the scan's snapshot, and computes the SQL
 // operator's distance on the indexed value. The index's order is then exact, so the executor's
@@ -59,8 +59,9 @@ struct LshScanState {
     vs::Candidate *pool;   // re-ranked rows not handed to the executor, nearest first
     std::size_t pool_count;
     std::size_t pool_capacity;
-    std::size_t released;  // the pool's first rows, handed to the stream
-    std::size_t wanted;    // rows the batches so far were sized for, less those released
+    std::size_t released;        // the pool's first rows, handed to the stream
+    std::size_t total_released;  // rows handed to the stream by all batches
+    int first_candidates;        // of the first batch, sized for the nearest 10
     std::size_t total_reranked;
     vs::index::ResultStream stream;
     vs::index::ScanStats stats;
@@ -121,9 +122,10 @@ void lsh_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, i
         so->searched = false;
         so->exhausted = false;
         so->finished = false;
-        so->pool_count = so->released = so->wanted = 0;
+        so->pool_count = so->released = so->total_released = 0;
         so->total_reranked = 0;
         so->settings = lsh_scan_settings(&so->info);
+        so->first_candidates = so->settings.candidates;
         so->iterative = lsh_iterative.mode;
         so->max_scan_tuples = lsh_iterative.max_scan_tuples;
         so->stream.reset(so->iterative != INDEX_ITERATIVE_RELAXED);
@@ -226,14 +228,19 @@ static void rerank(IndexScanDesc scan, LshScanState *so, const vs::Ref *refs, st
     so->stats.distances += int64(fresh);
 }
 
-// Hands the stream the pool's nearest rows up to what the batches so far were sized for, or
-// the whole pool after the last batch.
+// Hands the stream the pool's nearest rows: the first batch's 10, then 5 per first batch's
+// candidates of all rows re-ranked (the sketch ranks farther rows less surely: at 10, a scan of
+// the whole of a 5,000-row table in strict order left out 40% of the rows, at 5 12%), or the
+// whole pool after the last batch.
 static void release(LshScanState *so, bool last) {
     std::sort(so->pool, so->pool + so->pool_count, [](const vs::Candidate &a, const vs::Candidate &b) {
         return a.distance < b.distance || (a.distance == b.distance && a.ref < b.ref);
     });
-    so->released = last ? so->pool_count : std::min(so->pool_count, so->wanted);
-    so->wanted -= so->released;
+    const std::size_t trusted =
+        std::max<std::size_t>(10, so->total_reranked * 5 / std::size_t(so->first_candidates));
+    const std::size_t allowed = trusted > so->total_released ? trusted - so->total_released : 0;
+    so->released = last ? so->pool_count : std::min(so->pool_count, allowed);
+    so->total_released += so->released;
     so->stream.set_batch(so->pool, int(so->released));
     so->stats.batches++;
     so->finished = last;
@@ -295,8 +302,6 @@ static bool search(IndexScanDesc scan, LshScanState *so) {
     if (so->finished) return false;
     auto at_end = [&] { return so->exhausted || so->total_reranked >= std::size_t(so->max_scan_tuples); };
     if (!at_end()) search_batch(scan, so);
-    // What this batch is sized for: the calibrated 10 first, then 20, 40, ... more.
-    so->wanted += so->stats.batches == 0 ? std::size_t(10) : std::size_t(10) << so->stats.batches;
     release(so, at_end());
     return true;
 }
