@@ -148,7 +148,7 @@ EXPLAIN (COSTS OFF) SELECT (SELECT i.id FROM items i ORDER BY i.embedding <-> r.
 	# cancelled for its conflict with the VACUUM's records.)
 	$primary->safe_psql('postgres', 'CREATE TABLE done (flag boolean)');
 	$primary->wait_for_catchup($standby, 'replay', $primary->lsn('insert'));
-	my $script = "$PostgreSQL::Test::Utils::tmp_check/second_round.sql";
+	my $script = "$PostgreSQL::Test::Utils::tmp_check/second_round_$am.sql";  # one per index type: append_to_file appends
 	PostgreSQL::Test::Utils::append_to_file($script, q{
 DELETE FROM items WHERE id % 5 = 1 OR id BETWEEN 5800 AND 6000;
 VACUUM items;
