@@ -106,11 +106,13 @@ class Searcher {
                                   [&](const Ref *refs, const std::uint64_t *sketches, int n) {
                                       stats_.entries += std::size_t(n);
                                       if (count_ + std::size_t(n) > capacity_) grow(2 * (count_ + std::size_t(n)));
+                                      // Scored first, all at once, into the tail of the arrays.
+                                      std::uint16_t *scored = hamming_ + count_;
+                                      hamming_many(query_sketch_, sketches, n, words, scored);
                                       for (int e = 0; e < n; e++) {
                                           if (refs[e] == exclude || !seen_.insert(refs[e])) continue;
                                           refs_[count_] = refs[e];
-                                          hamming_[count_++] = std::uint16_t(
-                                              hamming(query_sketch_, sketches + std::size_t(e) * words, words));
+                                          hamming_[count_++] = scored[e];
                                       }
                                   });
             }

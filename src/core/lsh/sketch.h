@@ -26,6 +26,12 @@
 
 namespace vs::lsh {
 
+// The Hamming distances of n sketches (words words each, one after the other) from query, into
+// out: with the popcnt instruction where the CPU has it (chosen once, at the first call; the
+// build has no -march, and the portable popcount is a library call per word).
+void hamming_many(const std::uint64_t *query, const std::uint64_t *sketches, int n, int words,
+                  std::uint16_t *out) noexcept;
+
 inline int hamming(const std::uint64_t *a, const std::uint64_t *b, int words) noexcept {
     int distance = 0;
     for (int w = 0; w < words; w++) distance += __builtin_popcountll(a[w] ^ b[w]);

@@ -321,8 +321,9 @@ static void shape(LshBuildState *state) {
     lsh_derive_info(&state->info);
 
     // Enough queries for the mean recall to be measured to about +-0.01, as few as that takes
-    // where the ground truth is costly (it compares every row with every query).
-    double affordable = 4e9 / (std::max(state->indexed, 1.0) * dims);
+    // where the ground truth is costly (it compares every row with every query: 2e9 multiply-adds
+    // are about half a second).
+    double affordable = 2e9 / (std::max(state->indexed, 1.0) * dims);
     state->queries = std::min<std::size_t>(state->sampled, std::size_t(std::clamp(affordable, 100.0, 500.0)));
     state->query_vectors = static_cast<float *>(palloc(sizeof(float) * dims * std::max<std::size_t>(state->queries, 1)));
     memcpy(state->query_vectors, state->sample, sizeof(float) * dims * state->queries);

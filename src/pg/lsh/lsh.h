@@ -69,9 +69,15 @@ extern "C" {
 #define LSH_INSERT_WALK 8
 #define LSH_DEFAULT_TARGET_RECALL 0.9
 
-// Target recalls the build calibrates for; a scan takes the first at or above lsh.target_recall.
-constexpr float LSH_CALIBRATION_TARGETS[] = {0.5f, 0.6f, 0.7f, 0.75f, 0.8f, 0.85f, 0.9f, 0.92f,
-                                             0.94f, 0.95f, 0.96f, 0.97f, 0.98f, 0.99f, 0.995f, 0.999f};
+// Target recalls the build calibrates for; a scan takes the first at or above lsh.target_recall
+// plus LSH_TARGET_MARGIN (a quarter of what the target leaves to 1, if less). The margin is there because the calibration's queries are rows of the
+// table, and queries from elsewhere (Fashion-MNIST-angular's test images) measured up to 0.03
+// below the recall the same settings had on them.
+constexpr float LSH_CALIBRATION_TARGETS[] = {0.50f, 0.55f, 0.60f, 0.65f, 0.70f, 0.75f, 0.76f, 0.77f, 0.78f, 0.79f,
+                                             0.80f, 0.81f, 0.82f, 0.83f, 0.84f, 0.85f, 0.86f, 0.87f, 0.88f, 0.89f,
+                                             0.90f, 0.91f, 0.92f, 0.93f, 0.94f, 0.95f, 0.96f, 0.97f, 0.98f, 0.99f,
+                                             0.995f, 0.999f};
+constexpr double LSH_TARGET_MARGIN = 0.01;
 constexpr int LSH_KNOTS = sizeof(LSH_CALIBRATION_TARGETS) / sizeof(LSH_CALIBRATION_TARGETS[0]);
 
 // The scan settings that met one target on the calibration queries.
@@ -173,8 +179,11 @@ void lsh_check_bucket_page(Relation index, const LshIndexInfo *info, Buffer buf,
 uint64 lsh_append(Relation index, const LshIndexInfo *info, int table, uint32 bucket, ItemPointer heap_tid,
                   const uint64 *sketch);
 
-// The bucket pages as the Store of src/core/lsh/search.h: reads a chain page by page, each
-// copied out under its share lock, so that the core's work runs with no buffer locked.
+// The bucket pages as the Store of src/core/lsh/search.h: reads a chain page by page and hands
+// the core each page's sketches in place, while the page is share-locked (scoring them is pure
+// computation; copying them out cost a seventh of a scan on seed). The core may grow its arrays
+// meanwhile: an out-of-memory ERROR then releases the lock as any ERROR does. The TIDs are
+// decoded into refs first.
 class LshPageStore {
   public:
     void init(Relation index, const LshIndexInfo *info, MemoryContext context);
@@ -183,21 +192,25 @@ class LshPageStore {
         BlockNumber block = lsh_chain_start(index_, info_, table, bucket);
         for (BlockNumber hops = 0; block != InvalidBlockNumber; hops++) {
             CHECK_FOR_INTERRUPTS();
-            int n = read_page(block, table, bucket, hops, &block);
-            if (n > 0) visit(refs_, sketches_, n);
+            Buffer buf = lock_page(block, table, bucket, hops);
+            Page page = BufferGetPage(buf);
+            int n = decode_refs(page);
+            if (n > 0) visit(refs_, lsh_bucket_sketches(page), n);
+            block = lsh_bucket_header(page)->next;
+            UnlockReleaseBuffer(buf);
         }
     }
     std::int64_t pages() const { return pages_; }
 
   private:
-    // Copies the entries of the chain page at block into refs_ and sketches_; returns their
-    // count and sets *next.
-    int read_page(BlockNumber block, int table, uint32 bucket, BlockNumber hops, BlockNumber *next);
+    // The chain page at block, share-locked, after checking that it is one of (table, bucket).
+    Buffer lock_page(BlockNumber block, int table, uint32 bucket, BlockNumber hops);
+    // Decodes the page's heap TIDs into refs_; returns their count.
+    int decode_refs(Page page);
 
     Relation index_;
     const LshIndexInfo *info_;
     vs::Ref *refs_;
-    uint64 *sketches_;
     std::int64_t pages_;
     BlockNumber limit_;  // the index's size as a chain walk last read it
 };

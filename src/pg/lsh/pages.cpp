@@ -119,26 +119,23 @@ void LshPageStore::init(Relation index, const LshIndexInfo *info, MemoryContext 
     index_ = index;
     info_ = info;
     refs_ = static_cast<vs::Ref *>(MemoryContextAlloc(context, sizeof(vs::Ref) * info->capacity));
-    sketches_ = static_cast<uint64 *>(
-        MemoryContextAlloc(context, sizeof(uint64) * Max(1, info->sketch_words) * info->capacity));
     pages_ = 0;
     limit_ = 0;
 }
 
-int LshPageStore::read_page(BlockNumber block, int table, uint32 bucket, BlockNumber hops, BlockNumber *next) {
+Buffer LshPageStore::lock_page(BlockNumber block, int table, uint32 bucket, BlockNumber hops) {
     check_hops(index_, &limit_, hops, block);
     Buffer buf = index_read_buffer(index_, block);
     LockBuffer(buf, BUFFER_LOCK_SHARE);
     lsh_check_bucket_page(index_, info_, buf, table, bucket);
-    Page page = BufferGetPage(buf);
-    const LshBucketHeader *header = lsh_bucket_header(page);
-    int n = header->count;
+    pages_++;
+    return buf;
+}
+
+int LshPageStore::decode_refs(Page page) {
+    const int n = lsh_bucket_header(page)->count;
     const ItemPointerData *tids = lsh_bucket_tids(info_, page);
     for (int i = 0; i < n; i++) refs_[i] = lsh_tid_ref(const_cast<ItemPointer>(&tids[i]));
-    memcpy(sketches_, lsh_bucket_sketches(page), sizeof(uint64) * info_->sketch_words * n);
-    *next = header->next;
-    UnlockReleaseBuffer(buf);
-    pages_++;
     return n;
 }
 

@@ -78,7 +78,8 @@ static_assert(std::is_trivially_destructible_v<LshScanState>);
 vs::lsh::SearchSettings lsh_scan_settings(const LshIndexInfo *info) {
     const LshMeta &meta = info->meta;
     int k = 0;
-    while (k + 1 < LSH_KNOTS && meta.knots[k].target + 1e-6 < lsh_target_recall) k++;
+    const double aim = lsh_target_recall + std::min(LSH_TARGET_MARGIN, (1 - lsh_target_recall) / 4);
+    while (k + 1 < LSH_KNOTS && meta.knots[k].target + 1e-6 < aim) k++;
     vs::lsh::SearchSettings settings = {meta.knots[k].probes, meta.knots[k].candidates};
     if (lsh_probes > 0) settings.probes = lsh_probes;
     if (lsh_candidates > 0) settings.candidates = lsh_candidates;

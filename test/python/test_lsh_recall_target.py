@@ -1,0 +1,126 @@
+"""lsh.target_recall on the benchmark's three datasets: an lsh index built with its defaults (no
+WITH clause) on the first five sixths of the base rows, queried with 1,000 held-out queries at
+targets 0.8, 0.9, 0.95 and 0.99, must measure a mean recall@10 within 0.03 of each target (on
+seed, not more than 0.03 below it: see OVERSHOOTS); and still after the last sixth (20% more rows)
+is inserted. The index calibrates on rows of its own
+table at build; the queries here are never among them."""
+import os
+import sys
+import unittest
+
+import numpy as np
+import psycopg
+
+import groundtruth
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "scripts"))
+import vsutil  # noqa: E402
+
+K = 10
+TARGETS = (0.8, 0.9, 0.95, 0.99)
+TOLERANCE = 0.03
+N_QUERIES = 1000
+# Datasets whose queries are easier than the table's own rows, on which the build calibrates: the
+# settings of one target then overshoot it (seed's queries all lie where the table begins, at
+# x_0 < 1, where its rows thin out). Only the lower bound holds there; a scan that chose its
+# probes per query would meet both (not built).
+OVERSHOOTS = {"seed"}
+
+
+def normalised(x):
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def seed_dataset():
+    """The faiss tutorial's data, as bench/datasets.py generates it."""
+    d, nb = 128, 100_000
+    np.random.seed(1234)
+    xb = np.random.random((nb, d)).astype("float32")
+    xb[:, 0] += np.arange(nb) / 1000.
+    xq = np.random.random((1000, d)).astype("float32")
+    return xb, xq
+
+
+def datasets():
+    train, _ = vsutil.fashion_mnist("train")
+    test, _ = vsutil.fashion_mnist("t10k")
+    seed_base, seed_queries = seed_dataset()
+    return {
+        "fashion_mnist": (train, test[:N_QUERIES], "vector_l2_ops", "<->"),
+        "fashion_mnist_angular": (normalised(train), normalised(test[:N_QUERIES]), "vector_cosine_ops", "<=>"),
+        "seed": (seed_base, seed_queries[:N_QUERIES], "vector_l2_ops", "<->"),
+    }
+
+
+class LshRecallTargetTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.conn = psycopg.connect(autocommit=True)
+        vsutil.register_vector(cls.conn)
+        cls.data = datasets()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.conn.close()
+
+    def measure(self, table, base, queries, op, rows):
+        """{target: recall@10} of the index over the table's first rows rows."""
+        truth = groundtruth.GroundTruth(base[:rows], queries, groundtruth.METRIC_OF_OPERATOR[op], K,
+                                        ids=np.arange(1, rows + 1))
+        sql = f"SELECT id FROM {table} ORDER BY embedding {op} %s LIMIT {K}"
+        measured = {}
+        self.conn.execute("SET enable_seqscan = off")
+        try:
+            plan = "\n".join(r[0] for r in self.conn.execute("EXPLAIN " + sql, (queries[0],)))
+            self.assertIn(f"Index Scan using {table}_idx", plan)
+            for target in TARGETS:
+                self.conn.execute(f"SET lsh.target_recall = {target}")
+                cur = self.conn.cursor()
+                answers = [[r[0] for r in cur.execute(sql, (q,), binary=True, prepare=True).fetchall()]
+                           for q in queries]
+                measured[target] = truth.recall(answers)
+        finally:
+            self.conn.execute("RESET enable_seqscan")
+            self.conn.execute("RESET lsh.target_recall")
+        return measured
+
+    def check(self, name):
+        base, queries, opclass, op = self.data[name]
+        table = f"lsh_target_{name}"
+        built = len(base) * 5 // 6
+        self.conn.execute(f"DROP TABLE IF EXISTS {table}")
+        self.conn.execute(f"CREATE TABLE {table} (id int, embedding vector({base.shape[1]}))")
+        self.conn.execute(f"ALTER TABLE {table} ALTER COLUMN embedding SET STORAGE PLAIN")
+        try:
+            vsutil.copy_vectors(self.conn, table, base[:built])
+            self.conn.execute(f"ANALYZE {table}")
+            self.conn.execute(f"CREATE INDEX {table}_idx ON {table} USING lsh (embedding {opclass})")
+            after_build = self.measure(table, base, queries, op, built)
+            vsutil.copy_vectors(self.conn, table, base[built:], first_id=built + 1)
+            self.conn.execute(f"ANALYZE {table}")
+            after_inserts = self.measure(table, base, queries, op, len(base))
+        finally:
+            self.conn.execute(f"DROP TABLE {table}")
+        for stage, measured in (("after build", after_build), ("after 20% more rows", after_inserts)):
+            print(f"\n  {name} {stage}: " + ", ".join(f"target {t}: {r:.3f}" for t, r in measured.items()),
+                  file=sys.stderr)
+        for stage, measured in (("after build", after_build), ("after 20% more rows", after_inserts)):
+            for target, recall in measured.items():
+                message = f"{name} {stage}, target {target}"
+                self.assertGreaterEqual(recall, target - TOLERANCE, message)
+                if name in OVERSHOOTS:
+                    continue
+                self.assertLessEqual(recall, target + TOLERANCE, message)
+
+    def test_fashion_mnist(self):
+        self.check("fashion_mnist")
+
+    def test_fashion_mnist_angular(self):
+        self.check("fashion_mnist_angular")
+
+    def test_seed(self):
+        self.check("seed")
+
+
+if __name__ == "__main__":
+    unittest.main()
