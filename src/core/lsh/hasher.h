@@ -17,6 +17,8 @@ namespace vs::lsh {
 
 class Hasher {
   public:
+    // The hasher keeps what it derives from layout (the sketch's offsets, the rotations' blocks):
+    // layout must not change while it is in use.
     void init(const Layout *layout, const Allocator *allocator) noexcept {
         layout_ = layout;
         prepared_ = allocator->array<float>(layout->input_padded);
