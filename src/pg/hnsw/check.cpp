@@ -102,40 +102,14 @@ HnswMeta read_meta(HnswCheck *s) {
     return meta;
 }
 
-// The shared page format (src/pg/index/page.h): the special space's size and hnsw's page id.
-void check_special(HnswCheck *s, BlockNumber block, Page page) {
-    if (PageGetSpecialSize(page) != MAXALIGN(sizeof(IndexPageOpaque)))
-        vs_check_corrupt(s->check, block, "its special space has %u bytes, not %zu", unsigned(PageGetSpecialSize(page)),
-                         Size(MAXALIGN(sizeof(IndexPageOpaque))));
-    uint16 page_id = index_page_opaque(page)->page_id;
-    if (page_id != VS_HNSW_PAGE_ID)
-        vs_check_corrupt(s->check, block, "page id 0x%04X, not hnsw's 0x%04X", page_id, VS_HNSW_PAGE_ID);
-}
-
 // The metapage on its own: identity, options, a layout a reader can follow, and pointers that
 // stay inside the index.
 void check_meta(HnswCheck *s, Page page) {
     VsIndexCheck *check = s->check;
-    Relation index = check->index;
-    if (PageIsNew(page)) vs_check_corrupt(check, 0, "the metapage was never initialised");
-    hnsw_refuse_old_layout(index, index_page_data(page));
-    check_special(s, 0, page);
-    if (index_page_opaque(page)->page_type != INDEX_PAGE_META)
-        vs_check_corrupt(check, 0, "page type %u, not the metapage's %d", index_page_opaque(page)->page_type, INDEX_PAGE_META);
+    vs_check_meta_header(check, page, VS_HNSW_PAGE_ID, HNSW_LAYOUT_VERSION, hnsw_refuse_old_layout);
     HnswMeta &meta = s->meta;
     memcpy(&meta, hnsw_meta(page), sizeof(meta));
     const IndexMetaHeader &header = meta.header;
-    if (header.magic != VS_META_MAGIC || header.page_id != VS_HNSW_PAGE_ID)
-        vs_check_corrupt(check, 0, "magic number 0x%08X and page id 0x%04X, not 0x%08X and hnsw's 0x%04X", header.magic,
-                         header.page_id, VS_META_MAGIC, VS_HNSW_PAGE_ID);
-    // Another layout is no corruption: it is refused as every reader refuses it.
-    index_check_meta(index, &header, VS_HNSW_PAGE_ID, HNSW_LAYOUT_VERSION);
-    int32 typmod = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
-    if (header.dims > VECTOR_MAX_DIM || (typmod > 0 && header.dims != typmod))
-        vs_check_corrupt(check, 0, "dims %d, for a column of vector(%d)", header.dims, typmod);
-    int opclass_metric = int(index_metric(index));
-    if (header.metric != opclass_metric)
-        vs_check_corrupt(check, 0, "metric %u, where the operator class's is %d", header.metric, opclass_metric);
     // m and ef_construction are not compared with the index's options: ALTER INDEX ... SET
     // changes those, and only a REINDEX applies them.
 
@@ -285,7 +259,7 @@ void walk_page(HnswCheck *s, BlockNumber block, Page page) {
         end_run(s, block, "an uninitialised page");
         return;
     }
-    check_special(s, block, page);
+    vs_check_special(s->check, block, page, VS_HNSW_PAGE_ID);
     int type = index_page_opaque(page)->page_type;
     s->kinds[block] = uint8(type);
     switch (type) {

@@ -51,6 +51,39 @@ Page vs_check_read_page(VsIndexCheck *check, BlockNumber block, PGAlignedBlock *
     return static_cast<Page>(dest->data);
 }
 
+void vs_check_special(VsIndexCheck *check, BlockNumber block, Page page, uint16 page_id) {
+    if (PageGetSpecialSize(page) != MAXALIGN(sizeof(IndexPageOpaque)))
+        vs_check_corrupt(check, block, "its special space has %u bytes, not %zu", unsigned(PageGetSpecialSize(page)),
+                         Size(MAXALIGN(sizeof(IndexPageOpaque))));
+    uint16 found = index_page_opaque(page)->page_id;
+    if (found != page_id)
+        vs_check_corrupt(check, block, "page id 0x%04X, not %s's 0x%04X", found,
+                         get_am_name(check->index->rd_rel->relam), page_id);
+}
+
+void vs_check_meta_header(VsIndexCheck *check, Page page, uint16 page_id, uint16 layout_version,
+                          void (*refuse_old)(Relation index, const void *meta_data)) {
+    Relation index = check->index;
+    if (PageIsNew(page)) vs_check_corrupt(check, 0, "the metapage was never initialised");
+    if (refuse_old != nullptr) refuse_old(index, index_page_data(page));
+    vs_check_special(check, 0, page, page_id);
+    if (index_page_opaque(page)->page_type != INDEX_PAGE_META)
+        vs_check_corrupt(check, 0, "page type %u, not the metapage's %d", index_page_opaque(page)->page_type,
+                         INDEX_PAGE_META);
+    IndexMetaHeader header;
+    memcpy(&header, index_page_data(page), sizeof(header));
+    if (header.magic != VS_META_MAGIC || header.page_id != page_id)
+        vs_check_corrupt(check, 0, "magic number 0x%08X and page id 0x%04X, not 0x%08X and %s's 0x%04X", header.magic,
+                         header.page_id, VS_META_MAGIC, get_am_name(index->rd_rel->relam), page_id);
+    index_check_meta(index, &header, page_id, layout_version);
+    int32 typmod = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
+    if (header.dims > VECTOR_MAX_DIM || (typmod > 0 && header.dims != typmod))
+        vs_check_corrupt(check, 0, "dims %d, for a column of vector(%d)", header.dims, typmod);
+    int opclass_metric = int(index_metric(index));
+    if (header.metric != opclass_metric)
+        vs_check_corrupt(check, 0, "metric %u, where the operator class's is %d", header.metric, opclass_metric);
+}
+
 void vs_check_claim(VsIndexCheck *check, ItemPointer heap_tid, BlockNumber block, uint16 slot, uint32 fingerprint,
                     bool returned) {
     if (check->n_claims == check->claims_capacity) {

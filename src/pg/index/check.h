@@ -104,6 +104,17 @@ void vs_check_walk(VsIndexCheck *check, BlockNumber first, Visit visit) {
 void vs_check_claim(VsIndexCheck *check, ItemPointer heap_tid, BlockNumber block, uint16 slot, uint32 fingerprint,
                     bool returned);
 
+// Checks a page's special space: its size, and that it carries page_id (the access method's).
+void vs_check_special(VsIndexCheck *check, BlockNumber block, Page page, uint16 page_id);
+
+// Checks the metapage's common part, as every access method writes it: initialised, its special
+// space, its page type, magic and page id, the layout version (another is refused as every
+// reader refuses it, not reported as corruption), dimensions against the column's vector(n) and
+// the metric against the operator class's. refuse_old, if given, sees the metapage's data first
+// (an access method's layouts from before the common header).
+void vs_check_meta_header(VsIndexCheck *check, Page page, uint16 page_id, uint16 layout_version,
+                          void (*refuse_old)(Relation index, const void *meta_data));
+
 // Reports the index corrupt at block: ERRCODE_INDEX_CORRUPTED, the message formatted after
 // "index "name" is corrupt at block N: ", with a REINDEX hint.
 void vs_check_corrupt(VsIndexCheck *check, BlockNumber block, const char *format, ...) pg_attribute_printf(3, 4)

@@ -77,16 +77,6 @@ uint32 entry_fingerprint(const uint64 *sketch, int words, uint32 bucket) {
                                                  &bucket, sizeof(bucket)));
 }
 
-// The shared page format (src/pg/index/page.h): the special space's size and lsh's page id.
-void check_special(LshCheck *s, BlockNumber block, Page page) {
-    if (PageGetSpecialSize(page) != MAXALIGN(sizeof(IndexPageOpaque)))
-        vs_check_corrupt(s->check, block, "its special space has %u bytes, not %zu", unsigned(PageGetSpecialSize(page)),
-                         Size(MAXALIGN(sizeof(IndexPageOpaque))));
-    uint16 page_id = index_page_opaque(page)->page_id;
-    if (page_id != VS_LSH_PAGE_ID)
-        vs_check_corrupt(s->check, block, "page id 0x%04X, not lsh's 0x%04X", page_id, VS_LSH_PAGE_ID);
-}
-
 // Why a shaped layout cannot be hashed with as it is, or nullptr. The hasher indexes its
 // arrays by these fields, so each must be what default_layout and fit_layout can produce.
 const char *shaped_layout_problem(const vs::lsh::Layout &layout) {
@@ -128,25 +118,10 @@ const char *shaped_layout_problem(const vs::lsh::Layout &layout) {
 // fits the layout and lies inside the index.
 void check_meta(LshCheck *s, Page page) {
     VsIndexCheck *check = s->check;
-    Relation index = check->index;
-    if (PageIsNew(page)) vs_check_corrupt(check, 0, "the metapage was never initialised");
-    check_special(s, 0, page);
-    if (index_page_opaque(page)->page_type != INDEX_PAGE_META)
-        vs_check_corrupt(check, 0, "page type %u, not the metapage's %d", index_page_opaque(page)->page_type, INDEX_PAGE_META);
+    vs_check_meta_header(check, page, VS_LSH_PAGE_ID, LSH_LAYOUT_VERSION, nullptr);
     LshMeta &meta = s->info.meta;
     memcpy(&meta, index_page_data(page), sizeof(meta));
     const IndexMetaHeader &header = meta.header;
-    if (header.magic != VS_META_MAGIC || header.page_id != VS_LSH_PAGE_ID)
-        vs_check_corrupt(check, 0, "magic number 0x%08X and page id 0x%04X, not 0x%08X and lsh's 0x%04X", header.magic,
-                         header.page_id, VS_META_MAGIC, VS_LSH_PAGE_ID);
-    // Another layout version is no corruption: it is refused as every reader refuses it.
-    index_check_meta(index, &header, VS_LSH_PAGE_ID, LSH_LAYOUT_VERSION);
-    int32 typmod = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
-    if (header.dims > VECTOR_MAX_DIM || (typmod > 0 && header.dims != typmod))
-        vs_check_corrupt(check, 0, "dims %d, for a column of vector(%d)", header.dims, typmod);
-    int opclass_metric = int(index_metric(index));
-    if (header.metric != opclass_metric)
-        vs_check_corrupt(check, 0, "metric %u, where the operator class's is %d", header.metric, opclass_metric);
 
     const vs::lsh::Layout &layout = meta.layout;
     const char *problem = nullptr;
@@ -225,7 +200,7 @@ void walk_page(LshCheck *s, BlockNumber block, Page page) {
         if (directory_block) vs_check_corrupt(s->check, block, "a page of the directory was never initialised");
         return;
     }
-    check_special(s, block, page);
+    vs_check_special(s->check, block, page, VS_LSH_PAGE_ID);
     uint16 type = opaque->page_type;
     if (directory_block != (type == LSH_PAGE_DIRECTORY) || (type != LSH_PAGE_DIRECTORY && type != LSH_PAGE_BUCKET))
         vs_check_corrupt(s->check, block, "page type %u, where the directory (blocks %u to %u) has type %d and other blocks %d",
