@@ -1,13 +1,13 @@
 // The hnsw access method's handler: its capabilities, options, GUCs and operator class checks.
 // The phases live in build/insert/scan/vacuum/cost.cpp.
 #include "pg/hnsw/hnsw.h"
+#include "pg/index/handler.h"
 
 #include <cmath>
 
 extern "C" {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wregister"
-#include "commands/vacuum.h"
 #include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
 #include "utils/guc.h"
@@ -60,48 +60,20 @@ static bool hnsw_validate(Oid opclass_oid) {
 
 Datum hnswhandler(PG_FUNCTION_ARGS) {
     return vs::guard([&]() -> Datum {
-        IndexAmRoutine *am = makeNode(IndexAmRoutine);
-        am->amstrategies = 0;
-        am->amsupport = 3;
-        am->amoptsprocnum = 0;
-        am->amcanorder = false;
-        am->amcanorderbyop = true;
-        am->amcanbackward = false;
-        am->amcanunique = false;
-        am->amcanmulticol = false;
-        am->amoptionalkey = true;
-        am->amsearcharray = false;
-        am->amsearchnulls = false;
-        am->amstorage = false;
-        am->amclusterable = false;
-        am->ampredlocks = false;
-        am->amcanparallel = false;
-        am->amcaninclude = false;
-        am->amusemaintenanceworkmem = true;
-        am->amparallelvacuumoptions = VACUUM_OPTION_PARALLEL_BULKDEL;
-        am->amkeytype = InvalidOid;
+        IndexAmRoutine *am = index_am_routine();
         am->ambuild = hnsw_build;
         am->ambuildempty = hnsw_buildempty;
         am->aminsert = hnsw_insert;
         am->ambulkdelete = hnsw_bulkdelete;
         am->amvacuumcleanup = hnsw_vacuumcleanup;
-        am->amcanreturn = nullptr;
         am->amcostestimate = hnsw_costestimate;
         am->amoptions = hnsw_options;
-        am->amproperty = nullptr;
         am->ambuildphasename = hnsw_buildphasename;
         am->amvalidate = hnsw_validate;
-        am->amadjustmembers = nullptr;
         am->ambeginscan = hnsw_beginscan;
         am->amrescan = hnsw_rescan;
         am->amgettuple = hnsw_gettuple;
-        am->amgetbitmap = nullptr;
         am->amendscan = hnsw_endscan;
-        am->ammarkpos = nullptr;
-        am->amrestrpos = nullptr;
-        am->amestimateparallelscan = nullptr;
-        am->aminitparallelscan = nullptr;
-        am->amparallelrescan = nullptr;
         PG_RETURN_POINTER(am);
     });
 }

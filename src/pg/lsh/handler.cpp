@@ -1,11 +1,11 @@
 // The lsh access method's handler: its capabilities, options, GUCs and operator class checks.
 // The phases live in build/insert/scan/vacuum/cost.cpp.
 #include "pg/lsh/lsh.h"
+#include "pg/index/handler.h"
 
 extern "C" {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wregister"
-#include "commands/vacuum.h"
 #include "utils/guc.h"
 #pragma GCC diagnostic pop
 }
@@ -68,48 +68,20 @@ static bool lsh_validate(Oid opclass_oid) {
 
 Datum lshhandler(PG_FUNCTION_ARGS) {
     return vs::guard([&]() -> Datum {
-        IndexAmRoutine *am = makeNode(IndexAmRoutine);
-        am->amstrategies = 0;
-        am->amsupport = 3;
-        am->amoptsprocnum = 0;
-        am->amcanorder = false;
-        am->amcanorderbyop = true;
-        am->amcanbackward = false;
-        am->amcanunique = false;
-        am->amcanmulticol = false;
-        am->amoptionalkey = true;
-        am->amsearcharray = false;
-        am->amsearchnulls = false;
-        am->amstorage = false;
-        am->amclusterable = false;
-        am->ampredlocks = false;
-        am->amcanparallel = false;
-        am->amcaninclude = false;
-        am->amusemaintenanceworkmem = true;
-        am->amparallelvacuumoptions = VACUUM_OPTION_PARALLEL_BULKDEL;
-        am->amkeytype = InvalidOid;
+        IndexAmRoutine *am = index_am_routine();
         am->ambuild = lsh_build;
         am->ambuildempty = lsh_buildempty;
         am->aminsert = lsh_insert;
         am->ambulkdelete = lsh_bulkdelete;
         am->amvacuumcleanup = lsh_vacuumcleanup;
-        am->amcanreturn = nullptr;
         am->amcostestimate = lsh_costestimate;
         am->amoptions = lsh_parse_options;
-        am->amproperty = nullptr;
         am->ambuildphasename = lsh_buildphasename;
         am->amvalidate = lsh_validate;
-        am->amadjustmembers = nullptr;
         am->ambeginscan = lsh_beginscan;
         am->amrescan = lsh_rescan;
         am->amgettuple = lsh_gettuple;
-        am->amgetbitmap = nullptr;
         am->amendscan = lsh_endscan;
-        am->ammarkpos = nullptr;
-        am->amrestrpos = nullptr;
-        am->amestimateparallelscan = nullptr;
-        am->aminitparallelscan = nullptr;
-        am->amparallelrescan = nullptr;
         PG_RETURN_POINTER(am);
     });
 }
