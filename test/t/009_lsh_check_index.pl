@@ -24,9 +24,9 @@ my $SKETCHES = $PAGE_DATA + 16;
 my $INVALID_BLOCK = 0xFFFFFFFF;
 my %PAGE_TYPE = (directory => 2, bucket => 3);
 # LshMeta after the page header: IndexMetaHeader (16 bytes), shaped, shape_rows,
-# directory_start, directory_pages; the layout (vs::lsh::Layout) at 304: tables at 32, buckets
-# at 60, sketch bits at 64
-my %META_OFFSET = (shaped => 16, directory_start => 24, directory_pages => 28, layout => 304);
+# directory_start, directory_pages, built_rows, built_blocks, calibration_queries, 32 knots of 16
+# bytes from 48; the layout (vs::lsh::Layout) at 560: tables at 32, buckets at 60, sketch bits at 64
+my %META_OFFSET = (shaped => 16, directory_start => 24, directory_pages => 28, layout => 560);
 
 my $node = start_node('lsh_check_index', "autovacuum = off\n");
 $node->safe_psql('postgres', PostgreSQL::Test::Utils::slurp_file("$FindBin::Bin/helpers.sql"));

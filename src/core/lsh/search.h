@@ -62,7 +62,7 @@ class Searcher {
         capacity_ = probed_capacity_ = 0;
         grow(1024);
         grow_probed(64);
-        model_.init(allocator, layout->tables, layout->functions, max_values_, kMaxModelDistances);
+        model_ready_ = false;  // the model's tables are large (vertices x distances): made when first asked for
         results_ = allocator->array<Candidate>(kMaxModelDistances);
         best_.init(allocator, kMaxModelDistances + 1);
     }
@@ -161,6 +161,10 @@ class Searcher {
     double expected_recall(double gamma = 1.0) noexcept {
         const int distances = results_count_;
         if (distances == 0) return 0;
+        if (!model_ready_) {
+            model_.init(allocator_, layout_->tables, layout_->functions, max_values_, kMaxModelDistances);
+            model_ready_ = true;
+        }
         model_.reset(distances);
         double survive[kMaxModelDistances];
         for (int m = 0; m < distances; m++) {
@@ -177,7 +181,6 @@ class Searcher {
         return model_.expected_recall(survive);
     }
 
-    ProbeModel &model() noexcept { return model_; }
     Hasher &hasher() noexcept { return hasher_; }
     const Alternative *const *alternatives(int table) const noexcept { return alternatives_ + table * layout_->functions; }
 
@@ -276,6 +279,7 @@ class Searcher {
     std::uint16_t *probed_tuples_;
     std::size_t probed_, probed_capacity_;
     ProbeModel model_;
+    bool model_ready_;
     Candidate *results_;
     int results_count_ = 0;
     double query_norm_ = 0;

@@ -105,7 +105,12 @@ static int indexed_dims(Relation index) {
 static void init_unshaped(Relation index, LshIndexInfo *info, const LshOptions &options) {
     memset(info, 0, sizeof(LshIndexInfo));
     LshMeta &meta = info->meta;
-    meta.header = {VS_META_MAGIC, VS_LSH_PAGE_ID, LSH_LAYOUT_VERSION, VS_ELEMENT_FLOAT4, uint16(index_metric(index)),
+    const vs::Metric metric = index_metric(index);
+    if (metric != vs::Metric::L2 && metric != vs::Metric::InnerProduct && metric != vs::Metric::Cosine)
+        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                        errmsg("lsh indexes support the <->, <#> and <=> distances only"),
+                        errdetail("No hash family here is sensitive to the operator class's distance.")));
+    meta.header = {VS_META_MAGIC, VS_LSH_PAGE_ID, LSH_LAYOUT_VERSION, VS_ELEMENT_FLOAT4, uint16(metric),
                    int32(indexed_dims(index))};
     meta.shape_rows = uint32(options.shape_rows);
     meta.directory_start = InvalidBlockNumber;
@@ -123,22 +128,13 @@ static void write_meta_page(Page page, const LshMeta &meta) {
     *reinterpret_cast<LshMeta *>(index_page_data(page)) = meta;
 }
 
-// Whether the index holds a row of vector x: all but zero vectors under cosine, which have no
-// direction (as in hnsw).
-static bool indexed_vector(vs::Metric metric, const float *x, int dims) {
-    if (metric != vs::Metric::Cosine) return true;
-    for (int i = 0; i < dims; i++)
-        if (x[i] != 0) return true;
-    return false;
-}
-
 // The row of values[0], into state->row; false for a row the index does not hold.
 static bool load_row(LshBuildState *state, Datum value) {
     VectorView v;
     view_vector(value, &v);
     check_expected_dims(state->info.dims, v.dim);
     memcpy(state->row, v.x, sizeof(float) * v.dim);
-    return indexed_vector(state->info.metric, state->row, v.dim);
+    return lsh_indexes_vector(state->info.metric, state->row, v.dim);
 }
 
 static void sample_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, bool alive, void *arg) {
@@ -440,10 +436,10 @@ extern "C" PGDLLEXPORT void lsh_parallel_build_main(dsm_segment *seg, shm_toc *t
 // memory and finds its share of the ground truth; the leader then writes the records to pages
 // in one process, so pages are written in block order as in a serial build. The records are
 // sized from the rows the sample pass counted, with room for rows a concurrent build's later
-// snapshot sees; false, having written nothing, when they did not fit or no shared memory
-// could be had: the caller hashes alone.
-static bool hash_in_parallel(LshBuildState *state, Relation heap, IndexInfo *index_info, int workers,
-                             double counted_rows) {
+// snapshot sees. Returns the heap rows the participants scanned; -1, having written nothing,
+// when the records did not fit or no shared memory could be had: the caller hashes alone.
+static double hash_in_parallel(LshBuildState *state, Relation heap, IndexInfo *index_info, int workers,
+                               double counted_rows) {
     const vs::lsh::Layout &layout = state->info.meta.layout;
     const int dims = state->info.dims;
     const Size record_bytes =
@@ -463,12 +459,13 @@ static bool hash_in_parallel(LshBuildState *state, Relation heap, IndexInfo *ind
                          errdetail("Their records of %.0f rows need %zu bytes.", counted_rows,
                                    Size(record_bytes * capacity)),
                          errhint("Increase maintenance_work_mem to build with parallel workers.")));
-        return false;
+        return -1;
     }
     ParallelBuild build;
     if (!parallel_build_begin(&build, "lsh_parallel_build_main", heap, state->index, index_info, workers, bytes))
-        return false;
+        return -1;
     // The open pages share maintenance_work_mem with the records they are written from.
+    const std::size_t serial_open_limit = state->open_limit;
     state->open_limit = std::max<std::size_t>(1, (Size(maintenance_work_mem) * 1024 - record_bytes * capacity) / BLCKSZ);
     auto *shared = static_cast<LshShared *>(build.am_shared);
     shared->meta = state->info.meta;
@@ -489,14 +486,15 @@ static bool hash_in_parallel(LshBuildState *state, Relation heap, IndexInfo *ind
     int launched = parallel_build_launch(&build);
     ereport(DEBUG1, (errmsg("lsh build with %d parallel workers", launched)));
     hash_participant(build.shared, shared, heap, state->index);
-    parallel_build_wait(&build, index_info);
+    const double heap_tuples = parallel_build_wait(&build, index_info);
 
     const uint64 records = pg_atomic_read_u64(&shared->next_record);
     if (records > capacity) {
         parallel_build_end(&build);
+        state->open_limit = serial_open_limit;
         ereport(NOTICE, (errmsg("lsh index build continues without parallel workers"),
                          errdetail("The table held more rows than its first pass counted.")));
-        return false;
+        return -1;
     }
     for (uint64 i = 0; i < records; i++) {
         CHECK_FOR_INTERRUPTS();
@@ -522,7 +520,7 @@ static bool hash_in_parallel(LshBuildState *state, Relation heap, IndexInfo *ind
                 }
             }
     parallel_build_end(&build);
-    return true;
+    return heap_tuples;
 }
 
 IndexBuildResult *lsh_build(Relation heap, Relation index, IndexInfo *index_info) {
@@ -548,7 +546,7 @@ IndexBuildResult *lsh_build(Relation heap, Relation index, IndexInfo *index_info
         const int params[] = {PROGRESS_CREATEIDX_SUBPHASE, PROGRESS_CREATEIDX_TUPLES_TOTAL};
         const int64 values[] = {LSH_PHASE_SAMPLE, int64(std::max<float4>(heap->rd_rel->reltuples, 0))};
         pgstat_progress_update_multi_param(2, params, values);
-        double heap_tuples = table_index_build_scan(heap, index, index_info, true, true, sample_callback, &state, nullptr);
+        table_index_build_scan(heap, index, index_info, true, true, sample_callback, &state, nullptr);
         if (state.indexed >= state.options.shape_rows) shape(&state);
 
         const std::size_t slots = std::size_t(state.info.meta.layout.tables) * state.info.meta.layout.buckets;
@@ -568,8 +566,10 @@ IndexBuildResult *lsh_build(Relation heap, Relation index, IndexInfo *index_info
         state.indexed = 0;
         pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, LSH_PHASE_HASH);
         int workers = state.info.meta.shaped ? plan_create_index_workers(RelationGetRelid(heap), RelationGetRelid(index)) : 0;
-        if (workers == 0 || !hash_in_parallel(&state, heap, index_info, workers, counted_rows))
-            table_index_build_scan(heap, index, index_info, true, true, hash_callback, &state, nullptr);
+        // The hash pass's rows are the build's (a concurrent build's second snapshot sees more).
+        double heap_tuples = workers > 0 ? hash_in_parallel(&state, heap, index_info, workers, counted_rows) : -1;
+        if (heap_tuples < 0)
+            heap_tuples = table_index_build_scan(heap, index, index_info, true, true, hash_callback, &state, nullptr);
         finish_pages(&state);
         if (state.info.meta.shaped) calibrate(&state);
 

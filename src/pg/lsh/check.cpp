@@ -14,10 +14,10 @@
 // The check runs beside inserts and VACUUM. Pages never leave their chain, and a page joins a
 // chain in the WAL record that initialises it, under both pages' locks: a bucket page pass 1
 // saw was on its chain then, and pass 2, which reads the directory and the chains afresh after
-// pass 1, reaches it. What pass 2 finds past the blocks pass 1 read was added since and is not
-// followed. Entries only move within their page (VACUUM fills a hole with the page's last
-// entry), and each page is copied under its lock, so each pass sees every entry that stays
-// throughout the check once.
+// pass 1, reaches it. Pages past the blocks pass 1 read were added since: pass 2 follows them
+// to the older pages behind them, but does not judge their rows. Entries only move within their
+// page (VACUUM fills a hole with the page's last entry), and each page is copied under its lock,
+// so each pass sees every entry that stays throughout the check once.
 #include "pg/lsh/lsh.h"
 #include "pg/index/check.h"
 
@@ -77,43 +77,6 @@ uint32 entry_fingerprint(const uint64 *sketch, int words, uint32 bucket) {
                                                  &bucket, sizeof(bucket)));
 }
 
-// Why a shaped layout cannot be hashed with as it is, or nullptr. The hasher indexes its
-// arrays by these fields, so each must be what default_layout and fit_layout can produce.
-const char *shaped_layout_problem(const vs::lsh::Layout &layout) {
-    if (layout.tables < 1 || layout.tables > vs::lsh::kMaxTables) return "the tables are out of range";
-    if (layout.functions < 1 || layout.functions > vs::lsh::kMaxFunctions) return "the functions per table are out of range";
-    if (layout.family != (layout.metric == vs::Metric::L2 ? vs::lsh::Family::Sliced : vs::lsh::Family::CrossPolytope))
-        return "its hash family is not the metric's";
-    if (layout.hashed_dims != layout.dims + (layout.metric == vs::Metric::InnerProduct) ||
-        layout.input_padded != vs::lsh::padded_dims(layout.hashed_dims) ||
-        layout.padded != std::min(layout.input_padded, vs::lsh::kMaxHashedDims))
-        return "its hashed and padded dimensions do not follow from the column's";
-    uint64 buckets = 1;
-    for (int j = 0; j < layout.functions; j++) {
-        int values = layout.values(j);
-        bool valid = layout.family == vs::lsh::Family::Sliced
-                         ? values >= 2 && values <= vs::lsh::kMaxSlots
-                         : values >= 2 && values % 2 == 0 && uint32(values) <= 2 * layout.padded;
-        if (!valid) return "a hash function has a number of values it cannot have";
-        buckets *= uint64(values);
-        if (buckets > PG_UINT32_MAX) break;
-    }
-    if (buckets != layout.buckets) return "its buckets are not the product of its functions' values";
-    if (layout.family == vs::lsh::Family::Sliced) {
-        for (int t = 0; t < layout.tables; t++)
-            for (int j = 0; j < layout.functions; j++)
-                for (int c = 0; c + 1 < layout.slots; c++)
-                    if (!std::isfinite(layout.cuts[t][j][c]) || (c > 0 && layout.cuts[t][j][c] < layout.cuts[t][j][c - 1]))
-                        return "a function's slot cuts are not ascending";
-        if (!(layout.sketch_width > 0) || !std::isfinite(layout.sketch_width)) return "its sketch width is not positive";
-    }
-    if (layout.metric == vs::Metric::InnerProduct && (!(layout.lift_norm > 0) || !std::isfinite(layout.lift_norm)))
-        return "its lift norm is not positive";
-    if (layout.sketch_bits < 64 || layout.sketch_bits > vs::lsh::kMaxSketchBits || layout.sketch_bits % 64 != 0)
-        return "its sketch bits are not a multiple of 64 from 64 to 1024";
-    return nullptr;
-}
-
 // The metapage on its own: identity, a hash layout the hasher can follow, and a directory that
 // fits the layout and lies inside the index.
 void check_meta(LshCheck *s, Page page) {
@@ -121,19 +84,10 @@ void check_meta(LshCheck *s, Page page) {
     vs_check_meta_header(check, page, VS_LSH_PAGE_ID, LSH_LAYOUT_VERSION, nullptr);
     LshMeta &meta = s->info.meta;
     memcpy(&meta, index_page_data(page), sizeof(meta));
-    const IndexMetaHeader &header = meta.header;
 
     const vs::lsh::Layout &layout = meta.layout;
-    const char *problem = nullptr;
-    if (meta.shaped > 1)
-        vs_check_corrupt(check, 0, "shaped flag %u, not 0 or 1", meta.shaped);
-    else if (int(layout.metric) != header.metric || layout.dims != uint32(header.dims))
-        problem = "its metric or dimensions are not the metapage header's";
-    else if (meta.shaped)
-        problem = shaped_layout_problem(layout);
-    else if (layout.tables != 1 || layout.buckets != 1)
-        problem = "an unshaped index has one table of one bucket";
-    if (problem)
+    if (meta.shaped > 1) vs_check_corrupt(check, 0, "shaped flag %u, not 0 or 1", meta.shaped);
+    if (const char *problem = lsh_layout_problem(meta))
         vs_check_corrupt(check, 0, "its hash layout (%d tables of %u buckets, %d sketch bits, metric %d, %u dimensions) is unsound: %s",
                          layout.tables, layout.buckets, layout.sketch_bits, int(layout.metric), layout.dims, problem);
     lsh_derive_info(&s->info);
@@ -244,7 +198,7 @@ const char *bad_link(LshCheck *s, BlockNumber block, int table, uint32 bucket, c
         return problem;
     }
     if (header.count > s->info.capacity) return "which holds more entries than a bucket page can";
-    if (s->blocks[block].on_chain) return "which is on it already: a cycle";
+    if (block < s->nblocks && s->blocks[block].on_chain) return "which is on it already: a cycle";
     return nullptr;
 }
 
@@ -253,25 +207,31 @@ const char *bad_link(LshCheck *s, BlockNumber block, int table, uint32 bucket, c
 void walk_chain(LshCheck *s, BlockNumber directory_block, uint32 slot, int table, uint32 bucket, BlockNumber start) {
     VsIndexCheck *check = s->check;
     BlockNumber from = directory_block;
+    // Pages added since pass 1 (an insert put a new page first in the chain) are followed to
+    // the older ones behind them, but hold only rows pass 1 did not claim; they are bounded by
+    // what the index has grown by, which bounds a cycle among them.
+    BlockNumber grown = 0, size_now = s->nblocks;
     for (BlockNumber block = start; block != InvalidBlockNumber;) {
         CHECK_FOR_INTERRUPTS();
         char buffer[64];
         const char *problem = nullptr;
-        if (block >= s->nblocks) {
-            if (block < RelationGetNumberOfBlocks(check->index)) return;  // added since pass 1
+        const bool added = block >= s->nblocks;
+        if (added && block >= size_now) size_now = RelationGetNumberOfBlocks(check->index);
+        if (added && block >= size_now)
             problem = "past the end of the index";
-        } else {
+        else if (added && ++grown > size_now - s->nblocks)
+            problem = "which is on it already: a cycle";
+        else
             problem = bad_link(s, block, table, bucket, buffer, sizeof(buffer));
-        }
         if (problem && from == directory_block)
             vs_check_corrupt(check, from, "slot %u, the chain of table %d bucket %u, starts at block %u, %s", slot, table,
                              bucket, block, problem);
         if (problem)
             vs_check_corrupt(check, from, "the chain of table %d bucket %u goes on to block %u, %s", table, bucket, block,
                              problem);
-        s->blocks[block].on_chain = true;
         Page page = static_cast<Page>(s->scratch.data);
-        if (table > 0 && s->tables)
+        if (!added) s->blocks[block].on_chain = true;
+        if (!added && table > 0 && s->tables)
             for (uint16 i = 0; i < bucket_header(page).count; i++) match_entry(s, page, i);
         from = block;
         block = bucket_header(page).next;
@@ -378,8 +338,7 @@ bool lsh_fingerprint(VsIndexCheck *check, Datum value, uint32 *fingerprint) {
     }
     memcpy(s->row, v.x, sizeof(float) * v.dim);
     if (!info.meta.shaped) {
-        bool zero = std::all_of(s->row, s->row + info.dims, [](float x) { return x == 0; });
-        if (zero && info.metric == vs::Metric::Cosine) return false;
+        if (!lsh_indexes_vector(info.metric, s->row, info.dims)) return false;
         *fingerprint = entry_fingerprint(s->sketch, 0, 0);
         return true;
     }

@@ -1,8 +1,7 @@
 // The lsh access method's cost estimate, through the shared gate of src/pg/index/cost.h: what
-// is lsh's own is how much one batch costs at the current settings. A batch re-ranks
-// `candidates` rows, each a heap fetch and a distance over the full vector, after scoring the
-// entries of `probes` buckets in each table by sketch (a few nanoseconds each: about the cost of
-// reading them). A LIMIT beyond a batch takes further batches of doubled settings.
+// is lsh's own is how many rows a scan re-ranks (a heap fetch and a distance over the full
+// vector each) to release the rows the query wants, after scoring the entries of `probes`
+// buckets in each table by sketch.
 #include "pg/lsh/lsh.h"
 #include "pg/index/cost.h"
 
@@ -28,18 +27,26 @@ void lsh_costestimate(PlannerInfo *root, IndexPath *path, double loop_count, Cos
         double tuples = index->tuples > 1 ? index->tuples : 1;
         double candidates = vs::index::wanted_candidates(root, path, settings.candidates);
         if (candidates > 0) {
-            // An unshaped index re-ranks every row; a shaped one at least a batch, more for a
-            // larger LIMIT (and a scan stops at lsh.max_scan_tuples).
-            double reranks = info.meta.shaped ? std::fmax(settings.candidates, candidates) : tuples;
-            reranks = std::fmin(std::fmin(reranks, tuples), lsh_iterative.max_scan_tuples);
-            double entries = info.meta.shaped
-                                 ? std::fmin(tuples, tuples / info.meta.layout.buckets * settings.probes) *
-                                       info.meta.layout.tables
-                                 : tuples;
-            // The index's entries are scored at a fiftieth of a row's re-rank; visits_cost prices
-            // the pages of the re-ranked rows' index entries as genericcostestimate does.
-            cost = vs::index::visits_cost(root, path, loop_count, reranks + entries / 50,
-                                          cpu_operator_cost * 10 + random_page_cost / 4);
+            // An unshaped index re-ranks every row. A shaped one re-ranks the first batch for up
+            // to 10 rows, and for more as many as its release rule takes (lsh.h).
+            const double first = settings.candidates;
+            double reranks = !info.meta.shaped ? tuples
+                             : candidates <= LSH_FIRST_RELEASE ? first
+                                                               : first * candidates / LSH_RELEASE_PER_CANDIDATES;
+            reranks = std::fmin(reranks, tuples);
+            // Without an iterative scan asked for, the LIMIT must be met: a scan expected to
+            // stop at lsh.max_scan_tuples first is left to a sequential scan (as for hnsw).
+            if (lsh_iterative.mode != INDEX_ITERATIVE_OFF || reranks <= lsh_iterative.max_scan_tuples) {
+                reranks = std::fmin(reranks, lsh_iterative.max_scan_tuples);
+                double entries = info.meta.shaped
+                                     ? std::fmin(tuples, tuples / info.meta.layout.buckets * settings.probes) *
+                                           info.meta.layout.tables
+                                     : tuples;
+                // The index's entries are scored at a fiftieth of a row's re-rank; visits_cost
+                // prices the pages as genericcostestimate does.
+                cost = vs::index::visits_cost(root, path, loop_count, reranks + entries / 50,
+                                              cpu_operator_cost * 10 + random_page_cost / 4);
+            }
         }
         *startup_cost = cost.startup;
         *total_cost = cost.total;

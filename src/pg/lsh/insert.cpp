@@ -44,12 +44,12 @@ static void notice_outgrown(Relation index, const LshIndexInfo *info, uint64 cha
     static Oid noticed[16];
     static int n_noticed = 0;
     const LshMeta &meta = info->meta;
-    bool outgrown = meta.shaped ? RelationGetNumberOfBlocks(index) > 4 * meta.built_blocks
-                                : chain_entries > meta.shape_rows;
-    if (!outgrown) return;
     Oid relid = RelationGetRelid(index);
     for (int i = 0; i < n_noticed; i++)
         if (noticed[i] == relid) return;
+    bool outgrown = meta.shaped ? RelationGetNumberOfBlocks(index) > 4 * meta.built_blocks
+                                : chain_entries > meta.shape_rows;
+    if (!outgrown) return;
     if (n_noticed < int(lengthof(noticed))) noticed[n_noticed++] = relid;
     if (meta.shaped)
         ereport(NOTICE, (errmsg("lsh index \"%s\" was laid out for %.0f rows and now holds about four times as many",
@@ -69,18 +69,13 @@ bool lsh_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_ti
         if (isnull[0]) return false;
         LshInsertState *state = insert_state(index, index_info);
         const LshIndexInfo *info = &state->info;
-        MemoryContext row_context = AllocSetContextCreate(CurrentMemoryContext, "lsh insert", ALLOCSET_SMALL_SIZES);
-        MemoryContext old = MemoryContextSwitchTo(row_context);
+        // A detoasted copy goes to the executor's per-tuple context, reset after the row.
         VectorView v;
         view_vector(values[0], &v);
         check_expected_dims(info->dims, v.dim);
         memcpy(state->row, v.x, sizeof(float) * v.dim);
-        MemoryContextSwitchTo(old);
-        MemoryContextDelete(row_context);
+        if (!lsh_indexes_vector(info->metric, state->row, info->dims)) return false;
         if (!info->meta.shaped) {
-            bool zero = true;
-            for (int i = 0; i < info->dims && zero; i++) zero = state->row[i] == 0;
-            if (zero && info->metric == vs::Metric::Cosine) return false;  // no direction, as in the build
             notice_outgrown(index, info, lsh_append(index, info, 0, 0, heap_tid, state->sketch));
         } else {
             if (!state->hasher.load(state->row, false)) return false;

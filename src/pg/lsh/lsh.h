@@ -78,6 +78,12 @@ constexpr float LSH_CALIBRATION_TARGETS[] = {0.50f, 0.55f, 0.60f, 0.65f, 0.70f, 
                                              0.90f, 0.91f, 0.92f, 0.93f, 0.94f, 0.95f, 0.96f, 0.97f, 0.98f, 0.99f,
                                              0.995f, 0.999f};
 constexpr double LSH_TARGET_MARGIN = 0.01;
+
+// A scan's release rule (scan.cpp): the first batch, calibrated for the nearest 10, releases 10
+// rows; later ones 5 per first batch's candidates of all rows re-ranked. The cost estimate
+// prices a LIMIT by it.
+constexpr int LSH_FIRST_RELEASE = 10;
+constexpr int LSH_RELEASE_PER_CANDIDATES = 5;
 constexpr int LSH_KNOTS = sizeof(LSH_CALIBRATION_TARGETS) / sizeof(LSH_CALIBRATION_TARGETS[0]);
 
 // The scan settings that met one target on the calibration queries.
@@ -133,6 +139,8 @@ struct LshIndexInfo {
 };
 
 static_assert(sizeof(LshMeta) <= INDEX_PAGE_SPACE, "the metapage holds the layout");
+// test/t/009_lsh_check_index.pl edits metapages at these offsets.
+static_assert(offsetof(LshMeta, knots) == 48 && offsetof(LshMeta, layout) == 560, "the TAP test's offsets");
 static_assert(std::is_trivially_destructible_v<LshIndexInfo>);
 
 extern double lsh_target_recall;
@@ -153,6 +161,17 @@ inline ItemPointerData lsh_ref_tid(vs::Ref ref) {
     ItemPointerData tid;
     ItemPointerSet(&tid, BlockNumber(ref >> 16), OffsetNumber(ref & 0xffff));
     return tid;
+}
+// Why meta's hash layout cannot be hashed with (the hasher indexes its arrays by its fields), or
+// nullptr: every reader refuses such a metapage, and the checker reports it.
+const char *lsh_layout_problem(const LshMeta &meta);
+// Whether the index holds a row of vector x (dims floats): all but zero vectors under cosine,
+// which have no direction (as in hnsw). Build, insert and the checker decide by it.
+inline bool lsh_indexes_vector(vs::Metric metric, const float *x, int dims) {
+    if (metric != vs::Metric::Cosine) return true;
+    for (int i = 0; i < dims; i++)
+        if (x[i] != 0) return true;
+    return false;
 }
 // The entry arithmetic of a layout (info's meta.layout set).
 void lsh_derive_info(LshIndexInfo *info);
@@ -194,7 +213,7 @@ class LshPageStore {
             CHECK_FOR_INTERRUPTS();
             Buffer buf = lock_page(block, table, bucket, hops);
             Page page = BufferGetPage(buf);
-            int n = decode_refs(page);
+            int n = decode_refs(page, block);
             if (n > 0) visit(refs_, lsh_bucket_sketches(page), n);
             block = lsh_bucket_header(page)->next;
             UnlockReleaseBuffer(buf);
@@ -205,8 +224,9 @@ class LshPageStore {
   private:
     // The chain page at block, share-locked, after checking that it is one of (table, bucket).
     Buffer lock_page(BlockNumber block, int table, uint32 bucket, BlockNumber hops);
-    // Decodes the page's heap TIDs into refs_; returns their count.
-    int decode_refs(Page page);
+    // Decodes the heap TIDs of the page at block into refs_, refusing one no tuple can have;
+    // returns their count.
+    int decode_refs(Page page, BlockNumber block);
 
     Relation index_;
     const LshIndexInfo *info_;

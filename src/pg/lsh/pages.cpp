@@ -2,9 +2,13 @@
 // pages, and appending an entry to a bucket.
 #include "pg/lsh/lsh.h"
 
+#include <algorithm>
+#include <cmath>
+
 extern "C" {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wregister"
+#include "access/htup_details.h"
 #include "access/xlog.h"
 #include "miscadmin.h"
 #include "utils/memutils.h"
@@ -22,6 +26,56 @@ void lsh_derive_info(LshIndexInfo *info) {
     info->slots_per_page = uint32(INDEX_PAGE_SPACE / sizeof(BlockNumber));
 }
 
+// Why a shaped layout cannot be hashed with as it is, or nullptr. The hasher indexes its
+// arrays by these fields, so each must be what default_layout and fit_layout can produce.
+static const char *shaped_layout_problem(const vs::lsh::Layout &layout) {
+    if (layout.tables < 1 || layout.tables > vs::lsh::kMaxTables) return "the tables are out of range";
+    if (layout.functions < 1 || layout.functions > vs::lsh::kMaxFunctions) return "the functions per table are out of range";
+    if (layout.family != (layout.metric == vs::Metric::L2 ? vs::lsh::Family::Sliced : vs::lsh::Family::CrossPolytope))
+        return "its hash family is not the metric's";
+    if (layout.hashed_dims != layout.dims + (layout.metric == vs::Metric::InnerProduct) ||
+        layout.input_padded != vs::lsh::padded_dims(layout.hashed_dims) ||
+        layout.padded != std::min(layout.input_padded, vs::lsh::kMaxHashedDims))
+        return "its hashed and padded dimensions do not follow from the column's";
+    uint64 buckets = 1;
+    for (int j = 0; j < layout.functions; j++) {
+        int values = layout.values(j);
+        bool valid = layout.family == vs::lsh::Family::Sliced
+                         ? values >= 2 && values <= vs::lsh::kMaxSlots
+                         : values >= 2 && values % 2 == 0 && uint32(values) <= 2 * layout.padded;
+        if (!valid) return "a hash function has a number of values it cannot have";
+        buckets *= uint64(values);
+        if (buckets > PG_UINT32_MAX) break;
+    }
+    if (buckets != layout.buckets) return "its buckets are not the product of its functions' values";
+    if (layout.family == vs::lsh::Family::Sliced) {
+        for (int t = 0; t < layout.tables; t++)
+            for (int j = 0; j < layout.functions; j++)
+                for (int c = 0; c + 1 < layout.slots; c++)
+                    if (!std::isfinite(layout.cuts[t][j][c]) || (c > 0 && layout.cuts[t][j][c] < layout.cuts[t][j][c - 1]))
+                        return "a function's slot cuts are not ascending";
+        if (!(layout.sketch_width > 0) || !std::isfinite(layout.sketch_width)) return "its sketch width is not positive";
+    }
+    if (layout.metric == vs::Metric::InnerProduct && (!(layout.lift_norm > 0) || !std::isfinite(layout.lift_norm)))
+        return "its lift norm is not positive";
+    if (layout.sketch_bits < 64 || layout.sketch_bits > vs::lsh::kMaxSketchBits || layout.sketch_bits % 64 != 0)
+        return "its sketch bits are not a multiple of 64 from 64 to 1024";
+    return nullptr;
+}
+
+const char *lsh_layout_problem(const LshMeta &meta) {
+    const vs::lsh::Layout &layout = meta.layout;
+    if (meta.shaped > 1) return "its shaped flag is neither 0 nor 1";
+    if (meta.header.dims < 1 || meta.header.dims > VECTOR_MAX_DIM) return "its dimensions are out of range";
+    if (int(layout.metric) != meta.header.metric || layout.dims != uint32(meta.header.dims))
+        return "its metric or dimensions are not the metapage header's";
+    if (layout.metric != vs::Metric::L2 && layout.metric != vs::Metric::InnerProduct && layout.metric != vs::Metric::Cosine)
+        return "no hash family serves its metric";
+    if (meta.shaped) return shaped_layout_problem(layout);
+    if (layout.tables != 1 || layout.buckets != 1) return "an unshaped index has one table of one bucket";
+    return nullptr;
+}
+
 static void fill_info(Relation index, void *out) {
     auto *info = static_cast<LshIndexInfo *>(out);
     Buffer buf = ReadBuffer(index, VS_METAPAGE_BLKNO);
@@ -32,10 +86,15 @@ static void fill_info(Relation index, void *out) {
     info->meta = *meta;
     UnlockReleaseBuffer(buf);
     const vs::lsh::Layout &layout = info->meta.layout;
-    if (info->meta.directory_start == InvalidBlockNumber || layout.tables < 1 || layout.tables > vs::lsh::kMaxTables ||
-        layout.buckets < 1 || layout.sketch_bits < 0 || layout.sketch_bits > vs::lsh::kMaxSketchBits)
+    const char *problem = lsh_layout_problem(info->meta);
+    const uint32 slots_per_page = uint32(INDEX_PAGE_SPACE / sizeof(BlockNumber));
+    if (problem == nullptr &&
+        (info->meta.directory_start == VS_METAPAGE_BLKNO || info->meta.directory_start == InvalidBlockNumber ||
+         uint64(info->meta.directory_pages) * slots_per_page < uint64(layout.tables) * layout.buckets))
+        problem = "its directory does not fit its buckets";
+    if (problem != nullptr)
         ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
-                        errmsg("lsh index \"%s\" has an invalid metapage", RelationGetRelationName(index)),
+                        errmsg("lsh index \"%s\" has an invalid metapage: %s", RelationGetRelationName(index), problem),
                         errhint("REINDEX the index.")));
     lsh_derive_info(info);
 }
@@ -132,10 +191,18 @@ Buffer LshPageStore::lock_page(BlockNumber block, int table, uint32 bucket, Bloc
     return buf;
 }
 
-int LshPageStore::decode_refs(Page page) {
+int LshPageStore::decode_refs(Page page, BlockNumber block) {
     const int n = lsh_bucket_header(page)->count;
     const ItemPointerData *tids = lsh_bucket_tids(info_, page);
-    for (int i = 0; i < n; i++) refs_[i] = lsh_tid_ref(const_cast<ItemPointer>(&tids[i]));
+    for (int i = 0; i < n; i++) {
+        // A TID no heap tuple can have would reach the heap as a read of P_NEW (an extension).
+        ItemPointer tid = const_cast<ItemPointer>(&tids[i]);
+        OffsetNumber offset = ItemPointerGetOffsetNumberNoCheck(tid);
+        if (ItemPointerGetBlockNumberNoCheck(tid) == InvalidBlockNumber || offset < FirstOffsetNumber ||
+            offset > MaxHeapTuplesPerPage)
+            report_corrupt(index_, block, "a heap TID no tuple can have");
+        refs_[i] = lsh_tid_ref(tid);
+    }
     return n;
 }
 

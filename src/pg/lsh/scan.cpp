@@ -51,10 +51,12 @@ struct LshScanState {
     vs::lsh::SearchSettings settings;
     int iterative;
     int max_scan_tuples;
+    double memory_limit;  // bytes
     float *query;  // nullptr for a NULL query, or one that orders nothing (zero, under <=> and <#>)
 
     bool searched;
     bool exhausted;  // the last batch probed and re-ranked everything
+    uint32 next_bucket;  // of table 0, for a query that orders nothing
     bool finished;   // the pool was released whole: no batch follows
     vs::Candidate *pool;   // re-ranked rows not handed to the executor, nearest first
     std::size_t pool_count;
@@ -123,12 +125,14 @@ void lsh_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, i
         so->searched = false;
         so->exhausted = false;
         so->finished = false;
+        so->next_bucket = 0;
         so->pool_count = so->released = so->total_released = 0;
         so->total_reranked = 0;
         so->settings = lsh_scan_settings(&so->info);
         so->first_candidates = so->settings.candidates;
         so->iterative = lsh_iterative.mode;
         so->max_scan_tuples = lsh_iterative.max_scan_tuples;
+        so->memory_limit = double(work_mem) * 1024 * lsh_iterative.scan_mem_multiplier;
         so->stream.reset(so->iterative != INDEX_ITERATIVE_RELAXED);
         so->stream.set_batch(so->pool, 0);
         so->stats = {};
@@ -233,36 +237,35 @@ static void rerank(IndexScanDesc scan, LshScanState *so, const vs::Ref *refs, st
 // candidates of all rows re-ranked (the sketch ranks farther rows less surely: at 10, a scan of
 // the whole of a 5,000-row table in strict order left out 40% of the rows, at 5 12%), or the
 // whole pool after the last batch.
-static void release(LshScanState *so, bool last) {
+static void release(LshScanState *so, bool whole) {
     std::sort(so->pool, so->pool + so->pool_count, [](const vs::Candidate &a, const vs::Candidate &b) {
         return a.distance < b.distance || (a.distance == b.distance && a.ref < b.ref);
     });
-    const std::size_t trusted =
-        std::max<std::size_t>(10, so->total_reranked * 5 / std::size_t(so->first_candidates));
+    const std::size_t trusted = std::max<std::size_t>(
+        LSH_FIRST_RELEASE, so->total_reranked * LSH_RELEASE_PER_CANDIDATES / std::size_t(so->first_candidates));
     const std::size_t allowed = trusted > so->total_released ? trusted - so->total_released : 0;
-    so->released = last ? so->pool_count : std::min(so->pool_count, allowed);
+    so->released = whole ? so->pool_count : std::min(so->pool_count, allowed);
     so->total_released += so->released;
     so->stream.set_batch(so->pool, int(so->released));
     so->stats.batches++;
-    so->finished = last;
 }
 
-// Table 0's entries in storage order, for a query that orders nothing.
-static void every_entry(LshScanState *so) {
-    for (uint32 b = 0; b < so->info.meta.layout.buckets; b++)
-        so->store.read_bucket(0, b, [&](const vs::Ref *refs, const uint64 *, int count) {
-            reserve_pool(so, so->pool_count + std::size_t(count));
-            for (int i = 0; i < count; i++) so->pool[so->pool_count++] = {0, refs[i]};
-        });
-    so->stats.visited += int64(so->pool_count);
-    so->exhausted = true;
+// The next bucket of table 0, in storage order, for a query that orders nothing: one bucket a
+// batch, so that its memory is a bucket's however large the index.
+static void next_bucket_entries(LshScanState *so) {
+    so->store.read_bucket(0, so->next_bucket, [&](const vs::Ref *refs, const uint64 *, int count) {
+        reserve_pool(so, so->pool_count + std::size_t(count));
+        for (int i = 0; i < count; i++) so->pool[so->pool_count++] = {0, refs[i]};
+        so->stats.visited += count;
+    });
+    so->exhausted = ++so->next_bucket >= so->info.meta.layout.buckets;
 }
 
 // Re-ranks the next batch's candidates into the pool.
 static void search_batch(IndexScanDesc scan, LshScanState *so) {
     VS_TEST_PAUSE("lsh_scan_probe");
     if (so->query == nullptr) {
-        every_entry(so);
+        next_bucket_entries(so);
         return;
     }
     if (!so->info.meta.shaped) {
@@ -301,9 +304,17 @@ static bool search(IndexScanDesc scan, LshScanState *so) {
     memmove(so->pool, so->pool + so->released, sizeof(vs::Candidate) * so->pool_count);
     so->released = 0;
     if (so->finished) return false;
-    auto at_end = [&] { return so->exhausted || so->total_reranked >= std::size_t(so->max_scan_tuples); };
+    // An iterative scan also stops when its memory passes lsh.scan_mem_multiplier x work_mem
+    // (without one the planner chose the index to meet the LIMIT within max_scan_tuples).
+    auto at_end = [&] {
+        return so->exhausted || so->total_reranked >= std::size_t(so->max_scan_tuples) ||
+               (so->iterative != INDEX_ITERATIVE_OFF &&
+                double(MemoryContextMemAllocated(so->context, true)) > so->memory_limit);
+    };
     if (!at_end()) search_batch(scan, so);
-    release(so, at_end());
+    // A query that orders nothing releases each bucket whole; the scan ends after the last.
+    release(so, at_end() || so->query == nullptr);
+    so->finished = at_end();
     return true;
 }
 

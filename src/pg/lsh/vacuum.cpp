@@ -1,9 +1,9 @@
 // VACUUM of an lsh index: one pass over the bucket pages in block order, through VACUUM's ring
 // buffer, removing the entries of dead rows. An entry is removed by moving the page's last
 // entry into its place (order within a page does not matter), so each page stays dense and
-// the space goes to the bucket's next inserts (pages.cpp fills the first page with room). A
-// scan copies a page under its share lock, so it sees a page before or after a removal, never
-// during one; a row whose entry a scan copied before its removal is gone from the heap only
+// the space goes to the bucket's next inserts (pages.cpp fills the first page with room among a
+// chain's newest eight). A scan reads a page under its share lock, so it sees a page before or
+// after a removal, never during one; a row whose entry a scan copied before its removal is gone from the heap only
 // once no snapshot sees it, and the scan reads the row under its snapshot.
 #include "pg/lsh/lsh.h"
 
@@ -26,7 +26,8 @@ static void sweep(IndexVacuumInfo *info, IndexBulkDeleteResult *stats, IndexBulk
     for (BlockNumber block = 1; block < nblocks; block++) {
         vacuum_delay_point();
         Buffer buf = ReadBufferExtended(index, MAIN_FORKNUM, block, RBM_NORMAL, info->strategy);
-        LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+        // Counting alone (a cleanup without deletes) only reads.
+        LockBuffer(buf, callback != nullptr ? BUFFER_LOCK_EXCLUSIVE : BUFFER_LOCK_SHARE);
         Page page = BufferGetPage(buf);
         const IndexPageOpaque *opaque = index_page_opaque(page);
         if (opaque == nullptr || opaque->page_id != VS_LSH_PAGE_ID || opaque->page_type != LSH_PAGE_BUCKET) {
