@@ -70,9 +70,10 @@ extern "C" {
 #define LSH_DEFAULT_TARGET_RECALL 0.9
 
 // Target recalls the build calibrates for; a scan takes the first at or above lsh.target_recall
-// plus LSH_TARGET_MARGIN (a quarter of what the target leaves to 1, if less). The margin is there because the calibration's queries are rows of the
-// table, and queries from elsewhere (Fashion-MNIST-angular's test images) measured up to 0.03
-// below the recall the same settings had on them.
+// plus LSH_TARGET_MARGIN (a quarter of what the target leaves to 1, if less). The margin is
+// there because the calibration's queries are rows of the table, and queries from elsewhere
+// (Fashion-MNIST-angular's test images) measured up to 0.03 below the recall the same settings
+// had on them.
 constexpr float LSH_CALIBRATION_TARGETS[] = {0.50f, 0.55f, 0.60f, 0.65f, 0.70f, 0.75f, 0.76f, 0.77f, 0.78f, 0.79f,
                                              0.80f, 0.81f, 0.82f, 0.83f, 0.84f, 0.85f, 0.86f, 0.87f, 0.88f, 0.89f,
                                              0.90f, 0.91f, 0.92f, 0.93f, 0.94f, 0.95f, 0.96f, 0.97f, 0.98f, 0.99f,
@@ -188,9 +189,9 @@ void lsh_init_bucket_page(Page page, uint16 table, uint32 bucket);
 void lsh_init_directory_page(Page page);
 // The first page of bucket's chain in table, from the directory (InvalidBlockNumber: empty).
 BlockNumber lsh_chain_start(Relation index, const LshIndexInfo *info, int table, uint32 bucket);
-// Reads the page at block of (table, bucket)'s chain, which buf holds locked, after checking
-// that it is one: a mismatch is corruption on a primary (XX002). On a hot standby, where the
-// primary may have reused nothing but a crash may have left anything, it is reported the same.
+// Checks that the page buf holds locked is a bucket page of (table, bucket) with no more entries
+// than a page holds, and reports corruption (XX002) with the lock released if not. Pages never
+// leave their chain, so a mismatch is corruption on a standby too.
 void lsh_check_bucket_page(Relation index, const LshIndexInfo *info, Buffer buf, int table, uint32 bucket);
 // Appends the entry (heap_tid, sketch) to (table, bucket): to the first page with room among
 // the first LSH_INSERT_WALK of its chain, else to a new first page. Returns about how many
