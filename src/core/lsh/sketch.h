@@ -18,6 +18,7 @@
 // chance it survives the cut to the best C candidates.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
@@ -48,24 +49,32 @@ inline float sketch_offset(const Layout &layout, int bit) noexcept {
 // only) are sketch_offset's values, which a caller hashing many rows computes once.
 inline void sketch(const Layout &layout, const float *prepared, std::uint64_t *out, float *scratch,
                    const float *offsets) noexcept {
-    const int padded = int(layout.padded);
+    const int padded = int(layout.padded), bits = layout.sketch_bits;
+    const bool periodic = layout.family == Family::Sliced;
     const float scale = std::sqrt(float(padded)) / layout.sketch_width;
     const float inverse_width = 1.0f / layout.sketch_width;
     for (int w = 0; w < layout.sketch_words(); w++) out[w] = 0;
-    for (int bit = 0; bit < layout.sketch_bits; bit++) {
-        if (bit % padded == 0)
-            rotate(derive_seed(layout.seed, SeedPurpose::SketchRotation, std::uint64_t(bit / padded)), prepared,
-                   layout.rotated_dims(), layout.padded, scratch);
-        float coordinate = scratch[bit % padded];
-        bool set;
-        if (layout.family == Family::Sliced) {
-            // The parity of the period the shifted projection falls in.
-            const double period_index = std::floor(double(scale) * coordinate + double(offsets[bit]) * inverse_width);
-            set = (std::int64_t(period_index) & 1) != 0;
-        } else {
-            set = coordinate < 0;
+    for (int start = 0; start < bits; start += padded) {
+        rotate(derive_seed(layout.seed, SeedPurpose::SketchRotation, std::uint64_t(start / padded)), prepared,
+               layout.rotated_dims(), layout.padded, scratch);
+        const int end = std::min(bits, start + padded);
+        for (int bit = start; bit < end; bit++) {
+            const float coordinate = scratch[bit - start];
+            std::uint64_t set;
+            if (periodic) {
+                // The parity of the period the shifted projection falls in, in float and without
+                // a branch (a double floor per bit was most of a 128-dimension build); clamped
+                // so that no row, however large, overflows the conversion.
+                float v = scale * coordinate + offsets[bit] * inverse_width;
+                v = v < -1e9f ? -1e9f : v > 1e9f ? 1e9f : v;
+                std::int32_t period = std::int32_t(v);
+                period -= float(period) > v;
+                set = std::uint64_t(period & 1);
+            } else {
+                set = coordinate < 0;
+            }
+            out[bit / 64] |= set << (bit % 64);
         }
-        if (set) out[bit / 64] |= std::uint64_t(1) << (bit % 64);
     }
 }
 
