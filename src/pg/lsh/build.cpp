@@ -383,6 +383,15 @@ static void finish_pages(LshBuildState *state) {
     state->writer.finish();
 }
 
+// The contexts of a build or participant whose info is set, and what it hashes a row with.
+static void start_memory(LshBuildState *state) {
+    state->context = AllocSetContextCreate(CurrentMemoryContext, "lsh build", ALLOCSET_DEFAULT_SIZES);
+    state->tuple_context = AllocSetContextCreate(state->context, "lsh build tuple", ALLOCSET_DEFAULT_SIZES);
+    state->allocator = index_allocator(state->context);
+    state->distance = index_distance(vs_kernels, state->info.metric);
+    state->row = static_cast<float *>(MemoryContextAlloc(state->context, sizeof(float) * state->info.dims));
+}
+
 // A participant's share of the hash pass of a parallel build: its rows become records, its
 // calibration queries' nearest rows among them its slot of the shared ground truth.
 static void hash_participant(ParallelBuildShared *build, LshShared *shared, Relation heap, Relation index) {
@@ -392,13 +401,9 @@ static void hash_participant(ParallelBuildShared *build, LshShared *shared, Rela
     state.shared = shared;
     state.info.meta = shared->meta;
     lsh_derive_info(&state.info);
-    state.context = AllocSetContextCreate(CurrentMemoryContext, "lsh build", ALLOCSET_DEFAULT_SIZES);
-    state.tuple_context = AllocSetContextCreate(state.context, "lsh build tuple", ALLOCSET_DEFAULT_SIZES);
-    state.allocator = index_allocator(state.context);
-    state.distance = index_distance(vs_kernels, state.info.metric);
+    start_memory(&state);
     MemoryContext old = MemoryContextSwitchTo(state.context);
     const int dims = state.info.dims;
-    state.row = static_cast<float *>(palloc(sizeof(float) * dims));
     state.sketch = static_cast<uint64 *>(palloc0(sizeof(uint64) * Max(1, state.info.sketch_words)));
     state.hasher.init(&state.info.meta.layout, &state.allocator);
     state.queries = shared->queries;
@@ -532,13 +537,9 @@ IndexBuildResult *lsh_build(Relation heap, Relation index, IndexInfo *index_info
         state.index = index;
         state.options = lsh_options(index);
         init_unshaped(index, &state.info, state.options);
-        state.context = AllocSetContextCreate(CurrentMemoryContext, "lsh build", ALLOCSET_DEFAULT_SIZES);
-        state.tuple_context = AllocSetContextCreate(state.context, "lsh build tuple", ALLOCSET_DEFAULT_SIZES);
-        state.allocator = index_allocator(state.context);
-        state.distance = index_distance(vs_kernels, state.info.metric);
+        start_memory(&state);
         MemoryContext old = MemoryContextSwitchTo(state.context);
         const int dims = state.info.dims;
-        state.row = static_cast<float *>(palloc(sizeof(float) * dims));
         state.sample = static_cast<float *>(palloc_extended(sizeof(float) * dims * LSH_SAMPLE_ROWS, MCXT_ALLOC_HUGE));
         state.sample_refs = static_cast<vs::Ref *>(palloc(sizeof(vs::Ref) * LSH_SAMPLE_ROWS));
         pg_prng_seed(&state.prng, LSH_SEED);
