@@ -1,7 +1,8 @@
 // Building an lsh index in two passes over the table, then a calibration on the written pages.
 //
-//   sample     a uniform reservoir of up to 2,000 rows (Vitter's algorithm R, fixed seed, so a
-//              build of the same table is the same index), and the row count: the layout's
+//   sample     a uniform reservoir of up to 2,000 rows within a quarter of maintenance_work_mem
+//              (Vitter's algorithm R, fixed seed, so that a build of the same table is the same
+//              index), and the row count: the layout's
 //              defaults come from the rows (src/core/lsh/params.h) and its cuts, lift norm and
 //              sketch width are fitted on the sample (fit_layout)
 //   hash       every row is hashed into its bucket of each table; each bucket fills a page in
@@ -39,7 +40,10 @@ extern "C" {
 #pragma GCC diagnostic pop
 }
 
+// The sample: 2,000 rows, or as many as a quarter of maintenance_work_mem holds (at least 200:
+// 16,000 dimensions at the default 64 MB give 262).
 static constexpr std::size_t LSH_SAMPLE_ROWS = 2000;
+static constexpr std::size_t LSH_MIN_SAMPLE_ROWS = 200;
 static constexpr uint64 LSH_SEED = 0x6c73682d73656564ULL;  // fixed: one table, one index
 static constexpr int LSH_TRUTH_K = 10;
 static constexpr int LSH_CALIBRATION_PROBES = 128;
@@ -59,6 +63,7 @@ struct LshBuildState {
     pg_prng_state prng;
     float *sample;
     vs::Ref *sample_refs;
+    std::size_t sample_capacity;
     std::size_t sampled;
 
     // hash
@@ -145,13 +150,13 @@ static void sample_callback(Relation index, ItemPointer tid, Datum *values, bool
     MemoryContext old = MemoryContextSwitchTo(state->tuple_context);
     if (load_row(state, values[0])) {
         std::size_t slot = state->sampled;
-        if (slot >= LSH_SAMPLE_ROWS) {
+        if (slot >= state->sample_capacity) {
             uint64 drawn = pg_prng_uint64_range(&state->prng, 0, uint64(state->indexed));
-            slot = drawn < LSH_SAMPLE_ROWS ? std::size_t(drawn) : LSH_SAMPLE_ROWS;
+            slot = drawn < state->sample_capacity ? std::size_t(drawn) : state->sample_capacity;
         } else {
             state->sampled++;
         }
-        if (slot < LSH_SAMPLE_ROWS) {
+        if (slot < state->sample_capacity) {
             memcpy(state->sample + slot * state->info.dims, state->row, sizeof(float) * state->info.dims);
             state->sample_refs[slot] = lsh_tid_ref(tid);
         }
@@ -540,8 +545,11 @@ IndexBuildResult *lsh_build(Relation heap, Relation index, IndexInfo *index_info
         start_memory(&state);
         MemoryContext old = MemoryContextSwitchTo(state.context);
         const int dims = state.info.dims;
-        state.sample = static_cast<float *>(palloc_extended(sizeof(float) * dims * LSH_SAMPLE_ROWS, MCXT_ALLOC_HUGE));
-        state.sample_refs = static_cast<vs::Ref *>(palloc(sizeof(vs::Ref) * LSH_SAMPLE_ROWS));
+        const std::size_t affordable = std::size_t(maintenance_work_mem) * 1024 / 4 / (sizeof(float) * dims);
+        state.sample_capacity = std::clamp(affordable, LSH_MIN_SAMPLE_ROWS, LSH_SAMPLE_ROWS);
+        state.sample = static_cast<float *>(
+            palloc_extended(sizeof(float) * dims * state.sample_capacity, MCXT_ALLOC_HUGE));
+        state.sample_refs = static_cast<vs::Ref *>(palloc(sizeof(vs::Ref) * state.sample_capacity));
         pg_prng_seed(&state.prng, LSH_SEED);
 
         const int params[] = {PROGRESS_CREATEIDX_SUBPHASE, PROGRESS_CREATEIDX_TUPLES_TOTAL};
