@@ -128,6 +128,10 @@ class VisitedSet {
         }
     }
     std::size_t size() const noexcept { return size_; }
+    // Makes room for n more refs, so that inserting them allocates nothing.
+    void reserve(std::size_t n) noexcept {
+        while (2 * (size_ + n) > capacity_) grow();
+    }
     // True when ref was not in the set before.
     bool insert(Ref ref) noexcept {
         if (2 * (size_ + 1) > capacity_) grow();

@@ -54,10 +54,12 @@ class MemoryLsh {
         return buckets_[std::size_t(table) * layout_->buckets + bucket].size;
     }
 
-    template <class Visit>
-    void read_bucket(int table, std::uint32_t bucket, Visit &&visit) noexcept {
+    template <class Reserve, class Visit>
+    void read_bucket(int table, std::uint32_t bucket, Reserve &&reserve, Visit &&visit) noexcept {
         const Bucket &b = buckets_[std::size_t(table) * layout_->buckets + bucket];
-        if (b.size) visit(b.refs, b.sketches, int(b.size));
+        if (b.size == 0) return;
+        reserve(int(b.size));
+        visit(b.refs, b.sketches, int(b.size));
     }
 
     void distances(const float *query, const Ref *refs, int n, float *out) noexcept {

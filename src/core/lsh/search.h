@@ -1,9 +1,12 @@
 // An lsh scan, written once over a Store so that the same code searches the in-memory index of
 // the unit tests and build calibration and, through the glue, the bucket pages. A Store provides:
 //
-//   template <class Visit> void read_bucket(int table, std::uint32_t bucket, Visit &&visit)
+//   template <class Reserve, class Visit>
+//   void read_bucket(int table, std::uint32_t bucket, Reserve &&reserve, Visit &&visit)
 //        calls visit(const Ref *refs, const std::uint64_t *sketches, int n) for the bucket's
-//        entries, one or more times (once per page), sketches sketch_words() words per entry
+//        entries, one or more times (once per page), sketches sketch_words() words per entry;
+//        before each, reserve(m) with an m >= that call's n. visit allocates nothing (the glue
+//        calls it with a page locked); reserve makes the room
 //   void distances(const float *query, const Ref *refs, int n, float *out)
 //        exact distances in the index's order (index_distance of the metric; cosine as the
 //        negative inner product of unit vectors); a store whose rows are gone may return +inf
@@ -103,9 +106,12 @@ class Searcher {
                 if (!sequences_[t].next(chosen, &score)) continue;
                 remember_probe(t, chosen);
                 store.read_bucket(t, hasher_.bucket_of(alternatives_ + t * functions, chosen),
+                                  [&](int most) {
+                                      if (count_ + std::size_t(most) > capacity_) grow(2 * (count_ + std::size_t(most)));
+                                      seen_.reserve(std::size_t(most));
+                                  },
                                   [&](const Ref *refs, const std::uint64_t *sketches, int n) {
                                       stats_.entries += std::size_t(n);
-                                      if (count_ + std::size_t(n) > capacity_) grow(2 * (count_ + std::size_t(n)));
                                       // Scored first, all at once, into the tail of the arrays.
                                       std::uint16_t *scored = hamming_ + count_;
                                       hamming_many(query_sketch_, sketches, n, words, scored);

@@ -112,10 +112,6 @@ void vs_check_corrupt(VsIndexCheck *check, BlockNumber block, const char *format
     pg_unreachable();
 }
 
-static bool tid_less(const VsHeapClaim &a, const VsHeapClaim &b) {
-    return ItemPointerCompare(const_cast<ItemPointer>(&a.heap_tid), const_cast<ItemPointer>(&b.heap_tid)) < 0;
-}
-
 // Why the heap has no tuple at claim's TID, or nullptr if it has one; page is the heap page, or
 // nullptr for a block past the heap's end.
 static const char *missing_heap_tuple(Page page, const VsHeapClaim &claim) {
@@ -184,7 +180,7 @@ static void check_heap_row(Relation index, ItemPointer tid, Datum *values, bool 
     key.heap_tid = *tid;
     VsHeapClaim *end = check->claims + check->n_claims;
     const VsHeapClaim *differing = nullptr;
-    for (VsHeapClaim *c = std::lower_bound(check->claims, end, key, tid_less);
+    for (VsHeapClaim *c = std::lower_bound(check->claims, end, key, vs_claim_tid_less);
          c < end && ItemPointerEquals(&c->heap_tid, tid); c++) {
         if (!c->returned) continue;
         if (c->fingerprint == fingerprint) return;
@@ -298,7 +294,7 @@ static void check_index(Oid index_id, bool heapallindexed) {
         check->claims = static_cast<VsHeapClaim *>(palloc(sizeof(VsHeapClaim) * check->claims_capacity));
 
         methods->verify(check);
-        std::sort(check->claims, check->claims + check->n_claims, tid_less);
+        std::sort(check->claims, check->claims + check->n_claims, vs_claim_tid_less);
         check_claimed_tuples_exist(check);
         if (heapallindexed) check_heap_rows_indexed(check, snapshot);
 

@@ -50,6 +50,11 @@ inline uint64 vs_fingerprint_add(uint64 hash, const void *bytes, Size length) {
 }
 inline uint32 vs_fingerprint_end(uint64 hash) { return uint32(hash ^ (hash >> 32)); }
 
+// Claims in heap TID order, as the heap checks sort and search them.
+inline bool vs_claim_tid_less(const VsHeapClaim &a, const VsHeapClaim &b) {
+    return ItemPointerCompare(const_cast<ItemPointer>(&a.heap_tid), const_cast<ItemPointer>(&b.heap_tid)) < 0;
+}
+
 struct VsIndexCheck;
 
 // What an access method adds to the shared checker.

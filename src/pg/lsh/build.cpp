@@ -56,7 +56,6 @@ struct LshBuildState {
     MemoryContext context;
     MemoryContext tuple_context;  // reset after every row
     vs::Allocator allocator;
-    vs::DistanceFn distance;  // the index's order (cosine: of unit vectors)
     double indexed;
 
     // sample
@@ -76,7 +75,7 @@ struct LshBuildState {
     IndexBulkWriter writer;
     BlockNumber next_block;
     std::size_t queries;
-    float *query_vectors;     // the first queries rows of the sample, as the ground truth compares them
+    float *query_vectors;     // the calibration queries: the first rows of the sample
     vs::CandidateHeap<true> *truth;
     std::size_t open_limit;   // open pages that fit in maintenance_work_mem
     std::size_t open_count;
@@ -166,14 +165,6 @@ static void sample_callback(Relation index, ItemPointer tid, Datum *values, bool
     MemoryContextReset(state->tuple_context);
 }
 
-static void normalise(float *x, int dims) {
-    double squared = 0;
-    for (int i = 0; i < dims; i++) squared += double(x[i]) * x[i];
-    if (squared <= 0) return;
-    double norm = std::sqrt(squared);
-    for (int i = 0; i < dims; i++) x[i] = float(x[i] / norm);
-}
-
 // Writes page as the bucket's next page, chained to the one written before it.
 static void write_bucket_page(LshBuildState *state, std::size_t slot, Page page) {
     lsh_bucket_header(page)->next = state->last_page[slot];
@@ -227,10 +218,9 @@ static void add_to_bucket(LshBuildState *state, int table, uint32 bucket, ItemPo
 
 static void add_to_truth(LshBuildState *state, vs::Ref ref) {
     const int dims = state->info.dims;
-    if (state->info.metric == vs::Metric::Cosine) normalise(state->row, dims);
     for (std::size_t q = 0; q < state->queries; q++) {
         if (state->sample_refs[q] == ref) continue;
-        float d = state->distance(state->query_vectors + q * dims, state->row, std::size_t(dims));
+        float d = lsh_exact_distance(state->info.metric, state->query_vectors + q * dims, state->row, dims);
         vs::CandidateHeap<true> &best = state->truth[q];
         if (best.size() < std::size_t(LSH_TRUTH_K)) {
             best.push({d, ref});
@@ -326,10 +316,7 @@ static void shape(LshBuildState *state) {
     // are about half a second).
     double affordable = 2e9 / (std::max(state->indexed, 1.0) * dims);
     state->queries = std::min<std::size_t>(state->sampled, std::size_t(std::clamp(affordable, 100.0, 500.0)));
-    state->query_vectors = static_cast<float *>(palloc(sizeof(float) * dims * std::max<std::size_t>(state->queries, 1)));
-    memcpy(state->query_vectors, state->sample, sizeof(float) * dims * state->queries);
-    if (state->info.metric == vs::Metric::Cosine)
-        for (std::size_t q = 0; q < state->queries; q++) normalise(state->query_vectors + q * dims, dims);
+    state->query_vectors = state->sample;  // the reservoir's first rows: a uniform sample too
     state->truth = static_cast<vs::CandidateHeap<true> *>(palloc(sizeof(vs::CandidateHeap<true>) * std::max<std::size_t>(state->queries, 1)));
     for (std::size_t q = 0; q < state->queries; q++) state->truth[q].init(&state->allocator, LSH_TRUTH_K + 1);
     state->hasher.init(&meta.layout, &state->allocator);
@@ -393,7 +380,6 @@ static void start_memory(LshBuildState *state) {
     state->context = AllocSetContextCreate(CurrentMemoryContext, "lsh build", ALLOCSET_DEFAULT_SIZES);
     state->tuple_context = AllocSetContextCreate(state->context, "lsh build tuple", ALLOCSET_DEFAULT_SIZES);
     state->allocator = index_allocator(state->context);
-    state->distance = index_distance(vs_kernels, state->info.metric);
     state->row = static_cast<float *>(MemoryContextAlloc(state->context, sizeof(float) * state->info.dims));
 }
 

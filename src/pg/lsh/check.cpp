@@ -86,7 +86,6 @@ void check_meta(LshCheck *s, Page page) {
     memcpy(&meta, index_page_data(page), sizeof(meta));
 
     const vs::lsh::Layout &layout = meta.layout;
-    if (meta.shaped > 1) vs_check_corrupt(check, 0, "shaped flag %u, not 0 or 1", meta.shaped);
     if (const char *problem = lsh_layout_problem(meta))
         vs_check_corrupt(check, 0, "its hash layout (%d tables of %u buckets, %d sketch bits, metric %d, %u dimensions) is unsound: %s",
                          layout.tables, layout.buckets, layout.sketch_bits, int(layout.metric), layout.dims, problem);
@@ -163,10 +162,6 @@ void walk_page(LshCheck *s, BlockNumber block, Page page) {
     if (type == LSH_PAGE_BUCKET) walk_bucket_page(s, block, page);
 }
 
-bool tid_less(const VsHeapClaim &a, const VsHeapClaim &b) {
-    return ItemPointerCompare(const_cast<ItemPointer>(&a.heap_tid), const_cast<ItemPointer>(&b.heap_tid)) < 0;
-}
-
 // Counts the entry at slot of a page of a table above 0 for each claim of table 0 that names
 // its row.
 void match_entry(LshCheck *s, Page page, uint16 slot) {
@@ -175,7 +170,7 @@ void match_entry(LshCheck *s, Page page, uint16 slot) {
     key.heap_tid = lsh_bucket_tids(&s->info, page)[slot];
     const uint64 *sketch = lsh_bucket_sketches(page) + Size(slot) * s->info.sketch_words;
     VsHeapClaim *end = check->claims + check->n_claims;
-    for (VsHeapClaim *c = std::lower_bound(check->claims, end, key, tid_less);
+    for (VsHeapClaim *c = std::lower_bound(check->claims, end, key, vs_claim_tid_less);
          c < end && ItemPointerEquals(&c->heap_tid, &key.heap_tid); c++) {
         TablesSeen &seen = s->tables[c - check->claims];
         uint8 &count = c->fingerprint == entry_fingerprint(sketch, s->info.sketch_words, s->blocks[c->block].bucket)
@@ -296,7 +291,7 @@ void lsh_verify(VsIndexCheck *check) {
     vs_check_walk(check, VS_METAPAGE_BLKNO + 1, [&](BlockNumber block, Page page) { walk_page(s, block, page); });
 
     if (check->heapallindexed && layout.tables > 1) {
-        std::sort(check->claims, check->claims + check->n_claims, tid_less);
+        std::sort(check->claims, check->claims + check->n_claims, vs_claim_tid_less);
         s->tables = static_cast<TablesSeen *>(MemoryContextAllocExtended(
             check->context, sizeof(TablesSeen) * Max(check->n_claims, Size(1)), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO));
     }

@@ -20,6 +20,7 @@ struct LshInsertState {
     vs::lsh::Hasher hasher;
     uint64 *sketch;
     float *row;
+    bool growth_checked;  // whether notice_outgrown has read the index's size in this statement
 };
 static_assert(std::is_trivially_destructible_v<LshInsertState>);
 
@@ -45,12 +46,13 @@ static void notice_outgrown(Relation index, const LshIndexInfo *info, uint64 cha
     static int n_noticed = 0;
     const LshMeta &meta = info->meta;
     Oid relid = RelationGetRelid(index);
+    if (n_noticed == int(lengthof(noticed))) return;  // the session has heard enough
     for (int i = 0; i < n_noticed; i++)
         if (noticed[i] == relid) return;
     bool outgrown = meta.shaped ? RelationGetNumberOfBlocks(index) > 4 * meta.built_blocks
                                 : chain_entries > meta.shape_rows;
     if (!outgrown) return;
-    if (n_noticed < int(lengthof(noticed))) noticed[n_noticed++] = relid;
+    noticed[n_noticed++] = relid;
     if (meta.shaped)
         ereport(NOTICE, (errmsg("lsh index \"%s\" was laid out for %.0f rows and now holds about four times as many",
                                 RelationGetRelationName(index), meta.built_rows),
@@ -84,7 +86,9 @@ bool lsh_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_ti
                 lsh_append(index, info, t, state->hasher.bucket(t), heap_tid, state->sketch);
                 VS_TEST_PAUSE("lsh_insert_table");
             }
-            notice_outgrown(index, info, 0);
+            // A shaped index's size is read once a statement (an lseek), not once a row.
+            if (!state->growth_checked) notice_outgrown(index, info, 0);
+            state->growth_checked = true;
         }
         return false;
     });

@@ -174,6 +174,15 @@ inline bool lsh_indexes_vector(vs::Metric metric, const float *x, int dims) {
         if (x[i] != 0) return true;
     return false;
 }
+// The distance of x from query in the order of the SQL operator (L2 squared, the negative inner
+// product, the cosine distance): what a scan re-ranks by and the build's ground truth ranks by.
+inline float lsh_exact_distance(vs::Metric metric, const float *query, const float *x, int dims) {
+    switch (metric) {
+        case vs::Metric::L2: return vs_kernels.l2_squared(query, x, std::size_t(dims));
+        case vs::Metric::InnerProduct: return vs_kernels.negative_inner_product(query, x, std::size_t(dims));
+        default: return float(vs::cosine_distance(vs_kernels.cosine_parts(query, x, std::size_t(dims))));
+    }
+}
 // The entry arithmetic of a layout (info's meta.layout set).
 void lsh_derive_info(LshIndexInfo *info);
 // The index's info, kept with its relcache entry (index_cached_info); copy it to keep it across
@@ -187,6 +196,8 @@ inline ItemPointerData *lsh_bucket_tids(const LshIndexInfo *info, Page page) {
 inline BlockNumber *lsh_directory_slots(Page page) { return reinterpret_cast<BlockNumber *>(index_page_data(page)); }
 void lsh_init_bucket_page(Page page, uint16 table, uint32 bucket);
 void lsh_init_directory_page(Page page);
+// Reports the index corrupt at block (XX002, with a REINDEX hint), what naming the problem.
+pg_attribute_noreturn() void lsh_report_corrupt(Relation index, BlockNumber block, const char *what);
 // The first page of bucket's chain in table, from the directory (InvalidBlockNumber: empty).
 BlockNumber lsh_chain_start(Relation index, const LshIndexInfo *info, int table, uint32 bucket);
 // Checks that the page buf holds locked is a bucket page of (table, bucket) with no more entries
@@ -200,18 +211,19 @@ uint64 lsh_append(Relation index, const LshIndexInfo *info, int table, uint32 bu
                   const uint64 *sketch);
 
 // The bucket pages as the Store of src/core/lsh/search.h: reads a chain page by page and hands
-// the core each page's sketches in place, while the page is share-locked (scoring them is pure
-// computation; copying them out cost a seventh of a scan on seed). The core may grow its arrays
-// meanwhile: an out-of-memory ERROR then releases the lock as any ERROR does. The TIDs are
-// decoded into refs first.
+// visit each page's sketches in place, while the page is share-locked (scoring them is pure
+// computation; copying them out cost a seventh of a scan on seed). reserve(capacity) runs before
+// each page is locked, so that visit allocates nothing under the lock. The TIDs are decoded into
+// refs first.
 class LshPageStore {
   public:
     void init(Relation index, const LshIndexInfo *info, MemoryContext context);
-    template <class Visit>
-    void read_bucket(int table, std::uint32_t bucket, Visit &&visit) {
+    template <class Reserve, class Visit>
+    void read_bucket(int table, std::uint32_t bucket, Reserve &&reserve, Visit &&visit) {
         BlockNumber block = lsh_chain_start(index_, info_, table, bucket);
         for (BlockNumber hops = 0; block != InvalidBlockNumber; hops++) {
             CHECK_FOR_INTERRUPTS();
+            reserve(int(info_->capacity));
             Buffer buf = lock_page(block, table, bucket, hops);
             Page page = BufferGetPage(buf);
             int n = decode_refs(page, block);

@@ -117,7 +117,7 @@ void lsh_init_directory_page(Page page) {
     for (Size i = 0; i < INDEX_PAGE_SPACE / sizeof(BlockNumber); i++) slots[i] = InvalidBlockNumber;
 }
 
-pg_attribute_noreturn() static void report_corrupt(Relation index, BlockNumber block, const char *what) {
+void lsh_report_corrupt(Relation index, BlockNumber block, const char *what) {
     ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
                     errmsg("lsh index \"%s\" is corrupt at block %u: %s", RelationGetRelationName(index), block, what),
                     errhint("REINDEX the index.")));
@@ -128,7 +128,7 @@ pg_attribute_noreturn() static void report_corrupt(Relation index, BlockNumber b
 static void check_hops(Relation index, BlockNumber *limit, BlockNumber hops, BlockNumber block) {
     if (hops < *limit) return;
     *limit = RelationGetNumberOfBlocks(index);
-    if (hops >= *limit) report_corrupt(index, block, "a cycle in a bucket's chain");
+    if (hops >= *limit) lsh_report_corrupt(index, block, "a cycle in a bucket's chain");
 }
 
 static uint64 slot_of(const LshIndexInfo *info, int table, uint32 bucket) {
@@ -145,7 +145,7 @@ static Buffer read_directory(Relation index, BlockNumber block, int mode) {
     const IndexPageOpaque *opaque = index_page_opaque(BufferGetPage(buf));
     if (opaque == nullptr || opaque->page_id != VS_LSH_PAGE_ID || opaque->page_type != LSH_PAGE_DIRECTORY) {
         UnlockReleaseBuffer(buf);
-        report_corrupt(index, block, "not a directory page");
+        lsh_report_corrupt(index, block, "not a directory page");
     }
     return buf;
 }
@@ -171,7 +171,7 @@ void lsh_check_bucket_page(Relation index, const LshIndexInfo *info, Buffer buf,
     if (problem == nullptr) return;
     BlockNumber block = BufferGetBlockNumber(buf);
     UnlockReleaseBuffer(buf);
-    report_corrupt(index, block, problem);
+    lsh_report_corrupt(index, block, problem);
 }
 
 void LshPageStore::init(Relation index, const LshIndexInfo *info, MemoryContext context) {
@@ -200,7 +200,7 @@ int LshPageStore::decode_refs(Page page, BlockNumber block) {
         OffsetNumber offset = ItemPointerGetOffsetNumberNoCheck(tid);
         if (ItemPointerGetBlockNumberNoCheck(tid) == InvalidBlockNumber || offset < FirstOffsetNumber ||
             offset > MaxHeapTuplesPerPage)
-            report_corrupt(index_, block, "a heap TID no tuple can have");
+            lsh_report_corrupt(index_, block, "a heap TID no tuple can have");
         refs_[i] = lsh_tid_ref(tid);
     }
     return n;

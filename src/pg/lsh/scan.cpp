@@ -129,9 +129,10 @@ void lsh_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, i
         so->pool_count = so->released = so->total_released = 0;
         so->total_reranked = 0;
         so->settings = lsh_scan_settings(&so->info);
-        so->first_candidates = so->settings.candidates;
         so->iterative = lsh_iterative.mode;
         so->max_scan_tuples = lsh_iterative.max_scan_tuples;
+        // As the first batch re-ranks them (search_batch stops it at max_scan_tuples).
+        so->first_candidates = std::min(so->settings.candidates, so->max_scan_tuples);
         so->memory_limit = double(work_mem) * 1024 * lsh_iterative.scan_mem_multiplier;
         so->stream.reset(so->iterative != INDEX_ITERATIVE_RELAXED);
         so->stream.set_batch(so->pool, 0);
@@ -216,11 +217,7 @@ static void rerank(IndexScanDesc scan, LshScanState *so, const vs::Ref *refs, st
             VectorView v;
             view_vector(value, &v);
             check_expected_dims(dims, v.dim);
-            switch (so->info.metric) {
-                case vs::Metric::L2: distance = vs_kernels.l2_squared(query, v.x, dims); break;
-                case vs::Metric::InnerProduct: distance = vs_kernels.negative_inner_product(query, v.x, dims); break;
-                default: distance = float(vs::cosine_distance(vs_kernels.cosine_parts(query, v.x, dims))); break;
-            }
+            distance = lsh_exact_distance(so->info.metric, query, v.x, dims);
         }
         MemoryContextSwitchTo(old);
         MemoryContextReset(so->row_context);
@@ -253,11 +250,12 @@ static void release(LshScanState *so, bool whole) {
 // The next bucket of table 0, in storage order, for a query that orders nothing: one bucket a
 // batch, so that its memory is a bucket's however large the index.
 static void next_bucket_entries(LshScanState *so) {
-    so->store.read_bucket(0, so->next_bucket, [&](const vs::Ref *refs, const uint64 *, int count) {
-        reserve_pool(so, so->pool_count + std::size_t(count));
-        for (int i = 0; i < count; i++) so->pool[so->pool_count++] = {0, refs[i]};
-        so->stats.visited += count;
-    });
+    so->store.read_bucket(
+        0, so->next_bucket, [&](int most) { reserve_pool(so, so->pool_count + std::size_t(most)); },
+        [&](const vs::Ref *refs, const uint64 *, int count) {
+            for (int i = 0; i < count; i++) so->pool[so->pool_count++] = {0, refs[i]};
+            so->stats.visited += count;
+        });
     so->exhausted = ++so->next_bucket >= so->info.meta.layout.buckets;
 }
 
@@ -270,15 +268,19 @@ static void search_batch(IndexScanDesc scan, LshScanState *so) {
     }
     if (!so->info.meta.shaped) {
         // Unshaped: one bucket, re-ranked entirely.
-        std::size_t n = 0;
-        vs::Ref *refs = nullptr;
-        so->store.read_bucket(0, 0, [&](const vs::Ref *page_refs, const uint64 *, int count) {
-            std::size_t grown = n + std::size_t(count);
-            refs = static_cast<vs::Ref *>(refs ? repalloc_huge(refs, sizeof(vs::Ref) * grown)
-                                               : MemoryContextAllocHuge(so->query_context, sizeof(vs::Ref) * grown));
-            memcpy(refs + n, page_refs, sizeof(vs::Ref) * count);
-            n = grown;
-        });
+        std::size_t n = 0, capacity = 1024;
+        vs::Ref *refs = static_cast<vs::Ref *>(MemoryContextAllocHuge(so->query_context, sizeof(vs::Ref) * capacity));
+        so->store.read_bucket(
+            0, 0,
+            [&](int most) {
+                if (n + std::size_t(most) <= capacity) return;
+                capacity = 2 * (n + std::size_t(most));
+                refs = static_cast<vs::Ref *>(repalloc_huge(refs, sizeof(vs::Ref) * capacity));
+            },
+            [&](const vs::Ref *page_refs, const uint64 *, int count) {
+                memcpy(refs + n, page_refs, sizeof(vs::Ref) * count);
+                n += std::size_t(count);
+            });
         so->stats.visited += int64(n);
         rerank(scan, so, refs, n);
         so->exhausted = true;

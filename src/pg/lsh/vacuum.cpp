@@ -35,7 +35,11 @@ static void sweep(IndexVacuumInfo *info, IndexBulkDeleteResult *stats, IndexBulk
             continue;
         }
         const LshBucketHeader *header = lsh_bucket_header(page);
-        lsh_check_bucket_page(index, &lsh, buf, header->table, header->bucket);
+        if (header->table >= lsh.meta.layout.tables || header->bucket >= lsh.meta.layout.buckets) {
+            UnlockReleaseBuffer(buf);
+            lsh_report_corrupt(index, block, "a page of a table or bucket the layout has not");
+        }
+        lsh_check_bucket_page(index, &lsh, buf, header->table, header->bucket);  // its count
         const ItemPointerData *tids = lsh_bucket_tids(&lsh, page);
         uint32 n = header->count, removed = 0;
         for (uint32 i = 0; i < n; i++) {
