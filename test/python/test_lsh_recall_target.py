@@ -1,9 +1,10 @@
 """lsh.target_recall on the benchmark's three datasets: an lsh index built with its defaults (no
 WITH clause) on the first five sixths of the base rows, queried with 1,000 held-out queries at
-targets 0.8, 0.9, 0.95 and 0.99, must measure a mean recall@10 within 0.03 of each target (on
-seed, not more than 0.03 below it: see OVERSHOOTS); and still after the last sixth (20% more rows)
-is inserted. The index calibrates on rows of its own
-table at build; the queries here are never among them."""
+targets 0.8, 0.9, 0.95 and 0.99, must measure a mean recall@10 within 0.03 of each target; and
+still after the last sixth (20% more rows) is inserted. The index calibrates on rows of its own
+table at build; the queries here are never among them. Seed's queries all lie where its table
+begins (x_0 < 1), easier than its rows: fixed settings per target overshot them by up to 0.14,
+and its index plans per query instead (the build finds that cheaper there)."""
 import os
 import sys
 import unittest
@@ -20,11 +21,6 @@ K = 10
 TARGETS = (0.8, 0.9, 0.95, 0.99)
 TOLERANCE = 0.03
 N_QUERIES = 1000
-# Datasets whose queries are easier than the table's own rows, on which the build calibrates: the
-# settings of one target then overshoot it (seed's queries all lie where the table begins, at
-# x_0 < 1, where its rows thin out). Only the lower bound holds there; a scan that chose its
-# probes per query would meet both (not built).
-OVERSHOOTS = {"seed"}
 
 
 def normalised(x):
@@ -108,8 +104,6 @@ class LshRecallTargetTest(unittest.TestCase):
             for target, recall in measured.items():
                 message = f"{name} {stage}, target {target}"
                 self.assertGreaterEqual(recall, target - TOLERANCE, message)
-                if name in OVERSHOOTS:
-                    continue
                 self.assertLessEqual(recall, target + TOLERANCE, message)
 
     def test_fashion_mnist(self):

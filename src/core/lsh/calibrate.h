@@ -8,14 +8,12 @@
 // first C, so that one scan gives the recall of every (p, C). choose_settings then takes the
 // cheapest pair whose mean recall reaches the target, at the cost
 //   probes x tables x c_p + entries x c_s + min(C, distinct) x c_r
-// with c_p = 0.5 us a bucket (its directory slot and first page), c_s = 15 ns an entry read
-// (decoded, scored, deduplicated) and c_r = 0.3 us + 0.2 ns x d a row fetched and re-ranked:
-// measured in PostgreSQL on seed (a scan of 45,700 entries and 713 re-ranks took 1.4 ms), where
-// design §5's 3 ns an entry had scans read 64 entries for every re-rank.
+// of search.h (design §5's 3 ns an entry had scans read 64 entries for every re-rank).
 //
-// This replaces the design's per-query planner and threshold map (§2.3, §5) with fixed settings
-// per target: simpler and measured rather than modelled, but the same for every query, so
-// easy queries pay for hard ones.
+// Fixed settings are the same for every query, so easy queries pay for hard ones, and queries
+// unlike the table's rows miss the target. Searcher::plan chooses per query instead; its
+// threshold for a target is calibrated on the same queries (measure_plans, choose_threshold),
+// and a target takes whichever of the two costs less on them.
 #pragma once
 
 #include <algorithm>
@@ -38,7 +36,7 @@ struct RecallGrid {
     }
     double cost(int probes, int candidates) const noexcept {
         const double c = std::min(double(candidates), distinct[probes - 1]);
-        return probes * tables * 0.5 + entries[probes - 1] * 0.015 + c * (0.3 + 0.0002 * dims);
+        return probes * tables * kProbeMicros + entries[probes - 1] * kEntryMicros + c * rerank_micros(dims);
     }
 };
 
@@ -141,6 +139,129 @@ inline void release_recall_grid(RecallGrid &grid, const Allocator *allocator) no
     allocator->free(grid.recall);
     allocator->free(grid.entries);
     allocator->free(grid.distinct);
+}
+
+// The planner's steps on the calibration queries, query after query: after each, its expected
+// recall (the running maximum, which is where a threshold stops it), the true neighbours it
+// would return and its cost.
+struct PlanLog {
+    std::size_t queries;
+    std::size_t *starts;  // [queries + 1]: query q's steps are [starts[q], starts[q + 1])
+    float *expected;
+    std::uint8_t *hits;
+    float *cost;
+    std::size_t size, capacity;
+};
+
+struct PlanCalibration {
+    double threshold;  // 0: no threshold reaches the target within the logged steps
+    double recall;
+    double cost;       // microseconds, mean
+};
+
+// Stops at, or past, this expected recall: no target calibrates above it.
+constexpr double kPlanLogEnd = 0.9995;
+
+inline void grow_plan_log(PlanLog &log, const Allocator *allocator) noexcept {
+    const std::size_t capacity = std::max<std::size_t>(4096, 2 * log.capacity);
+    float *expected = allocator->array<float>(capacity), *cost = allocator->array<float>(capacity);
+    std::uint8_t *hits = allocator->array<std::uint8_t>(capacity);
+    if (log.capacity) {
+        std::copy(log.expected, log.expected + log.size, expected);
+        std::copy(log.cost, log.cost + log.size, cost);
+        std::copy(log.hits, log.hits + log.size, hits);
+        allocator->free(log.expected);
+        allocator->free(log.cost);
+        allocator->free(log.hits);
+    }
+    log.expected = expected;
+    log.cost = cost;
+    log.hits = hits;
+    log.capacity = capacity;
+}
+
+// Runs the planner on n queries (as measure_recall_grid takes them) with its neighbour distance
+// reference, up to kPlanLogEnd or its limits, and logs every step.
+template <class Store>
+void measure_plans(Store &store, Searcher &searcher, const float *queries, const Ref *self, const Ref *truth,
+                   std::size_t n, int k, double reference, int max_probes, std::size_t max_candidates,
+                   const Allocator *allocator, PlanLog &log) noexcept {
+    const Layout &layout = searcher.layout();
+    log.queries = n;
+    log.starts = allocator->array<std::size_t>(n + 1);
+    log.size = 0;
+    log.capacity = 0;
+    log.expected = nullptr;
+    log.hits = nullptr;
+    log.cost = nullptr;
+    int *neighbour_hamming = allocator->array<int>(k);
+    const double rerank = rerank_micros(layout.dims);
+    for (std::size_t q = 0; q < n; q++) {
+        log.starts[q] = log.size;
+        const Ref *wanted = truth + q * k;
+        std::fill(neighbour_hamming, neighbour_hamming + k, -1);
+        std::size_t scanned = 0;
+        float highest = 0;
+        auto observe = [&](double expected, int cut, std::size_t under) {
+            const Ref *refs = searcher.candidate_refs();
+            const std::uint16_t *hamming = searcher.candidate_hamming();
+            for (; scanned < searcher.candidate_count(); scanned++)
+                for (int j = 0; j < k; j++)
+                    if (refs[scanned] == wanted[j]) neighbour_hamming[j] = hamming[scanned];
+            int hits = 0;
+            for (int j = 0; j < k; j++) hits += neighbour_hamming[j] >= 0 && neighbour_hamming[j] <= cut;
+            if (log.size == log.capacity) grow_plan_log(log, allocator);
+            highest = std::max(highest, float(expected));
+            log.expected[log.size] = highest;
+            log.hits[log.size] = std::uint8_t(hits);
+            log.cost[log.size] = float(double(searcher.buckets_probed()) * kProbeMicros +
+                                       double(searcher.stats().entries) * kEntryMicros + double(under) * rerank);
+            log.size++;
+        };
+        searcher.plan(store, queries + q * layout.dims, {kPlanLogEnd, reference, max_probes, max_candidates},
+                      self ? self[q] : kNoRef, observe);
+    }
+    log.starts[n] = log.size;
+    allocator->free(neighbour_hamming);
+}
+
+// The mean recall and cost of stopping every logged query at threshold.
+inline PlanCalibration replay_plans(const PlanLog &log, double threshold, int k) noexcept {
+    PlanCalibration at{threshold, 0, 0};
+    std::size_t counted = 0;
+    for (std::size_t q = 0; q < log.queries; q++) {
+        const std::size_t first = log.starts[q], end = log.starts[q + 1];
+        if (first == end) continue;  // nothing to hash, or nothing read: no recall to measure
+        const std::size_t stop =
+            std::min(end - 1, std::size_t(std::lower_bound(log.expected + first, log.expected + end, float(threshold)) -
+                                          log.expected));
+        at.recall += double(log.hits[stop]) / k;
+        at.cost += log.cost[stop];
+        counted++;
+    }
+    if (counted) at.recall /= double(counted), at.cost /= double(counted);
+    return at;
+}
+
+// The least threshold whose replay reaches target (recall grows with the threshold), or
+// threshold 0 when none does below kPlanLogEnd.
+inline PlanCalibration choose_threshold(const PlanLog &log, double target, int k) noexcept {
+    if (replay_plans(log, kPlanLogEnd, k).recall < target) return {0, 0, 0};
+    double low = 0, high = kPlanLogEnd;
+    for (int step = 0; step < 40; step++) {
+        const double middle = (low + high) / 2;
+        if (replay_plans(log, middle, k).recall >= target) high = middle; else low = middle;
+    }
+    return replay_plans(log, high, k);
+}
+
+inline void release_plan_log(PlanLog &log, const Allocator *allocator) noexcept {
+    allocator->free(log.starts);
+    if (log.capacity) {
+        allocator->free(log.expected);
+        allocator->free(log.cost);
+        allocator->free(log.hits);
+    }
 }
 
 }  // namespace vs::lsh

@@ -102,12 +102,15 @@ class ProbeModel {
         for (std::size_t i = 0; i < std::size_t(tables_) * max_distances_; i++) coverage_[i] = 0;
     }
 
+    // P_t(b | r) of the tuple chosen of table at the distance numbered distance.
+    double bucket_probability(int table, int distance, const std::uint16_t *chosen) noexcept {
+        double bucket = 1;
+        for (int j = 0; j < functions_; j++) bucket *= probabilities(table, j, distance)[chosen[j]];
+        return bucket;
+    }
+
     void add(int table, const std::uint16_t *chosen) noexcept {
-        for (int m = 0; m < distances_; m++) {
-            double bucket = 1;
-            for (int j = 0; j < functions_; j++) bucket *= probabilities(table, j, m)[chosen[j]];
-            coverage_[table * max_distances_ + m] += bucket;
-        }
+        for (int m = 0; m < distances_; m++) coverage_[table * max_distances_ + m] += bucket_probability(table, m, chosen);
     }
 
     double coverage(int table, int distance) const noexcept {

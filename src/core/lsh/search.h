@@ -32,6 +32,21 @@ struct SearchSettings {
     int candidates;  // C: entries re-ranked exactly
 };
 
+// The planner's stop and limits.
+struct PlanSettings {
+    double threshold;            // stop once the expected recall reaches it
+    double reference;            // the neighbour distance H is modelled at
+    int max_probes;              // buckets per table
+    std::size_t max_candidates;  // entries under the cut
+};
+
+// The cost model of a scan, in microseconds, measured in PostgreSQL on seed (a scan of 45,700
+// entries and 713 re-ranks took 1.4 ms): a bucket probed (its directory slot and first page),
+// an entry read (decoded, scored, deduplicated), and a row fetched from the heap and re-ranked.
+constexpr double kProbeMicros = 0.5;
+constexpr double kEntryMicros = 0.015;
+inline double rerank_micros(std::uint32_t dims) noexcept { return 0.3 + 0.0002 * dims; }
+
 struct ScanStats {
     std::size_t entries;     // read, duplicates included
     std::size_t distinct;    // distinct entries ranked by sketch
@@ -66,6 +81,9 @@ class Searcher {
         grow(1024);
         grow_probed(64);
         model_ready_ = false;  // the model's tables are large (vertices x distances): made when first asked for
+        next_tuples_ = allocator->array<std::uint16_t>(std::size_t(layout->tables) * kMaxFunctions);
+        has_next_ = allocator->array<bool>(layout->tables);
+        table_probes_ = allocator->array<int>(layout->tables);
         results_ = allocator->array<Candidate>(kMaxModelDistances);
         best_.init(allocator, kMaxModelDistances + 1);
     }
@@ -76,6 +94,7 @@ class Searcher {
     std::size_t candidate_count() const noexcept { return count_; }
     const Ref *candidate_refs() const noexcept { return refs_; }
     const std::uint16_t *candidate_hamming() const noexcept { return hamming_; }
+    std::size_t buckets_probed() const noexcept { return probed_; }
 
     // Hashes query and probes rounds rounds (at most the buckets of a table), calling
     // after_round(round, entries read so far) after each (round counts from 1); exclude (a
@@ -83,50 +102,131 @@ class Searcher {
     // False when the query has nothing to hash (zero under cosine and inner product).
     template <class Store, class AfterRound>
     bool probe_rounds(Store &store, const float *query, int rounds, Ref exclude, AfterRound after_round) noexcept {
-        count_ = 0;
-        probed_ = 0;
-        stats_ = {};
-        seen_.clear();
-        if (!hasher_.load(query, true)) return false;
-        hasher_.sketch_into(query_sketch_);
-        query_norm_ = 0;
-        for (std::uint32_t i = 0; i < layout_->dims; i++) query_norm_ += double(query[i]) * query[i];
-        query_norm_ = std::sqrt(query_norm_);
-        const int functions = layout_->functions, words = layout_->sketch_words();
-        for (int t = 0; t < layout_->tables; t++) {
-            for (int j = 0; j < functions; j++)
-                hasher_.alternatives(t, j, alternative_lists_ + std::size_t(t * functions + j) * max_values_);
-            sequences_[t].start(alternatives_ + t * functions, counts_ + t * functions, functions);
-        }
+        if (!start_query(query)) return false;
         rounds = int(std::min<std::uint32_t>(std::uint32_t(std::max(rounds, 0)), layout_->buckets));
         for (int round = 1; round <= rounds; round++) {
             for (int t = 0; t < layout_->tables; t++) {
                 std::uint16_t chosen[kMaxFunctions];
                 float score;
-                if (!sequences_[t].next(chosen, &score)) continue;
-                remember_probe(t, chosen);
-                store.read_bucket(t, hasher_.bucket_of(alternatives_ + t * functions, chosen),
-                                  [&](int most) {
-                                      if (count_ + std::size_t(most) > capacity_) grow(2 * (count_ + std::size_t(most)));
-                                      seen_.reserve(std::size_t(most));
-                                  },
-                                  [&](const Ref *refs, const std::uint64_t *sketches, int n) {
-                                      stats_.entries += std::size_t(n);
-                                      // Scored first, all at once, into the tail of the arrays.
-                                      std::uint16_t *scored = hamming_ + count_;
-                                      hamming_many(query_sketch_, sketches, n, words, scored);
-                                      for (int e = 0; e < n; e++) {
-                                          if (refs[e] == exclude || !seen_.insert(refs[e])) continue;
-                                          refs_[count_] = refs[e];
-                                          hamming_[count_++] = scored[e];
-                                      }
-                                  });
+                if (sequences_[t].next(chosen, &score)) read_probe(store, t, chosen, exclude);
             }
             stats_.rounds = round;
             after_round(round, stats_.entries);
         }
         stats_.distinct = count_;
         return true;
+    }
+
+    // The per-query planner (design §2.2, §5): probes buckets and raises the sketch cut one step
+    // at a time until the expected recall R = H(r) x S(cut) reaches settings.threshold, and
+    // returns the entries at or under the cut, as select does. H is the model's chance that a
+    // neighbour at distance settings.reference lies in a probed bucket (probe.h). S is the mean
+    // chance that the nearest 10 pass the cut, each with the bit-flip rate its rank's Hamming
+    // distance among the entries read shows (a normal approximation of the binomial). Each step
+    // takes the action of the larger gain in R per microsecond of the cost model: the bucket of
+    // any table that adds most to H, at the entries a bucket has held so far, or one more
+    // Hamming distance under the cut, at its entries' re-rank. R only grows along the way, so
+    // that the build calibrates every threshold from one run per query: observe(R, cut, entries
+    // at or under the cut) is called after every step. Sliced layouts only: the cross-polytope's model costs
+    // milliseconds a query.
+    template <class Store, class Observe>
+    std::size_t plan(Store &store, const float *query, const PlanSettings &settings, Ref exclude,
+                     Observe observe) noexcept {
+        stats_.reranked = 0;
+        if (!start_query(query)) return 0;
+        const int tables = layout_->tables, functions = layout_->functions, bits = layout_->sketch_bits;
+        ensure_model();
+        model_.reset(1);
+        for (int t = 0; t < tables; t++)
+            for (int j = 0; j < functions; j++)
+                hasher_.probabilities(t, j, alternatives_[t * functions + j], settings.reference, 1.0,
+                                      model_.probabilities(t, j, 0));
+        std::uint16_t *pending = next_tuples_;
+        int probes = 0;
+        for (int t = 0; t < tables; t++) {
+            float score;
+            has_next_[t] = sequences_[t].next(pending + t * kMaxFunctions, &score);
+            table_probes_[t] = 0;
+        }
+        std::fill(histogram_, histogram_ + bits + 1, 0);
+        const double rerank_cost = rerank_micros(layout_->dims);
+        const std::size_t most = std::max<std::size_t>(settings.max_candidates, 1);
+        // No cut until the nearest 10 by sketch are read (or nothing more can be): it then
+        // admits them, or fewer if max_candidates says so.
+        int cut = -1;
+        std::size_t under = 0;
+        double pass = 0, pass_next = 0;  // S(cut), S(cut + 1)
+        auto place_first_cut = [&] {
+            cut = 0;
+            under = histogram_[0];
+            while (cut < bits && under < std::size_t(kSurvivalRanks) && under + histogram_[cut + 1] <= most)
+                under += histogram_[++cut];
+            estimate_flip_rates();
+            pass = cut_survival(cut);
+            pass_next = cut < bits ? cut_survival(cut + 1) : pass;
+        };
+        for (;;) {
+            // The table whose next bucket adds most to H, and how much.
+            int best = -1;
+            double gain = 0, missed = 1;
+            for (int t = 0; t < tables; t++) missed *= 1 - model_.coverage(t, 0);
+            for (int t = 0; t < tables; t++) {
+                if (!has_next_[t] || table_probes_[t] >= settings.max_probes) continue;
+                double others = 1;
+                for (int u = 0; u < tables; u++)
+                    if (u != t) others *= 1 - model_.coverage(u, 0);
+                const double added = model_.bucket_probability(t, 0, pending + t * kMaxFunctions) * others;
+                if (best < 0 || added > gain) best = t, gain = added;
+            }
+            const double found = 1 - missed;
+            if (cut < 0 && best < 0) {
+                if (count_ == 0) break;  // nothing to probe, nothing read
+                place_first_cut();
+            }
+            const bool can_cut = cut >= 0 && cut < bits && under + histogram_[cut + 1] <= most;
+            if (cut >= 0) {
+                const double expected = found * pass;
+                observe(expected, cut, under);
+                if (expected >= settings.threshold || (best < 0 && !can_cut)) break;
+            }
+            bool probe = best >= 0;
+            if (probe && can_cut) {
+                const double per_bucket = probes ? double(stats_.entries) / probes : 0;
+                const double passing = count_ ? double(under) / double(count_) : 0;
+                const double probe_gain =
+                    gain * pass / (kProbeMicros + per_bucket * (kEntryMicros + passing * rerank_cost));
+                const double cut_gain = found * (pass_next - pass) / (double(histogram_[cut + 1]) * rerank_cost + 0.01);
+                probe = probe_gain >= cut_gain;
+            }
+            if (probe) {
+                const std::size_t before = count_;
+                model_.add(best, pending + best * kMaxFunctions);
+                read_probe(store, best, pending + best * kMaxFunctions, exclude);
+                probes++;
+                table_probes_[best]++;
+                float score;
+                has_next_[best] = sequences_[best].next(pending + best * kMaxFunctions, &score);
+                for (std::size_t i = before; i < count_; i++) {
+                    histogram_[hamming_[i]]++;
+                    if (int(hamming_[i]) <= cut) under++;
+                }
+                if (cut < 0 && count_ >= std::size_t(kSurvivalRanks)) place_first_cut();
+                estimate_flip_rates();
+            } else {
+                under += histogram_[++cut];
+            }
+            if (cut >= 0) {
+                pass = cut_survival(cut);
+                pass_next = cut < bits ? cut_survival(cut + 1) : pass;
+            }
+        }
+        // As probe_rounds counts them: the rounds every table was probed to.
+        stats_.rounds = table_probes_[0];
+        for (int t = 1; t < tables; t++) stats_.rounds = std::min(stats_.rounds, table_probes_[t]);
+        stats_.distinct = count_;
+        const std::size_t kept = count_ ? keep_best_by_sketch(std::min(under, most)) : 0;
+        stats_.reranked = kept;
+        return kept;
     }
 
     // The best k (at most kMaxModelDistances) of the query's scan under settings into out,
@@ -167,10 +267,7 @@ class Searcher {
     double expected_recall(double gamma = 1.0) noexcept {
         const int distances = results_count_;
         if (distances == 0) return 0;
-        if (!model_ready_) {
-            model_.init(allocator_, layout_->tables, layout_->functions, max_values_, kMaxModelDistances);
-            model_ready_ = true;
-        }
+        ensure_model();
         model_.reset(distances);
         double survive[kMaxModelDistances];
         for (int m = 0; m < distances; m++) {
@@ -204,6 +301,82 @@ class Searcher {
     }
 
   private:
+    static constexpr int kSurvivalRanks = 10;
+
+    // Hashes and sketches query and starts every table's probe sequence; false when it has
+    // nothing to hash.
+    bool start_query(const float *query) noexcept {
+        count_ = 0;
+        probed_ = 0;
+        stats_ = {};
+        seen_.clear();
+        if (!hasher_.load(query, true)) return false;
+        hasher_.sketch_into(query_sketch_);
+        query_norm_ = 0;
+        for (std::uint32_t i = 0; i < layout_->dims; i++) query_norm_ += double(query[i]) * query[i];
+        query_norm_ = std::sqrt(query_norm_);
+        const int functions = layout_->functions;
+        for (int t = 0; t < layout_->tables; t++) {
+            for (int j = 0; j < functions; j++)
+                hasher_.alternatives(t, j, alternative_lists_ + std::size_t(t * functions + j) * max_values_);
+            sequences_[t].start(alternatives_ + t * functions, counts_ + t * functions, functions);
+        }
+        return true;
+    }
+
+    // Reads the bucket of the tuple chosen of table, appending its entries not seen before
+    // (nor exclude) to the candidates with their Hamming distances.
+    template <class Store>
+    void read_probe(Store &store, int table, const std::uint16_t *chosen, Ref exclude) noexcept {
+        const int words = layout_->sketch_words();
+        remember_probe(table, chosen);
+        store.read_bucket(table, hasher_.bucket_of(alternatives_ + table * layout_->functions, chosen),
+                          [&](int most) {
+                              if (count_ + std::size_t(most) > capacity_) grow(2 * (count_ + std::size_t(most)));
+                              seen_.reserve(std::size_t(most));
+                          },
+                          [&](const Ref *refs, const std::uint64_t *sketches, int n) {
+                              stats_.entries += std::size_t(n);
+                              // Scored first, all at once, into the tail of the arrays.
+                              std::uint16_t *scored = hamming_ + count_;
+                              hamming_many(query_sketch_, sketches, n, words, scored);
+                              for (int e = 0; e < n; e++) {
+                                  if (refs[e] == exclude || !seen_.insert(refs[e])) continue;
+                                  refs_[count_] = refs[e];
+                                  hamming_[count_++] = scored[e];
+                              }
+                          });
+    }
+
+    void ensure_model() noexcept {
+        if (model_ready_) return;
+        model_.init(allocator_, layout_->tables, layout_->functions, max_values_, kMaxModelDistances);
+        model_ready_ = true;
+    }
+
+    // The bit-flip rate of the nearest kSurvivalRanks neighbours, each read from the Hamming
+    // distance of its rank among the entries read (a rank beyond them counts as far).
+    void estimate_flip_rates() noexcept {
+        const int bits = layout_->sketch_bits;
+        int h = 0;
+        std::size_t below = histogram_[0];
+        for (int j = 0; j < kSurvivalRanks; j++) {
+            while (h < bits && below < std::size_t(j + 1)) below += histogram_[++h];
+            flip_rates_[j] = std::min(0.49, std::max(0.5, double(h)) / bits);
+        }
+    }
+
+    // S(cut): the mean chance that those neighbours' Hamming distances are at most cut.
+    double cut_survival(int cut) const noexcept {
+        const int bits = layout_->sketch_bits;
+        double total = 0;
+        for (int j = 0; j < kSurvivalRanks; j++) {
+            const double p = flip_rates_[j];
+            total += normal_cdf((cut + 0.5 - bits * p) / std::sqrt(bits * p * (1 - p)));
+        }
+        return total / kSurvivalRanks;
+    }
+
     // Moves the best wanted candidates by Hamming distance to the front, in reading order
     // (ties at the cut kept first come), and returns how many.
     std::size_t keep_best_by_sketch(std::size_t wanted) noexcept {
@@ -286,6 +459,10 @@ class Searcher {
     std::size_t probed_, probed_capacity_;
     ProbeModel model_;
     bool model_ready_;
+    std::uint16_t *next_tuples_;  // the planner's next tuple per table
+    bool *has_next_;
+    int *table_probes_;
+    double flip_rates_[kSurvivalRanks];
     Candidate *results_;
     int results_count_ = 0;
     double query_norm_ = 0;

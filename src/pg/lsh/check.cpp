@@ -100,12 +100,18 @@ void check_meta(LshCheck *s, Page page) {
                          meta.directory_pages, meta.directory_start, layout.tables, layout.buckets, nblocks);
     if (meta.built_blocks > nblocks)
         vs_check_corrupt(check, 0, "built with %u blocks, more than the index's %u", meta.built_blocks, nblocks);
-    if (meta.shaped)
-        for (int k = 0; k < LSH_KNOTS; k++)
-            if (meta.knots[k].target != LSH_CALIBRATION_TARGETS[k] || meta.knots[k].probes < 1 || meta.knots[k].candidates < 1)
+    if (!meta.shaped) return;
+    for (int k = 0; k < LSH_KNOTS; k++) {
+        if (meta.knots[k].target != LSH_CALIBRATION_TARGETS[k] || meta.knots[k].probes < 1 || meta.knots[k].candidates < 1)
                 vs_check_corrupt(check, 0, "calibration %d has target %g, %d probes and %d candidates, not target %g with positive ones",
                                  k, double(meta.knots[k].target), meta.knots[k].probes, meta.knots[k].candidates,
                                  double(LSH_CALIBRATION_TARGETS[k]));
+            else if (meta.knots[k].threshold != 0 && !lsh_knot_plans(meta, meta.knots[k]))
+                vs_check_corrupt(check, 0, "calibration %d plans to expected recall %g at distance %g, which %s", k,
+                                 double(meta.knots[k].threshold), double(meta.knots[k].reference),
+                                 meta.layout.family == vs::lsh::Family::Sliced ? "is out of range"
+                                                                              : "only a sliced layout can do");
+    }
 }
 
 // Pass 1 at a bucket page: its header, and its entries' heap TIDs; table 0's are claimed.

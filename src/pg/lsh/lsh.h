@@ -87,12 +87,16 @@ constexpr int LSH_FIRST_RELEASE = 10;
 constexpr int LSH_RELEASE_PER_CANDIDATES = 5;
 constexpr int LSH_KNOTS = sizeof(LSH_CALIBRATION_TARGETS) / sizeof(LSH_CALIBRATION_TARGETS[0]);
 
-// The scan settings that met one target on the calibration queries.
+// The scan settings that met one target on the calibration queries: fixed probes and
+// candidates, and, where the per-query planner (Searcher::plan) met it for less, its threshold
+// and neighbour distance. The fixed pair also sizes later batches and the cost estimate.
 struct LshKnot {
     float target;
     float recall;      // the calibration queries' mean recall@10 at these settings
     int32 probes;      // buckets per table
     int32 candidates;  // entries re-ranked
+    float threshold;   // the planner's stop; 0: fixed settings
+    float reference;   // the planner's neighbour distance
 };
 
 struct LshMeta {
@@ -119,6 +123,14 @@ struct LshBucketHeader {
     uint32 older_entries;
 };
 
+// Whether a scan at knot plans per query: a sliced layout (the planner's model is the slots'),
+// a threshold in (0, 1] and a positive, finite distance; anything else (a damaged metapage too)
+// takes the fixed pair.
+inline bool lsh_knot_plans(const LshMeta &meta, const LshKnot &knot) {
+    return meta.layout.family == vs::lsh::Family::Sliced && knot.threshold > 0 && knot.threshold <= 1 &&
+           knot.reference > 0 && std::isfinite(knot.reference);
+}
+
 // WITH (...) options, as stored in rd_options.
 struct LshOptions {
     int32 vl_len_;
@@ -141,7 +153,7 @@ struct LshIndexInfo {
 
 static_assert(sizeof(LshMeta) <= INDEX_PAGE_SPACE, "the metapage holds the layout");
 // test/t/009_lsh_check_index.pl edits metapages at these offsets.
-static_assert(offsetof(LshMeta, knots) == 48 && offsetof(LshMeta, layout) == 560, "the TAP test's offsets");
+static_assert(offsetof(LshMeta, knots) == 48 && offsetof(LshMeta, layout) == 816, "the TAP test's offsets");
 static_assert(std::is_trivially_destructible_v<LshIndexInfo>);
 
 extern double lsh_target_recall;
@@ -266,8 +278,14 @@ IndexScanDesc lsh_beginscan(Relation index, int nkeys, int norderbys);
 void lsh_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys);
 bool lsh_gettuple(IndexScanDesc scan, ScanDirection dir);
 void lsh_endscan(IndexScanDesc scan);
-// The settings of a scan at lsh.target_recall, lsh.probes and lsh.candidates.
-vs::lsh::SearchSettings lsh_scan_settings(const LshIndexInfo *info);
+// The settings of a scan at lsh.target_recall, lsh.probes and lsh.candidates: the fixed pair,
+// and whether the first batch plans per query instead (not when either is set).
+struct LshScanSettings {
+    vs::lsh::SearchSettings fixed;
+    bool planned;
+    vs::lsh::PlanSettings plan;
+};
+LshScanSettings lsh_scan_settings(const LshIndexInfo *info);
 
 // vacuum.cpp
 IndexBulkDeleteResult *lsh_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,

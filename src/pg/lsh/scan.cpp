@@ -1,9 +1,12 @@
 // Scanning an lsh index for ORDER BY embedding <op> $1 [LIMIT k]. A batch probes lsh.probes
 // buckets per table in the query's likelihood order (multiprobe), ranks the entries read by
 // sketch Hamming distance, and re-ranks the best lsh.candidates exactly; both settings come from
-// lsh.target_recall through the build's calibration unless set. The calibration sized the first
+// lsh.target_recall through the build's calibration unless set. Where the calibration found it
+// cheaper (L2 only), the first batch instead plans per query how far to probe and cut
+// (Searcher::plan), to the calibrated expected recall. The calibration sized the first
 // batch's C candidates for the nearest 10 rows, so it releases those 10 to the executor, and of
-// all the rows re-ranked by later batches only the nearest 5/C (release() says why 5). The others wait in a pool, nearest first, and each further batch
+// all the rows re-ranked by later batches only the nearest 5/C (release() says why 5). The
+// others wait in a pool, nearest first, and each further batch
 // (doubled candidates, half as many more probes) merges its new rows into it. So a LIMIT above
 // 10, or a filter that rejects rows, gets rows as accurate as a search sized for them, and few
 // rows a later batch finds are nearer than those released (which strict order leaves out). The
@@ -48,7 +51,9 @@ struct LshScanState {
     vs::VisitedSet reranked;     // entries a batch of this pass has re-ranked already
 
     // as at rescan
-    vs::lsh::SearchSettings settings;
+    vs::lsh::SearchSettings settings;  // of the next fixed batch
+    bool planned;                      // the first batch plans per query
+    vs::lsh::PlanSettings plan;
     int iterative;
     int max_scan_tuples;
     double memory_limit;  // bytes
@@ -77,16 +82,19 @@ struct LshScanState {
 };
 static_assert(std::is_trivially_destructible_v<LshScanState>);
 
-vs::lsh::SearchSettings lsh_scan_settings(const LshIndexInfo *info) {
+LshScanSettings lsh_scan_settings(const LshIndexInfo *info) {
     const LshMeta &meta = info->meta;
     int k = 0;
     const double aim = lsh_target_recall + std::min(LSH_TARGET_MARGIN, (1 - lsh_target_recall) / 4);
     while (k + 1 < LSH_KNOTS && meta.knots[k].target + 1e-6 < aim) k++;
-    vs::lsh::SearchSettings settings = {meta.knots[k].probes, meta.knots[k].candidates};
-    if (lsh_probes > 0) settings.probes = lsh_probes;
-    if (lsh_candidates > 0) settings.candidates = lsh_candidates;
-    settings.probes = int(std::min<uint32>(uint32(std::max(settings.probes, 1)), meta.layout.buckets));
-    settings.candidates = std::max(settings.candidates, 1);
+    const LshKnot &knot = meta.knots[k];
+    LshScanSettings settings = {{knot.probes, knot.candidates}, false, {}};
+    if (lsh_probes > 0) settings.fixed.probes = lsh_probes;
+    if (lsh_candidates > 0) settings.fixed.candidates = lsh_candidates;
+    settings.fixed.probes = int(std::min<uint32>(uint32(std::max(settings.fixed.probes, 1)), meta.layout.buckets));
+    settings.fixed.candidates = std::max(settings.fixed.candidates, 1);
+    settings.planned = lsh_probes == 0 && lsh_candidates == 0 && lsh_knot_plans(meta, knot);
+    if (settings.planned) settings.plan = {knot.threshold, knot.reference, int(meta.layout.buckets), 0};
     return settings;
 }
 
@@ -128,10 +136,16 @@ void lsh_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, i
         so->next_bucket = 0;
         so->pool_count = so->released = so->total_released = 0;
         so->total_reranked = 0;
-        so->settings = lsh_scan_settings(&so->info);
+        const LshScanSettings settings = lsh_scan_settings(&so->info);
+        so->settings = settings.fixed;
+        so->planned = settings.planned;
+        so->plan = settings.plan;
         so->iterative = lsh_iterative.mode;
         so->max_scan_tuples = lsh_iterative.max_scan_tuples;
-        // As the first batch re-ranks them (search_batch stops it at max_scan_tuples).
+        so->plan.max_candidates = std::size_t(so->max_scan_tuples);
+        // As the first fixed batch re-ranks them (search_batch stops it at max_scan_tuples). A
+        // planned first batch re-ranks fewer for the same recall; the release rule still counts
+        // in the fixed pair's candidates, which the batches after it double.
         so->first_candidates = std::min(so->settings.candidates, so->max_scan_tuples);
         so->memory_limit = double(work_mem) * 1024 * lsh_iterative.scan_mem_multiplier;
         so->stream.reset(so->iterative != INDEX_ITERATIVE_RELAXED);
@@ -286,13 +300,18 @@ static void search_batch(IndexScanDesc scan, LshScanState *so) {
         so->exhausted = true;
         return;
     }
-    vs::lsh::SearchSettings settings = so->settings;
-    settings.candidates = std::min(settings.candidates, so->max_scan_tuples);
-    std::size_t kept = so->searcher.select(so->store, so->query, settings);
+    std::size_t kept;
+    if (so->planned && so->stats.batches == 0) {
+        kept = so->searcher.plan(so->store, so->query, so->plan, vs::kNoRef, [](double, int, std::size_t) {});
+    } else {
+        vs::lsh::SearchSettings settings = so->settings;
+        settings.candidates = std::min(settings.candidates, so->max_scan_tuples);
+        kept = so->searcher.select(so->store, so->query, settings);
+    }
     const vs::lsh::ScanStats &found = so->searcher.stats();
     so->stats.visited += int64(found.entries);
     // Everything was probed and every distinct entry re-ranked: no later batch finds more.
-    so->exhausted = uint32(settings.probes) >= so->info.meta.layout.buckets && kept == found.distinct;
+    so->exhausted = uint32(found.rounds) >= so->info.meta.layout.buckets && kept == found.distinct;
     rerank(scan, so, so->searcher.candidate_refs(), kept);
     const uint32 buckets = so->info.meta.layout.buckets;
     so->settings.probes = int(std::min<uint64>(uint64(so->settings.probes) + (so->settings.probes + 1) / 2, buckets));
