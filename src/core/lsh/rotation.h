@@ -56,6 +56,20 @@ typedef float EightFloats __attribute__((vector_size(32)));
 // within blocks of 8; from stride 8 on, the butterflies take 8 floats at a time.
 inline void walsh_hadamard(float *x, std::size_t n) noexcept {
     std::size_t half = 1;
+    if (n >= 8) {
+        // The first three stages within each 8 floats, in registers: done in place, each stage
+        // stored what the next loaded at once (a third of a 128-dimension build's time).
+        for (std::size_t i = 0; i < n; i += 8) {
+            const float b0 = x[i] + x[i + 1], b1 = x[i] - x[i + 1], b2 = x[i + 2] + x[i + 3], b3 = x[i + 2] - x[i + 3];
+            const float b4 = x[i + 4] + x[i + 5], b5 = x[i + 4] - x[i + 5], b6 = x[i + 6] + x[i + 7],
+                        b7 = x[i + 6] - x[i + 7];
+            const float c0 = b0 + b2, c1 = b1 + b3, c2 = b0 - b2, c3 = b1 - b3;
+            const float c4 = b4 + b6, c5 = b5 + b7, c6 = b4 - b6, c7 = b5 - b7;
+            x[i] = c0 + c4, x[i + 1] = c1 + c5, x[i + 2] = c2 + c6, x[i + 3] = c3 + c7;
+            x[i + 4] = c0 - c4, x[i + 5] = c1 - c5, x[i + 6] = c2 - c6, x[i + 7] = c3 - c7;
+        }
+        half = 8;
+    }
     for (; half < n && half < 8; half *= 2)
         for (std::size_t block = 0; block < n; block += 2 * half)
             for (std::size_t i = block; i < block + half; i++) {

@@ -132,7 +132,6 @@ class Searcher {
     template <class Store, class Observe>
     std::size_t plan(Store &store, const float *query, const PlanSettings &settings, Ref exclude,
                      Observe observe) noexcept {
-        stats_.reranked = 0;
         if (!start_query(query)) return 0;
         const int tables = layout_->tables, functions = layout_->functions, bits = layout_->sketch_bits;
         ensure_model();
@@ -195,6 +194,8 @@ class Searcher {
                 const double passing = count_ ? double(under) / double(count_) : 0;
                 const double probe_gain =
                     gain * pass / (kProbeMicros + per_bucket * (kEntryMicros + passing * rerank_cost));
+                // (A distance no entry has costs nothing to admit: a hundredth of a microsecond
+                // keeps its gain finite.)
                 const double cut_gain = found * (pass_next - pass) / (double(histogram_[cut + 1]) * rerank_cost + 0.01);
                 probe = probe_gain >= cut_gain;
             }

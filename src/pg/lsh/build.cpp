@@ -46,9 +46,6 @@ static constexpr std::size_t LSH_SAMPLE_ROWS = 2000;
 static constexpr std::size_t LSH_MIN_SAMPLE_ROWS = 200;
 static constexpr uint64 LSH_SEED = 0x6c73682d73656564ULL;  // fixed: one table, one index
 static constexpr int LSH_TRUTH_K = 10;
-static constexpr int LSH_CALIBRATION_PROBES = 128;
-static constexpr int LSH_CALIBRATION_CANDIDATES = 8192;
-static constexpr double LSH_PLAN_REFERENCE_SCALE = 1.25;
 
 struct LshBuildState {
     Relation index;
@@ -346,38 +343,31 @@ static void calibrate(LshBuildState *state) {
     double cost[LSH_KNOTS];
     for (int i = 0; i < LSH_KNOTS; i++) {
         vs::lsh::Calibration c = vs::lsh::choose_settings(grid, LSH_CALIBRATION_TARGETS[i], LSH_TRUTH_K);
-        meta.knots[i] = {LSH_CALIBRATION_TARGETS[i], float(c.recall), c.settings.probes, c.settings.candidates, 0, 0};
+        meta.knots[i] = {LSH_CALIBRATION_TARGETS[i], float(c.recall), c.settings.probes, c.settings.candidates, 0};
         cost[i] = c.cost;
     }
     vs::lsh::release_recall_grid(grid, &state->allocator);
-    // The planner models its coverage at a neighbour distance a little beyond the sample's r10
-    // (on seed, 1.0, 1.25 and 1.5 r10 cost 307, 307 and 314 us at target 0.8 and 0.95 met the
-    // targets best at 1.25): a target takes it where it costs less than the fixed pair on the
-    // same queries.
+    // A target takes the planner where it costs less than the fixed pair on the same queries.
     if (meta.layout.family == vs::lsh::Family::Sliced) {
-        {
-            CHECK_FOR_INTERRUPTS();
-            const double reference = LSH_PLAN_REFERENCE_SCALE * meta.layout.sketch_width / 4;
-            vs::lsh::PlanLog log;
-            vs::lsh::measure_plans(store, searcher, state->sample, state->sample_refs, truth, n, LSH_TRUTH_K, reference,
-                                   LSH_CALIBRATION_PROBES, LSH_CALIBRATION_CANDIDATES, &state->allocator, log);
-            for (int i = 0; i < LSH_KNOTS; i++) {
-                vs::lsh::PlanCalibration p = vs::lsh::choose_threshold(log, LSH_CALIBRATION_TARGETS[i], LSH_TRUTH_K);
-                if (p.threshold <= 0 || p.cost >= cost[i]) continue;
-                meta.knots[i].threshold = float(p.threshold);
-                meta.knots[i].reference = float(reference);
-                meta.knots[i].recall = float(p.recall);
-                cost[i] = p.cost;
-            }
-            vs::lsh::release_plan_log(log, &state->allocator);
+        vs::lsh::PlanLog log;
+        vs::lsh::measure_plans(store, searcher, state->sample, state->sample_refs, truth, n, LSH_TRUTH_K,
+                               lsh_plan_reference(meta.layout), LSH_CALIBRATION_PROBES, LSH_CALIBRATION_CANDIDATES,
+                               &state->allocator, log);
+        for (int i = 0; i < LSH_KNOTS; i++) {
+            vs::lsh::PlanCalibration p = vs::lsh::choose_threshold(log, LSH_CALIBRATION_TARGETS[i], LSH_TRUTH_K);
+            if (p.threshold <= 0 || p.cost >= cost[i]) continue;
+            meta.knots[i].threshold = float(p.threshold);
+            meta.knots[i].recall = float(p.recall);
+            cost[i] = p.cost;
         }
+        vs::lsh::release_plan_log(log, &state->allocator);
     }
     meta.calibration_queries = uint32(n);
     for (int i = 0; i < LSH_KNOTS; i++) {
         const LshKnot &knot = meta.knots[i];
         if (knot.threshold > 0)
-            elog(DEBUG1, "lsh calibration on %zu rows: target %.3f plans per query to expected recall %.4f at distance %g for recall %.3f (%.0f us)",
-                 n, knot.target, knot.threshold, knot.reference, knot.recall, cost[i]);
+            elog(DEBUG1, "lsh calibration on %zu rows: target %.3f plans per query to expected recall %.4f for recall %.3f (%.0f us)",
+                 n, knot.target, knot.threshold, knot.recall, cost[i]);
         else
             elog(DEBUG1, "lsh calibration on %zu rows: target %.3f takes %d probes and %d candidates for recall %.3f (%.0f us)", n,
                  knot.target, knot.probes, knot.candidates, knot.recall, cost[i]);

@@ -103,14 +103,14 @@ void check_meta(LshCheck *s, Page page) {
     if (!meta.shaped) return;
     for (int k = 0; k < LSH_KNOTS; k++) {
         if (meta.knots[k].target != LSH_CALIBRATION_TARGETS[k] || meta.knots[k].probes < 1 || meta.knots[k].candidates < 1)
-                vs_check_corrupt(check, 0, "calibration %d has target %g, %d probes and %d candidates, not target %g with positive ones",
-                                 k, double(meta.knots[k].target), meta.knots[k].probes, meta.knots[k].candidates,
-                                 double(LSH_CALIBRATION_TARGETS[k]));
-            else if (meta.knots[k].threshold != 0 && !lsh_knot_plans(meta, meta.knots[k]))
-                vs_check_corrupt(check, 0, "calibration %d plans to expected recall %g at distance %g, which %s", k,
-                                 double(meta.knots[k].threshold), double(meta.knots[k].reference),
-                                 meta.layout.family == vs::lsh::Family::Sliced ? "is out of range"
-                                                                              : "only a sliced layout can do");
+            vs_check_corrupt(check, 0, "calibration %d has target %g, %d probes and %d candidates, not target %g with positive ones",
+                             k, double(meta.knots[k].target), meta.knots[k].probes, meta.knots[k].candidates,
+                             double(LSH_CALIBRATION_TARGETS[k]));
+        else if (meta.knots[k].threshold != 0 && !lsh_knot_plans(meta, meta.knots[k]))
+            vs_check_corrupt(check, 0, "calibration %d plans to expected recall %g, which %s", k,
+                             double(meta.knots[k].threshold),
+                             meta.layout.family == vs::lsh::Family::Sliced ? "is out of range"
+                                                                          : "only a sliced layout can do");
     }
 }
 

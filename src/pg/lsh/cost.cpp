@@ -23,7 +23,7 @@ void lsh_costestimate(PlannerInfo *root, IndexPath *path, double loop_count, Cos
         Relation rel = index_open(index->indexoid, NoLock);
         const LshIndexInfo info = *lsh_index_info(rel);
         index_close(rel, NoLock);
-        vs::lsh::SearchSettings settings = lsh_scan_settings(&info).fixed;
+        vs::lsh::SearchSettings settings = lsh_scan_settings(&info, lsh_iterative.max_scan_tuples).fixed;
         double tuples = index->tuples > 1 ? index->tuples : 1;
         double candidates = vs::index::wanted_candidates(root, path, settings.candidates);
         if (candidates > 0) {

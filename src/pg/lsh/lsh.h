@@ -54,7 +54,7 @@ extern "C" {
 #include "core/lsh/params.h"
 #include "core/lsh/search.h"
 
-#define LSH_LAYOUT_VERSION 1
+#define LSH_LAYOUT_VERSION 2  // 2: the planner's threshold in each knot
 
 #define LSH_PAGE_DIRECTORY 2
 #define LSH_PAGE_BUCKET 3
@@ -88,16 +88,26 @@ constexpr int LSH_RELEASE_PER_CANDIDATES = 5;
 constexpr int LSH_KNOTS = sizeof(LSH_CALIBRATION_TARGETS) / sizeof(LSH_CALIBRATION_TARGETS[0]);
 
 // The scan settings that met one target on the calibration queries: fixed probes and
-// candidates, and, where the per-query planner (Searcher::plan) met it for less, its threshold
-// and neighbour distance. The fixed pair also sizes later batches and the cost estimate.
+// candidates, and, where the per-query planner (Searcher::plan) met it for less, its threshold.
+// The fixed pair also seeds later batches and the cost estimate.
 struct LshKnot {
     float target;
     float recall;      // the calibration queries' mean recall@10 at these settings
     int32 probes;      // buckets per table
     int32 candidates;  // entries re-ranked
     float threshold;   // the planner's stop; 0: fixed settings
-    float reference;   // the planner's neighbour distance
 };
+
+// The calibration's scans, and the planner's limits in a scan (a query the planner cannot take
+// to its threshold stops where its calibration run did): probes per table, entries re-ranked.
+constexpr int LSH_CALIBRATION_PROBES = 128;
+constexpr int LSH_CALIBRATION_CANDIDATES = 8192;
+
+// The planner models its coverage at 1.25 x the sample's typical distance to its 10th
+// neighbour (r10, a quarter of the sketch width): the nearest ten lie within r10, but the
+// slots' Gaussian model is optimistic where the data is not Gaussian, and at 1.25 r10 the
+// thresholds calibrated on seed's rows match their targets (0.947 for 0.95, 0.989 for 0.99).
+inline double lsh_plan_reference(const vs::lsh::Layout &layout) { return 1.25 * layout.sketch_width / 4; }
 
 struct LshMeta {
     IndexMetaHeader header;
@@ -123,12 +133,13 @@ struct LshBucketHeader {
     uint32 older_entries;
 };
 
-// Whether a scan at knot plans per query: a sliced layout (the planner's model is the slots'),
-// a threshold in (0, 1] and a positive, finite distance; anything else (a damaged metapage too)
-// takes the fixed pair.
+// Whether a scan at knot plans per query: a sliced layout (the planner's model is the slots')
+// with a positive, finite sketch width, and a threshold the calibration can have written;
+// anything else (a damaged metapage too) takes the fixed pair.
 inline bool lsh_knot_plans(const LshMeta &meta, const LshKnot &knot) {
-    return meta.layout.family == vs::lsh::Family::Sliced && knot.threshold > 0 && knot.threshold <= 1 &&
-           knot.reference > 0 && std::isfinite(knot.reference);
+    const double reference = lsh_plan_reference(meta.layout);
+    return meta.layout.family == vs::lsh::Family::Sliced && knot.threshold > 0 &&
+           knot.threshold <= vs::lsh::kPlanLogEnd && reference > 0 && std::isfinite(reference);
 }
 
 // WITH (...) options, as stored in rd_options.
@@ -153,7 +164,7 @@ struct LshIndexInfo {
 
 static_assert(sizeof(LshMeta) <= INDEX_PAGE_SPACE, "the metapage holds the layout");
 // test/t/009_lsh_check_index.pl edits metapages at these offsets.
-static_assert(offsetof(LshMeta, knots) == 48 && offsetof(LshMeta, layout) == 816, "the TAP test's offsets");
+static_assert(offsetof(LshMeta, knots) == 48 && offsetof(LshMeta, layout) == 688, "the TAP test's offsets");
 static_assert(std::is_trivially_destructible_v<LshIndexInfo>);
 
 extern double lsh_target_recall;
@@ -285,7 +296,7 @@ struct LshScanSettings {
     bool planned;
     vs::lsh::PlanSettings plan;
 };
-LshScanSettings lsh_scan_settings(const LshIndexInfo *info);
+LshScanSettings lsh_scan_settings(const LshIndexInfo *info, int max_scan_tuples);
 
 // vacuum.cpp
 IndexBulkDeleteResult *lsh_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,

@@ -52,7 +52,7 @@ struct LshScanState {
 
     // as at rescan
     vs::lsh::SearchSettings settings;  // of the next fixed batch
-    bool planned;                      // the first batch plans per query
+    bool planned;                      // the next batch (the first, if the knot says so) plans per query
     vs::lsh::PlanSettings plan;
     int iterative;
     int max_scan_tuples;
@@ -82,7 +82,7 @@ struct LshScanState {
 };
 static_assert(std::is_trivially_destructible_v<LshScanState>);
 
-LshScanSettings lsh_scan_settings(const LshIndexInfo *info) {
+LshScanSettings lsh_scan_settings(const LshIndexInfo *info, int max_scan_tuples) {
     const LshMeta &meta = info->meta;
     int k = 0;
     const double aim = lsh_target_recall + std::min(LSH_TARGET_MARGIN, (1 - lsh_target_recall) / 4);
@@ -94,7 +94,9 @@ LshScanSettings lsh_scan_settings(const LshIndexInfo *info) {
     settings.fixed.probes = int(std::min<uint32>(uint32(std::max(settings.fixed.probes, 1)), meta.layout.buckets));
     settings.fixed.candidates = std::max(settings.fixed.candidates, 1);
     settings.planned = lsh_probes == 0 && lsh_candidates == 0 && lsh_knot_plans(meta, knot);
-    if (settings.planned) settings.plan = {knot.threshold, knot.reference, int(meta.layout.buckets), 0};
+    if (settings.planned)
+        settings.plan = {knot.threshold, lsh_plan_reference(meta.layout), LSH_CALIBRATION_PROBES,
+                         std::size_t(std::min(LSH_CALIBRATION_CANDIDATES, max_scan_tuples))};
     return settings;
 }
 
@@ -136,16 +138,14 @@ void lsh_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, i
         so->next_bucket = 0;
         so->pool_count = so->released = so->total_released = 0;
         so->total_reranked = 0;
-        const LshScanSettings settings = lsh_scan_settings(&so->info);
+        so->iterative = lsh_iterative.mode;
+        so->max_scan_tuples = lsh_iterative.max_scan_tuples;
+        const LshScanSettings settings = lsh_scan_settings(&so->info, so->max_scan_tuples);
         so->settings = settings.fixed;
         so->planned = settings.planned;
         so->plan = settings.plan;
-        so->iterative = lsh_iterative.mode;
-        so->max_scan_tuples = lsh_iterative.max_scan_tuples;
-        so->plan.max_candidates = std::size_t(so->max_scan_tuples);
-        // As the first fixed batch re-ranks them (search_batch stops it at max_scan_tuples). A
-        // planned first batch re-ranks fewer for the same recall; the release rule still counts
-        // in the fixed pair's candidates, which the batches after it double.
+        // As the first batch re-ranks them (search_batch stops it at max_scan_tuples, and a
+        // planned first batch sets it to what it kept).
         so->first_candidates = std::min(so->settings.candidates, so->max_scan_tuples);
         so->memory_limit = double(work_mem) * 1024 * lsh_iterative.scan_mem_multiplier;
         so->stream.reset(so->iterative != INDEX_ITERATIVE_RELAXED);
@@ -301,14 +301,21 @@ static void search_batch(IndexScanDesc scan, LshScanState *so) {
         return;
     }
     std::size_t kept;
-    if (so->planned && so->stats.batches == 0) {
+    const vs::lsh::ScanStats &found = so->searcher.stats();
+    if (so->planned) {
         kept = so->searcher.plan(so->store, so->query, so->plan, vs::kNoRef, [](double, int, std::size_t) {});
+        so->planned = false;
+        // The first release is then 10 rows however many the plan re-ranked, and the fixed
+        // batches after it start from at least what the plan did.
+        so->first_candidates = int(std::clamp<std::size_t>(kept, std::size_t(so->first_candidates),
+                                                           std::size_t(so->max_scan_tuples)));
+        so->settings.probes = std::max(so->settings.probes, found.rounds);
+        so->settings.candidates = std::max(so->settings.candidates, so->first_candidates);
     } else {
         vs::lsh::SearchSettings settings = so->settings;
         settings.candidates = std::min(settings.candidates, so->max_scan_tuples);
         kept = so->searcher.select(so->store, so->query, settings);
     }
-    const vs::lsh::ScanStats &found = so->searcher.stats();
     so->stats.visited += int64(found.entries);
     // Everything was probed and every distinct entry re-ranked: no later batch finds more.
     so->exhausted = uint32(found.rounds) >= so->info.meta.layout.buckets && kept == found.distinct;
