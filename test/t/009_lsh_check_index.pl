@@ -189,6 +189,9 @@ my $page = $pages{$block};
 damaged('a bucket page counting more entries than it holds',
 	sub { write_at($block, $PAGE_DATA + 6, pack('v', $capacity + 1)) },
 	qr/$corrupt $block: ${\($capacity + 1)} entries, more than the $capacity a bucket page holds/);
+damaged('a bucket page whose free space starts inside its entries',
+	sub { write_at($block, 12, pack('v', $PAGE_DATA + 16)) },
+	qr/$corrupt $block: free space from ${\($PAGE_DATA + 16)} to \d+, where its $page->{count} entries leave their unused sketch slots/);
 damaged('a bucket page marked a directory page',
 	sub { write_at($block, $SPECIAL + 4, pack('v', $PAGE_TYPE{directory})) },
 	qr/$corrupt $block: page type 2, where the directory \(blocks $directory_start to \d+\) has type 2 and other blocks 3/);
@@ -232,14 +235,24 @@ damaged('a heap TID no tuple can have, in table 1',
 
 my $last = $page->{count} - 1;
 my ($last_block, $last_offset) = split /,/, $page->{tids}[$last];
+# An entry removed as VACUUM would: the count one lower, and the page's free space (from
+# pd_lower, at 12) one sketch longer.
+sub remove_last_entry
+{
+	my ($at, $count) = @_;
+	my ($lower) = unpack('v', substr(read_block($at), 12, 2));
+	write_at($at, $PAGE_DATA + 6, pack('v', $count - 1));
+	write_at($at, 12, pack('v', $lower - $sketch_bits / 8));
+	return;
+}
 damaged('a table-0 entry removed: only heapallindexed sees the row left out',
-	sub { write_at($block, $PAGE_DATA + 6, pack('v', $last)) },
+	sub { remove_last_entry($block, $page->{count}) },
 	qr/XX002: index "items_lsh" lacks heap row \($last_block,$last_offset\) of table "items"/,
 	plain_passes => 1);
 my $page1 = $pages{ $table1[0] };
 my ($lost_block, $lost_offset) = split /,/, $page1->{tids}[ $page1->{count} - 1 ];
 damaged('a table-1 entry removed: only heapallindexed sees the row missing from a table',
-	sub { write_at($table1[0], $PAGE_DATA + 6, pack('v', $page1->{count} - 1)) },
+	sub { remove_last_entry($table1[0], $page1->{count}) },
 	qr/XX002: index "items_lsh" lacks heap row \($lost_block,$lost_offset\) of table "items"/,
 	plain_passes => 1);
 

@@ -168,6 +168,7 @@ static void write_bucket_page(LshBuildState *state, std::size_t slot, Page page)
     lsh_bucket_header(page)->next = state->last_page[slot];
     lsh_bucket_header(page)->older_entries = state->chain_entries[slot];
     state->chain_entries[slot] += lsh_bucket_header(page)->count;
+    lsh_set_bucket_hole(&state->info, page);
     state->writer.write(page);
     state->last_page[slot] = state->next_block++;
 }
@@ -201,7 +202,7 @@ static void add_to_bucket(LshBuildState *state, int table, uint32 bucket, ItemPo
             write_open_pages(state);
         }
         page = static_cast<Page>(MemoryContextAlloc(state->context, BLCKSZ));
-        lsh_init_bucket_page(page, uint16(table), bucket);
+        lsh_init_bucket_page(&state->info, page, uint16(table), bucket);
         state->open_count++;
     }
     LshBucketHeader *header = lsh_bucket_header(page);
@@ -210,7 +211,7 @@ static void add_to_bucket(LshBuildState *state, int table, uint32 bucket, ItemPo
     lsh_bucket_tids(&state->info, page)[header->count++] = *tid;
     if (header->count == state->info.capacity) {
         write_bucket_page(state, slot, page);
-        lsh_init_bucket_page(page, uint16(table), bucket);
+        lsh_init_bucket_page(&state->info, page, uint16(table), bucket);
     }
 }
 

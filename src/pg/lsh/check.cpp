@@ -121,6 +121,10 @@ void walk_bucket_page(LshCheck *s, BlockNumber block, Page page) {
     const LshBucketHeader &header = bucket_header(page);
     if (header.count > info.capacity)
         vs_check_corrupt(check, block, "%u entries, more than the %u a bucket page holds", header.count, info.capacity);
+    if (!lsh_bucket_hole_placed(&info, page))
+        vs_check_corrupt(check, block, "free space from %u to %u, where its %u entries leave their unused sketch slots",
+                         unsigned(reinterpret_cast<PageHeader>(page)->pd_lower),
+                         unsigned(reinterpret_cast<PageHeader>(page)->pd_upper), header.count);
     if (header.table >= info.meta.layout.tables || header.bucket >= info.meta.layout.buckets)
         vs_check_corrupt(check, block, "a page of table %u bucket %u, in an index of %d tables of %u buckets", header.table,
                          header.bucket, info.meta.layout.tables, info.meta.layout.buckets);

@@ -12,6 +12,9 @@
 //                   recall), then the layout itself (vs::lsh::Layout: family, tables, buckets,
 //                   sketch bits, slot cuts; about 4 KB)
 //   bucket page     LshBucketHeader | sketches [capacity][B/64 words] | heap TIDs [capacity]
+//                   pd_lower ends the sketches in use and pd_upper starts the TIDs: the unused
+//                   sketch slots are the page's hole, which GenericXLog neither compares nor
+//                   logs (an append compared and logged the whole 8 KB page before)
 //   directory page  [2,040] BlockNumber: for each (table, bucket), slot table * buckets + bucket,
 //                   the first page of its chain (InvalidBlockNumber: no entry yet)
 //
@@ -217,7 +220,12 @@ inline ItemPointerData *lsh_bucket_tids(const LshIndexInfo *info, Page page) {
     return reinterpret_cast<ItemPointerData *>(reinterpret_cast<char *>(lsh_bucket_header(page) + 1) + info->tids_offset);
 }
 inline BlockNumber *lsh_directory_slots(Page page) { return reinterpret_cast<BlockNumber *>(index_page_data(page)); }
-void lsh_init_bucket_page(Page page, uint16 table, uint32 bucket);
+void lsh_init_bucket_page(const LshIndexInfo *info, Page page, uint16 table, uint32 bucket);
+// Sets the page's hole to its unused sketch slots, after its count changed.
+void lsh_set_bucket_hole(const LshIndexInfo *info, Page page);
+// Whether it is there: a hole elsewhere would have an edit's WAL record leave out entries in
+// use (a count within the page's capacity first).
+bool lsh_bucket_hole_placed(const LshIndexInfo *info, Page page);
 void lsh_init_directory_page(Page page);
 // Reports the index corrupt at block (XX002, with a REINDEX hint), what naming the problem.
 pg_attribute_noreturn() void lsh_report_corrupt(Relation index, BlockNumber block, const char *what);

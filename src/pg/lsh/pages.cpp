@@ -103,15 +103,34 @@ const LshIndexInfo *lsh_index_info(Relation index) {
     return static_cast<const LshIndexInfo *>(index_cached_info(index, sizeof(LshIndexInfo), fill_info));
 }
 
-void lsh_init_bucket_page(Page page, uint16 table, uint32 bucket) {
+void lsh_init_bucket_page(const LshIndexInfo *info, Page page, uint16 table, uint32 bucket) {
     index_init_page(page, VS_LSH_PAGE_ID, LSH_PAGE_BUCKET, InvalidBlockNumber);
-    // Fixed arrays, not slotted: the whole space is in use, so GenericXLog logs all of it.
-    reinterpret_cast<PageHeader>(page)->pd_lower = reinterpret_cast<PageHeader>(page)->pd_upper;
     *lsh_bucket_header(page) = {bucket, table, 0, InvalidBlockNumber, 0};
+    lsh_set_bucket_hole(info, page);
+}
+
+// Where a bucket page of count entries has its hole: from the end of its sketches in use to
+// the start of its TIDs.
+static void bucket_hole(const LshIndexInfo *info, Page page, uint32 count, LocationIndex *lower, LocationIndex *upper) {
+    const char *sketches = reinterpret_cast<const char *>(lsh_bucket_sketches(page));
+    *lower = LocationIndex(sketches + sizeof(uint64) * info->sketch_words * count - page);
+    *upper = LocationIndex(reinterpret_cast<const char *>(lsh_bucket_tids(info, page)) - page);
+}
+
+void lsh_set_bucket_hole(const LshIndexInfo *info, Page page) {
+    PageHeader header = reinterpret_cast<PageHeader>(page);
+    bucket_hole(info, page, lsh_bucket_header(page)->count, &header->pd_lower, &header->pd_upper);
+}
+
+bool lsh_bucket_hole_placed(const LshIndexInfo *info, Page page) {
+    LocationIndex lower, upper;
+    bucket_hole(info, page, lsh_bucket_header(page)->count, &lower, &upper);
+    return reinterpret_cast<PageHeader>(page)->pd_lower == lower && reinterpret_cast<PageHeader>(page)->pd_upper == upper;
 }
 
 void lsh_init_directory_page(Page page) {
     index_init_page(page, VS_LSH_PAGE_ID, LSH_PAGE_DIRECTORY, InvalidBlockNumber);
+    // Every slot is in use: no hole.
     reinterpret_cast<PageHeader>(page)->pd_lower = reinterpret_cast<PageHeader>(page)->pd_upper;
     BlockNumber *slots = lsh_directory_slots(page);
     for (Size i = 0; i < INDEX_PAGE_SPACE / sizeof(BlockNumber); i++) slots[i] = InvalidBlockNumber;
@@ -168,6 +187,8 @@ void lsh_check_bucket_page(Relation index, const LshIndexInfo *info, Buffer buf,
         problem = "a page of another bucket in a chain";
     else if (lsh_bucket_header(page)->count > info->capacity)
         problem = "more entries than a page holds";
+    else if (!lsh_bucket_hole_placed(info, page))
+        problem = "free space that is not its unused sketch slots";
     if (problem == nullptr) return;
     BlockNumber block = BufferGetBlockNumber(buf);
     UnlockReleaseBuffer(buf);
@@ -211,6 +232,7 @@ static void add_entry(const LshIndexInfo *info, Page page, ItemPointer heap_tid,
     uint32 i = header->count++;
     memcpy(lsh_bucket_sketches(page) + Size(i) * info->sketch_words, sketch, sizeof(uint64) * info->sketch_words);
     lsh_bucket_tids(info, page)[i] = *heap_tid;
+    lsh_set_bucket_hole(info, page);
 }
 
 // A new first page for bucket's chain, holding the entry, whose older pages held about older
@@ -226,7 +248,7 @@ static uint64 push_new_page(Relation index, const LshIndexInfo *info, int table,
     BlockNumber first = lsh_directory_slots(BufferGetPage(dir))[slot % info->slots_per_page];
     const uint32 older = first == InvalidBlockNumber ? 0 : uint32(Min(older_estimate, uint64(PG_UINT32_MAX)));
     index_edit_pages(index, buf, GENERIC_XLOG_FULL_IMAGE, dir, 0, [&](Page page, Page dir_page) {
-        lsh_init_bucket_page(page, uint16(table), bucket);
+        lsh_init_bucket_page(info, page, uint16(table), bucket);
         lsh_bucket_header(page)->next = first;
         lsh_bucket_header(page)->older_entries = older;
         add_entry(info, page, heap_tid, sketch);

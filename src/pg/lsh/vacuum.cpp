@@ -66,6 +66,7 @@ static void sweep(IndexVacuumInfo *info, IndexBulkDeleteResult *stats, IndexBulk
                                sizeof(uint64) * words);
                     }
                 }
+                lsh_set_bucket_hole(&lsh, edited);
             });
         UnlockReleaseBuffer(buf);
     }
