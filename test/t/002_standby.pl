@@ -1,8 +1,8 @@
 # Streaming replication of the indexes of each index type (VectorSearchTest::index_types, a
 # primary and a standby each): a standby replays the build (log_newpage_range), the GenericXLog
 # records of inserts, of VACUUM's link repair and of inserts into freed slots, and answers k-NN
-# queries through the index with exactly the rows the primary returns. Then the standby is
-# promoted and keeps going.
+# queries through the index with exactly the rows the primary returns, from pages byte for byte
+# the primary's. Then the standby is promoted and keeps going.
 use strict;
 use warnings;
 
@@ -76,6 +76,12 @@ sub compare
 		my ($status, $out, $err) = $standby->psql('postgres',
 			"\\set VERBOSITY verbose\nSELECT vectorsearch_check_index('$index', true)");
 		is("$status$err", '0', "$label: the checker finds $index sound on the standby");
+		# the same bytes in every block after the LSN and checksum (a page's free space too:
+		# GenericXLog zeroes it on both sides)
+		my $pages_sql = qq{SELECT string_agg(md5(substr(get_raw_page('$index', b::int), 11)), ' ' ORDER BY b)
+FROM generate_series(0, pg_relation_size('$index') / current_setting('block_size')::int - 1) b};
+		is($standby->safe_psql('postgres', $pages_sql), $primary->safe_psql('postgres', $pages_sql),
+			"$label: ${index}'s pages on the standby are the primary's");
 	}
 	return;
 }
@@ -87,6 +93,7 @@ for my $index_type (index_types())
 	$primary = start_node("primary_$am", "shared_buffers = 4MB\nautovacuum = off\n", allows_streaming => 1);
 	$primary->safe_psql('postgres', PostgreSQL::Test::Utils::slurp_file("$FindBin::Bin/helpers.sql"));
 	$primary->safe_psql('postgres', q{
+CREATE EXTENSION pageinspect;
 CREATE TABLE items (id int PRIMARY KEY, embedding vector(16));
 INSERT INTO items SELECT i, vec(i) FROM generate_series(1, 3000) i;
 });

@@ -192,6 +192,14 @@ damaged('a bucket page counting more entries than it holds',
 damaged('a bucket page whose free space starts inside its entries',
 	sub { write_at($block, 12, pack('v', $PAGE_DATA + 16)) },
 	qr/$corrupt $block: free space from ${\($PAGE_DATA + 16)} to \d+, where its $page->{count} entries leave their unused sketch slots/);
+# the same refused where a change would log the page: VACUUM's, with the hole's end moved
+copy("$file.sound", $file) or die "copy: $!";
+write_at($block, 14, pack('v', unpack('v', substr(read_block($block), 14, 2)) + 8));
+$node->start;
+my ($vacuum_status, $vacuum_out, $vacuum_err) = $node->psql('postgres', "\\set VERBOSITY verbose\nVACUUM items");
+like($vacuum_err, qr/XX002: lsh index "items_lsh" is corrupt at block $block: free space that is not its unused sketch slots/,
+	'VACUUM refuses a bucket page whose free space ends inside its TIDs');
+$node->stop;
 damaged('a bucket page marked a directory page',
 	sub { write_at($block, $SPECIAL + 4, pack('v', $PAGE_TYPE{directory})) },
 	qr/$corrupt $block: page type 2, where the directory \(blocks $directory_start to \d+\) has type 2 and other blocks 3/);

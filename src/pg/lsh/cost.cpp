@@ -1,7 +1,10 @@
 // The lsh access method's cost estimate, through the shared gate of src/pg/index/cost.h: what
 // is lsh's own is how many rows a scan re-ranks (a heap fetch and a distance over the full
 // vector each) to release the rows the query wants, after scoring the entries of `probes`
-// buckets in each table by sketch.
+// buckets in each table by sketch. It prices every batch by the fixed pair, also where the
+// first batch plans per query: the plan costs less on average (that is why a target takes it),
+// but a LIMIT beyond 10 then releases rows at 5 per the plan's re-ranks, which this
+// underestimates where the plan re-ranked more than the pair would.
 #include "pg/lsh/lsh.h"
 #include "pg/index/cost.h"
 

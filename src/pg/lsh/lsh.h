@@ -13,8 +13,8 @@
 //                   sketch bits, slot cuts; about 4 KB)
 //   bucket page     LshBucketHeader | sketches [capacity][B/64 words] | heap TIDs [capacity]
 //                   pd_lower ends the sketches in use and pd_upper starts the TIDs: the unused
-//                   sketch slots are the page's hole, which GenericXLog neither compares nor
-//                   logs (an append compared and logged the whole 8 KB page before)
+//                   sketch slots are the page's hole, which GenericXLog does not compare and a
+//                   full-page image leaves out
 //   directory page  [2,040] BlockNumber: for each (table, bucket), slot table * buckets + bucket,
 //                   the first page of its chain (InvalidBlockNumber: no entry yet)
 //
@@ -57,7 +57,9 @@ extern "C" {
 #include "core/lsh/params.h"
 #include "core/lsh/search.h"
 
-#define LSH_LAYOUT_VERSION 2  // 2: the planner's threshold in each knot
+// 2 (0.2.0): the planner's threshold in each knot, and a bucket page's free space its unused
+// sketch slots; 1 was never released.
+#define LSH_LAYOUT_VERSION 2
 
 #define LSH_PAGE_DIRECTORY 2
 #define LSH_PAGE_BUCKET 3
