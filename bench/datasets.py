@@ -32,16 +32,6 @@ def _fashion_mnist(normalise):
     return (_normalised(base), _normalised(queries)) if normalise else (base, queries)
 
 
-def _seed():
-    """The faiss tutorial's data: queries come right after the base from the same seeded stream."""
-    d, nb = 128, 100_000
-    np.random.seed(1234)
-    xb = np.random.random((nb, d)).astype("float32")
-    xb[:, 0] += np.arange(nb) / 1000.
-    xq = np.random.random((1000, d)).astype("float32")
-    return xb, xq
-
-
 def _clustered(rows, dim, clusters=100, spread=0.5, nq=10_000):
     """A Gaussian mixture: unit-normal centres, points at `spread` around a random centre; the
     queries are fresh draws from the same mixture. Generated in chunks to bound memory at 10^6."""
@@ -63,7 +53,7 @@ def _clustered(rows, dim, clusters=100, spread=0.5, nq=10_000):
 NAMED = {
     "fashion-mnist": ("l2", lambda: _fashion_mnist(False), "fashion-mnist-784-euclidean"),
     "fashion-mnist-angular": ("cosine", lambda: _fashion_mnist(True), "fashion-mnist-784-angular"),
-    "seed": ("l2", _seed, "seed-128-euclidean"),
+    "seed": ("l2", vsutil.seed_dataset, "seed-128-euclidean"),
 }
 
 

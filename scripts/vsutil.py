@@ -34,6 +34,17 @@ def fashion_mnist(split):
     return images.reshape(len(images), -1).astype(np.float32), labels.astype(np.int64)
 
 
+def seed_dataset(queries=1000):
+    """The faiss tutorial's data, 128 dimensions: 100,000 uniform rows whose first coordinate also
+    grows with the row number, and fresh uniform queries from the same seeded stream (all of them
+    where the table begins)."""
+    d, nb = 128, 100_000
+    np.random.seed(1234)
+    base = np.random.random((nb, d)).astype("float32")
+    base[:, 0] += np.arange(nb) / 1000.
+    return base, np.random.random((queries, d)).astype("float32")
+
+
 def vector_bytes(vector):
     """The vector type's binary form: int16 dim, int16 unused, big-endian float4s."""
     a = np.asarray(vector, dtype=">f4")

@@ -27,24 +27,14 @@ def normalised(x):
     return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
 
 
-def seed_dataset():
-    """The faiss tutorial's data, as bench/datasets.py generates it."""
-    d, nb = 128, 100_000
-    np.random.seed(1234)
-    xb = np.random.random((nb, d)).astype("float32")
-    xb[:, 0] += np.arange(nb) / 1000.
-    xq = np.random.random((1000, d)).astype("float32")
-    return xb, xq
-
-
 def datasets():
     train, _ = vsutil.fashion_mnist("train")
     test, _ = vsutil.fashion_mnist("t10k")
-    seed_base, seed_queries = seed_dataset()
+    seed_base, seed_queries = vsutil.seed_dataset(N_QUERIES)
     return {
         "fashion_mnist": (train, test[:N_QUERIES], "vector_l2_ops", "<->"),
         "fashion_mnist_angular": (normalised(train), normalised(test[:N_QUERIES]), "vector_cosine_ops", "<=>"),
-        "seed": (seed_base, seed_queries[:N_QUERIES], "vector_l2_ops", "<->"),
+        "seed": (seed_base, seed_queries, "vector_l2_ops", "<->"),
     }
 
 

@@ -48,29 +48,9 @@ $node->stop;
 copy($file, "$file.sound") or die "copy: $!";
 my $nblocks = (-s $file) / $BLCKSZ;
 
-sub read_block
-{
-	my ($block) = @_;
-	open my $fh, '<:raw', $file or die $!;
-	seek $fh, $block * $BLCKSZ, 0;
-	read($fh, my $page, $BLCKSZ);
-	close $fh;
-	return $page;
-}
-
-sub write_at
-{
-	my ($block, $offset, $bytes) = @_;
-	open my $fh, '+<:raw', $file or die $!;
-	seek $fh, $block * $BLCKSZ + $offset, 0;
-	print $fh $bytes;
-	close $fh;
-	return;
-}
-
 # the metapage (HnswMeta after the page header: IndexMetaHeader, then hnsw's fields) and the
 # layout it gives
-my $meta_page = read_block(0);
+my $meta_page = read_block($file, 0);
 my %meta;
 @meta{qw(magic page_id version element_type metric dims m ef_construction elements_per_run link_pages vector_pages records_per_page entry entry_level last_run last_run_used upper_page free_block)}
   = unpack('V v v v v l< l< l< V V V V Q< l< V V V V', substr($meta_page, $PAGE_DATA));
@@ -99,7 +79,7 @@ sub record_at
 my ($link_block, $run, $link_page, $slot, $upper_slot, $other_slot);
 for my $block (1 .. $nblocks - 1)
 {
-	my $page = read_block($block);
+	my $page = read_block($file, $block);
 	next unless page_type($page) == 2;
 	my ($s0, $s_upper, $s_other);
 	for my $s (0 .. $meta{records_per_page} - 1)
@@ -140,78 +120,78 @@ sub damaged
 my $pack_link = sub { my ($block, $index) = @_; return pack('v v v', $block >> 16, $block & 0xffff, $index); };
 
 damaged('a layer-0 link past the elements of a run',
-	sub { write_at($link_block, $links_offset + 4, pack('v', 0xfffe)) },
+	sub { write_at($file, $link_block, $links_offset + 4, pack('v', 0xfffe)) },
 	qr/XX002: index "items_hnsw" is corrupt at block $link_block: slot $slot, layer 0: link 0, to element 65534 of run \d+, lies past the elements a run holds/);
 damaged('a layer-0 link past the end of the index',
-	sub { write_at($link_block, $links_offset + 6, $pack_link->($nblocks + 100, 3)) },
+	sub { write_at($file, $link_block, $links_offset + 6, $pack_link->($nblocks + 100, 3)) },
 	qr/XX002: index "items_hnsw" is corrupt at block $link_block: slot $slot, layer 0: link 1, to element 3 of run ${\($nblocks + 100)}, lies past the end of the index/);
 damaged('a layer-0 link to a block that starts no run',
-	sub { write_at($link_block, $links_offset, $pack_link->($run + 1, 0)) },
+	sub { write_at($file, $link_block, $links_offset, $pack_link->($run + 1, 0)) },
 	qr/XX002: index "items_hnsw" is corrupt at block $link_block: slot $slot, layer 0: link 0, to element 0 of run ${\($run + 1)}, is in no run/);
 damaged('a link of an element to itself',
-	sub { write_at($link_block, $links_offset, $pack_link->($run, $element)) },
+	sub { write_at($file, $link_block, $links_offset, $pack_link->($run, $element)) },
 	qr/XX002: index "items_hnsw" is corrupt at block $link_block: slot $slot, layer 0: link 0 leads to the element itself/);
 damaged('a link twice in one list',
-	sub { write_at($link_block, $links_offset + 6, substr($link_page, $links_offset, 6)) },
+	sub { write_at($file, $link_block, $links_offset + 6, substr($link_page, $links_offset, 6)) },
 	qr/XX002: index "items_hnsw" is corrupt at block $link_block: slot $slot, layer 0: element \d+ of run \d+ is linked twice/);
 
 my $vector_block = $run + $meta{link_pages};
 damaged('a vector page of a run marked as an upper page',
-	sub { write_at($vector_block, $SPECIAL + 4, pack('v', 4)) },
+	sub { write_at($file, $vector_block, $SPECIAL + 4, pack('v', 4)) },
 	qr/XX002: index "items_hnsw" is corrupt at block $vector_block: run $run, which holds elements, ends after $meta{link_pages} of its $run_pages pages at an upper page/);
 damaged('a link page of an unknown type',
-	sub { write_at($link_block, $SPECIAL + 4, pack('v', 9)) },
+	sub { write_at($file, $link_block, $SPECIAL + 4, pack('v', 9)) },
 	qr/XX002: index "items_hnsw" is corrupt at block $link_block: page type 9/);
 damaged('a vector page naming another run',
-	sub { write_at($vector_block, $SPECIAL, pack('V', $run + 1)) },
+	sub { write_at($file, $vector_block, $SPECIAL, pack('V', $run + 1)) },
 	qr/XX002: index "items_hnsw" is corrupt at block $vector_block: page $meta{link_pages} of run $run is a vector page of run ${\($run + 1)}/);
 
 damaged('the metapage with other dimensions than the column',
-	sub { write_at(0, $PAGE_DATA + $meta_offset{dims}, pack('l<', 17)) },
+	sub { write_at($file, 0, $PAGE_DATA + $meta_offset{dims}, pack('l<', 17)) },
 	qr/XX002: index "items_hnsw" is corrupt at block 0: dims 17, for a column of vector\(16\)/);
 damaged('the metapage with a layout that does not fit',
-	sub { write_at(0, $PAGE_DATA + $meta_offset{elements_per_run}, pack('V', $meta{elements_per_run} * 2)) },
+	sub { write_at($file, 0, $PAGE_DATA + $meta_offset{elements_per_run}, pack('V', $meta{elements_per_run} * 2)) },
 	qr/XX002: index "items_hnsw" is corrupt at block 0: its layout/);
 damaged('the metapage with its last run past the end',
-	sub { write_at(0, $PAGE_DATA + $meta_offset{last_run}, pack('V', $nblocks + 7)) },
+	sub { write_at($file, 0, $PAGE_DATA + $meta_offset{last_run}, pack('V', $nblocks + 7)) },
 	qr/XX002: index "items_hnsw" is corrupt at block 0: last run ${\($nblocks + 7)}/);
 damaged('the metapage with a wrong magic number',
-	sub { write_at(0, $PAGE_DATA, pack('V', 0x12345678)) },
+	sub { write_at($file, 0, $PAGE_DATA, pack('V', 0x12345678)) },
 	qr/XX002: index "items_hnsw" is corrupt at block 0: magic number 0x12345678 and page id 0xFFA1/);
 damaged('a vector page with another access method\'s page id',
-	sub { write_at($vector_block, $SPECIAL + 6, pack('v', 0xFF83)) },
+	sub { write_at($file, $vector_block, $SPECIAL + 6, pack('v', 0xFF83)) },
 	qr/XX002: index "items_hnsw" is corrupt at block $vector_block: page id 0xFF83, not hnsw's 0xFFA1/);
 
 damaged('unlinked but not deleted',
-	sub { write_at($link_block, $record_offset + 1, pack('C', 0x04)) },
+	sub { write_at($file, $link_block, $record_offset + 1, pack('C', 0x04)) },
 	qr/XX002: index "items_hnsw" is corrupt at block $link_block: slot $slot: flags 0x04/);
 damaged('a level above the highest',
-	sub { write_at($link_block, $record_offset, pack('C', 40)) },
+	sub { write_at($file, $link_block, $record_offset, pack('C', 40)) },
 	qr/XX002: index "items_hnsw" is corrupt at block $link_block: slot $slot: level 40/);
 my $upper_record_offset = $PAGE_DATA + $upper_slot * $record_size;
 damaged('an upper-tuple pointer to no tuple',
-	sub { write_at($link_block, $upper_record_offset + 12, pack('v', 250)) },
+	sub { write_at($file, $link_block, $upper_record_offset + 12, pack('v', 250)) },
 	qr/XX002: index "items_hnsw" is corrupt at block $link_block: slot $upper_slot: the upper tuple pointer \(\d+,250\) of a level \d+ element is not a tuple of its page/);
 
 damaged('a heap TID past the end of the table',
-	sub { write_at($link_block, $record_offset + 2, pack('v v v', 1, 34464, 1)) },
+	sub { write_at($file, $link_block, $record_offset + 2, pack('v v v', 1, 34464, 1)) },
 	qr/XX002: index "items_hnsw" is corrupt at block $link_block: slot $slot: heap TID \(100000,1\) points to a block past the end of the table/);
 damaged('a heap TID past the line pointers of its page',
-	sub { write_at($link_block, $record_offset + 6, pack('v', 250)) },
+	sub { write_at($file, $link_block, $record_offset + 6, pack('v', 250)) },
 	qr/XX002: index "items_hnsw" is corrupt at block $link_block: slot $slot: heap TID \(\d+,250\) points to an offset past the last line pointer/);
 damaged('a heap TID that is another row\'s: only heapallindexed sees the row left out',
-	sub { write_at($link_block, $record_offset + 2, substr($link_page, $PAGE_DATA + $other_slot * $record_size + 2, 6)) },
+	sub { write_at($file, $link_block, $record_offset + 2, substr($link_page, $PAGE_DATA + $other_slot * $record_size + 2, 6)) },
 	qr/XX002: index "items_hnsw" lacks heap row \($record->{heap_block},$record->{heap_offset}\) of table "items"/,
 	plain_passes => 1);
 damaged('a deleted mark on a live element: only heapallindexed sees the row left out',
-	sub { write_at($link_block, $record_offset + 1, pack('C', 0x03)) },
+	sub { write_at($file, $link_block, $record_offset + 1, pack('C', 0x03)) },
 	qr/XX002: index "items_hnsw" lacks heap row \($record->{heap_block},$record->{heap_offset}\) of table "items"/,
 	plain_passes => 1);
 # $element's vector: the run's vectors are one stream over its vector pages
 my $vector_offset = $element * 4 * $meta{dims};
 damaged('a changed vector: only heapallindexed compares it with the row',
 	sub {
-		write_at($run + $meta{link_pages} + int($vector_offset / $PAGE_SPACE),
+		write_at($file, $run + $meta{link_pages} + int($vector_offset / $PAGE_SPACE),
 			$PAGE_DATA + $vector_offset % $PAGE_SPACE + 2, pack('C', 0x5a));
 	},
 	qr/XX002: index "items_hnsw" is corrupt at block $link_block: slot $slot: the element of heap row \($record->{heap_block},$record->{heap_offset}\) stores another key than the row/,
@@ -228,7 +208,7 @@ for my $round (1 .. 30)
 	my $offset = int(rand($BLCKSZ));
 	my $xor = 1 + int(rand(255));
 	copy("$file.sound", $file) or die "copy: $!";
-	write_at($block, $offset, pack('C', ord(substr(read_block($block), $offset, 1)) ^ $xor));
+	write_at($file, $block, $offset, pack('C', ord(substr(read_block($file, $block), $offset, 1)) ^ $xor));
 	$node->start;
 	my $err = checker_error('true');
 	if ($err ne '')

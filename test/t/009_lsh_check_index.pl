@@ -93,28 +93,8 @@ $node->stop;
 copy($file, "$file.sound") or die "copy: $!";
 my $nblocks = (-s $file) / $BLCKSZ;
 
-sub read_block
-{
-	my ($block) = @_;
-	open my $fh, '<:raw', $file or die $!;
-	seek $fh, $block * $BLCKSZ, 0;
-	read($fh, my $page, $BLCKSZ);
-	close $fh;
-	return $page;
-}
-
-sub write_at
-{
-	my ($block, $offset, $bytes) = @_;
-	open my $fh, '+<:raw', $file or die $!;
-	seek $fh, $block * $BLCKSZ + $offset, 0;
-	print $fh $bytes;
-	close $fh;
-	return;
-}
-
 # the layout, and the entry arithmetic of pages.cpp's lsh_derive_info
-my $meta_page = read_block(0);
+my $meta_page = read_block($file, 0);
 my ($directory_start, $directory_pages) = unpack('V V', substr($meta_page, $PAGE_DATA + $META_OFFSET{directory_start}, 8));
 my ($tables) = unpack('l<', substr($meta_page, $PAGE_DATA + $META_OFFSET{layout} + 32, 4));
 my ($buckets, $sketch_bits) = unpack('V l<', substr($meta_page, $PAGE_DATA + $META_OFFSET{layout} + 60, 8));
@@ -135,7 +115,7 @@ sub tid_at
 my (%pages, %chain_start);
 for my $block (1 .. $nblocks - 1)
 {
-	my $page = read_block($block);
+	my $page = read_block($file, $block);
 	my $type = unpack('v', substr($page, $SPECIAL + 4, 2));
 	if ($type == $PAGE_TYPE{directory})
 	{
@@ -187,58 +167,58 @@ my $block = $table0[0];
 my $page = $pages{$block};
 
 damaged('a bucket page counting more entries than it holds',
-	sub { write_at($block, $PAGE_DATA + 6, pack('v', $capacity + 1)) },
+	sub { write_at($file, $block, $PAGE_DATA + 6, pack('v', $capacity + 1)) },
 	qr/$corrupt $block: ${\($capacity + 1)} entries, more than the $capacity a bucket page holds/);
 damaged('a bucket page whose free space starts inside its entries',
-	sub { write_at($block, 12, pack('v', $PAGE_DATA + 16)) },
+	sub { write_at($file, $block, 12, pack('v', $PAGE_DATA + 16)) },
 	qr/$corrupt $block: free space from ${\($PAGE_DATA + 16)} to \d+, where its $page->{count} entries leave their unused sketch slots/);
 # the same refused where a change would log the page: VACUUM's, with the hole's end moved
 copy("$file.sound", $file) or die "copy: $!";
-write_at($block, 14, pack('v', unpack('v', substr(read_block($block), 14, 2)) + 8));
+write_at($file, $block, 14, pack('v', unpack('v', substr(read_block($file, $block), 14, 2)) + 8));
 $node->start;
 my ($vacuum_status, $vacuum_out, $vacuum_err) = $node->psql('postgres', "\\set VERBOSITY verbose\nVACUUM items");
 like($vacuum_err, qr/XX002: lsh index "items_lsh" is corrupt at block $block: free space that is not its unused sketch slots/,
 	'VACUUM refuses a bucket page whose free space ends inside its TIDs');
 $node->stop;
 damaged('a bucket page marked a directory page',
-	sub { write_at($block, $SPECIAL + 4, pack('v', $PAGE_TYPE{directory})) },
+	sub { write_at($file, $block, $SPECIAL + 4, pack('v', $PAGE_TYPE{directory})) },
 	qr/$corrupt $block: page type 2, where the directory \(blocks $directory_start to \d+\) has type 2 and other blocks 3/);
 
 my ($slot, $other_slot) = @chains;
 my ($table, $bucket) = (int($slot / $buckets), $slot % $buckets);
 my @chain = chain_pages($slot);
 damaged('a chain whose last page goes back to its first',
-	sub { write_at($chain[-1], $PAGE_DATA + 8, pack('V', $chain[0])) },
+	sub { write_at($file, $chain[-1], $PAGE_DATA + 8, pack('V', $chain[0])) },
 	qr/$corrupt $chain[-1]: the chain of table $table bucket $bucket goes on to block $chain[0], which is on it already: a cycle/);
 
 my $directory_block = $directory_start + int($slot / $slots_per_page);
 my $slot_offset = $PAGE_DATA + 4 * ($slot % $slots_per_page);
 my $other = $chain_start{$other_slot};
 damaged('a directory slot naming the first page of another bucket',
-	sub { write_at($directory_block, $slot_offset, pack('V', $other)) },
+	sub { write_at($file, $directory_block, $slot_offset, pack('V', $other)) },
 	qr/$corrupt $directory_block: slot ${\($slot % $slots_per_page)}, the chain of table $table bucket $bucket, starts at block $other, a page of table $pages{$other}{table} bucket $pages{$other}{bucket}/);
 my $lowest = (sort { $a <=> $b } @chain)[0];
 damaged('a directory slot emptied: its chain reached by none',
-	sub { write_at($directory_block, $slot_offset, pack('V', $INVALID_BLOCK)) },
+	sub { write_at($file, $directory_block, $slot_offset, pack('V', $INVALID_BLOCK)) },
 	qr/$corrupt $lowest: a bucket page of table $table bucket $bucket that no chain reaches/);
 damaged('a bucket page whose next page is the metapage',
-	sub { write_at($chain[-1], $PAGE_DATA + 8, pack('V', 0)) },
+	sub { write_at($file, $chain[-1], $PAGE_DATA + 8, pack('V', 0)) },
 	qr/$corrupt $chain[-1]: its next page, 0, is not a bucket page's block/);
 damaged('the metapage with a directory one page longer',
-	sub { write_at(0, $PAGE_DATA + $META_OFFSET{directory_pages}, pack('V', $directory_pages + 1)) },
+	sub { write_at($file, 0, $PAGE_DATA + $META_OFFSET{directory_pages}, pack('V', $directory_pages + 1)) },
 	qr/$corrupt 0: a directory of ${\($directory_pages + 1)} pages at block $directory_start, for $tables tables of $buckets buckets/);
 # knot 0's threshold (the last of its five 4-byte fields): a scan of it would plan to an
 # expected recall no run reaches
 damaged('a calibration planning to an expected recall above 1',
-	sub { write_at(0, $PAGE_DATA + $META_OFFSET{knots} + 16, pack('f<', 2)) },
+	sub { write_at($file, 0, $PAGE_DATA + $META_OFFSET{knots} + 16, pack('f<', 2)) },
 	qr/$corrupt 0: calibration 0 plans to expected recall 2, which is out of range/);
 
-my ($heap_block, $heap_offset) = tid_at(read_block($block), 0);
+my ($heap_block, $heap_offset) = tid_at(read_block($file, $block), 0);
 damaged('a table-0 entry naming a row that does not exist',
-	sub { write_at($block, $tids + 4, pack('v', 250)) },
+	sub { write_at($file, $block, $tids + 4, pack('v', 250)) },
 	qr/$corrupt $block: slot 0: heap TID \($heap_block,250\) points to an offset past the last line pointer of its page/);
 damaged('a heap TID no tuple can have, in table 1',
-	sub { write_at($table1[0], $tids + 4, pack('v', 0)) },
+	sub { write_at($file, $table1[0], $tids + 4, pack('v', 0)) },
 	qr/$corrupt $table1[0]: slot 0: heap TID \(\d+,0\) is not one a heap tuple can have/);
 
 my $last = $page->{count} - 1;
@@ -248,9 +228,9 @@ my ($last_block, $last_offset) = split /,/, $page->{tids}[$last];
 sub remove_last_entry
 {
 	my ($at, $count) = @_;
-	my ($lower) = unpack('v', substr(read_block($at), 12, 2));
-	write_at($at, $PAGE_DATA + 6, pack('v', $count - 1));
-	write_at($at, 12, pack('v', $lower - $sketch_bits / 8));
+	my ($lower) = unpack('v', substr(read_block($file, $at), 12, 2));
+	write_at($file, $at, $PAGE_DATA + 6, pack('v', $count - 1));
+	write_at($file, $at, 12, pack('v', $lower - $sketch_bits / 8));
 	return;
 }
 damaged('a table-0 entry removed: only heapallindexed sees the row left out',
@@ -265,7 +245,7 @@ damaged('a table-1 entry removed: only heapallindexed sees the row missing from 
 	plain_passes => 1);
 
 damaged('a changed sketch in table 0: only heapallindexed compares it with the row',
-	sub { write_at($block, $SKETCHES + 3, pack('C', ord(substr(read_block($block), $SKETCHES + 3, 1)) ^ 0x10)) },
+	sub { write_at($file, $block, $SKETCHES + 3, pack('C', ord(substr(read_block($file, $block), $SKETCHES + 3, 1)) ^ 0x10)) },
 	qr/$corrupt $block: slot 0: the element of heap row \($heap_block,$heap_offset\) stores another key than the row/,
 	plain_passes => 1);
 # the row of table 1's first entry, where table 0 holds it
@@ -273,7 +253,7 @@ my $row = $page1->{tids}[0];
 my ($row_block) = grep { $pages{$_}{table} == 0 && grep { $_ eq $row } @{ $pages{$_}{tids} } } keys %pages;
 my ($row_slot) = grep { $pages{$row_block}{tids}[$_] eq $row } 0 .. $pages{$row_block}{count} - 1;
 damaged('a changed sketch in table 1: reported at the row\'s table-0 entry',
-	sub { write_at($table1[0], $SKETCHES + 5, pack('C', ord(substr(read_block($table1[0]), $SKETCHES + 5, 1)) ^ 0x01)) },
+	sub { write_at($file, $table1[0], $SKETCHES + 5, pack('C', ord(substr(read_block($file, $table1[0]), $SKETCHES + 5, 1)) ^ 0x01)) },
 	qr/$corrupt $row_block: slot $row_slot: the element of heap row \($row\) stores another key than the row/,
 	plain_passes => 1);
 

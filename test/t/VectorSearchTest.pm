@@ -10,7 +10,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 
 our @EXPORT = qw(index_types index_type create_index_sql widen_sql start_node start_psql check_index
-  insert_and_find hold_pauses wait_for_paused release_pauses);
+  insert_and_find hold_pauses wait_for_paused release_pauses read_block write_at);
 
 # The index access methods the generic TAP tests (001, 002, 003, 006) run against, one round each;
 # adding an access method here runs them on it. Per access method:
@@ -197,6 +197,28 @@ sub release_pauses
 	$node->poll_query_until('postgres',
 		"SELECT count(*) = 0 FROM pg_locks WHERE locktype = 'advisory' AND granted")
 	  or die 'the pause holder did not let go';
+	return;
+}
+
+# Block $block of the relation file $file, and $bytes written into one at $offset: for tests
+# that damage an index on disk, with the server stopped.
+sub read_block
+{
+	my ($file, $block) = @_;
+	open my $fh, '<:raw', $file or die "open $file: $!";
+	seek $fh, $block * 8192, 0;
+	read($fh, my $page, 8192);
+	close $fh;
+	return $page;
+}
+
+sub write_at
+{
+	my ($file, $block, $offset, $bytes) = @_;
+	open my $fh, '+<:raw', $file or die "open $file: $!";
+	seek $fh, $block * 8192 + $offset, 0;
+	print $fh $bytes;
+	close $fh;
 	return;
 }
 

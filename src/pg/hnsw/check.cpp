@@ -396,7 +396,7 @@ void check_record(HnswCheck *s, BlockNumber run, uint32 index, BlockNumber block
     } else if (ItemPointerIsValid(&heap_tid) || (flags & (HNSW_FLAG_VALID | HNSW_FLAG_DELETED))) {
         // A slot an insert has just claimed from VACUUM has no heap TID yet (flags 0); any other
         // element names its row.
-        if (heap_block == InvalidBlockNumber || heap_offset < FirstOffsetNumber || heap_offset > MaxHeapTuplesPerPage)
+        if (!index_heap_tid_possible(&heap_tid))
             vs_check_corrupt(check, block, "slot %u: heap TID (%u,%u) is not one a heap tuple can have", slot, heap_block,
                              heap_offset);
         if (!(flags & HNSW_FLAG_DELETED))

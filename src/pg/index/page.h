@@ -16,12 +16,21 @@
 extern "C" {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wregister"
+#include "access/htup_details.h"
 #include "storage/bufpage.h"
 #include "utils/rel.h"
 #pragma GCC diagnostic pop
 }
 
 #include "core/kernels/distance.h"
+
+// Whether a heap tuple can have tid: an index's damaged TID would otherwise reach the heap (a
+// read of InvalidBlockNumber is one of P_NEW, an extension).
+inline bool index_heap_tid_possible(const ItemPointerData *tid) {
+    const OffsetNumber offset = ItemPointerGetOffsetNumberNoCheck(tid);
+    return ItemPointerGetBlockNumberNoCheck(tid) != InvalidBlockNumber && offset >= FirstOffsetNumber &&
+           offset <= MaxHeapTuplesPerPage;
+}
 
 // Page ids, one per access method: distinct from PostgreSQL's (bloom 0xFF83, SP-GiST 0xFF82,
 // GIN/GiST ...) and from pgvector's (0xFF84, 0xFF90 ...), so a dump never mistakes one for another.

@@ -177,6 +177,7 @@ static void write_bucket_page(LshBuildState *state, std::size_t slot, Page page)
 static void write_open_pages(LshBuildState *state) {
     const std::size_t slots = std::size_t(state->info.meta.layout.tables) * state->info.meta.layout.buckets;
     for (std::size_t slot = 0; slot < slots; slot++) {
+        CHECK_FOR_INTERRUPTS();
         Page page = state->open_pages[slot];
         if (page == nullptr) continue;
         if (lsh_bucket_header(page)->count > 0) write_bucket_page(state, slot, page);
@@ -205,13 +206,20 @@ static void add_to_bucket(LshBuildState *state, int table, uint32 bucket, ItemPo
         lsh_init_bucket_page(&state->info, page, uint16(table), bucket);
         state->open_count++;
     }
-    LshBucketHeader *header = lsh_bucket_header(page);
-    const int words = state->info.sketch_words;
-    memcpy(lsh_bucket_sketches(page) + std::size_t(header->count) * words, state->sketch, sizeof(uint64) * words);
-    lsh_bucket_tids(&state->info, page)[header->count++] = *tid;
-    if (header->count == state->info.capacity) {
+    lsh_add_entry(&state->info, page, tid, state->sketch);
+    if (lsh_bucket_header(page)->count == state->info.capacity) {
         write_bucket_page(state, slot, page);
         lsh_init_bucket_page(&state->info, page, uint16(table), bucket);
+    }
+}
+
+// Keeps c among a calibration query's LSH_TRUTH_K nearest.
+static void offer_truth(vs::CandidateHeap<true> &best, vs::Candidate c) {
+    if (best.size() < std::size_t(LSH_TRUTH_K)) {
+        best.push(c);
+    } else if (c.distance < best.top().distance) {
+        best.pop();
+        best.push(c);
     }
 }
 
@@ -219,14 +227,8 @@ static void add_to_truth(LshBuildState *state, vs::Ref ref) {
     const int dims = state->info.dims;
     for (std::size_t q = 0; q < state->queries; q++) {
         if (state->sample_refs[q] == ref) continue;
-        float d = lsh_exact_distance(state->info.metric, state->query_vectors + q * dims, state->row, dims);
-        vs::CandidateHeap<true> &best = state->truth[q];
-        if (best.size() < std::size_t(LSH_TRUTH_K)) {
-            best.push({d, ref});
-        } else if (d < best.top().distance) {
-            best.pop();
-            best.push({d, ref});
-        }
+        offer_truth(state->truth[q],
+                    {lsh_exact_distance(state->info.metric, state->query_vectors + q * dims, state->row, dims), ref});
     }
 }
 
@@ -384,6 +386,7 @@ static void finish_pages(LshBuildState *state) {
     meta.directory_pages = uint32((slots + state->info.slots_per_page - 1) / state->info.slots_per_page);
     Page page = static_cast<Page>(palloc(BLCKSZ));
     for (uint32 p = 0; p < meta.directory_pages; p++) {
+        CHECK_FOR_INTERRUPTS();
         lsh_init_directory_page(page);
         BlockNumber *out = lsh_directory_slots(page);
         for (uint32 i = 0; i < state->info.slots_per_page; i++) {
@@ -528,14 +531,8 @@ static double hash_in_parallel(LshBuildState *state, Relation heap, IndexInfo *i
         for (std::size_t q = 0; q < state->queries; q++)
             for (int j = 0; j < LSH_TRUTH_K; j++) {
                 const vs::Candidate &c = truth[(p * state->queries + q) * LSH_TRUTH_K + j];
-                vs::CandidateHeap<true> &best = state->truth[q];
                 if (c.ref == vs::kNoRef) break;
-                if (best.size() < std::size_t(LSH_TRUTH_K)) {
-                    best.push(c);
-                } else if (c.distance < best.top().distance) {
-                    best.pop();
-                    best.push(c);
-                }
+                offer_truth(state->truth[q], c);
             }
     parallel_build_end(&build);
     return heap_tuples;

@@ -141,7 +141,7 @@ void walk_bucket_page(LshCheck *s, BlockNumber block, Page page) {
         ItemPointerData tid = tids[slot];
         BlockNumber heap_block = ItemPointerGetBlockNumberNoCheck(&tid);
         OffsetNumber heap_offset = ItemPointerGetOffsetNumberNoCheck(&tid);
-        if (heap_block == InvalidBlockNumber || heap_offset < FirstOffsetNumber || heap_offset > MaxHeapTuplesPerPage)
+        if (!index_heap_tid_possible(&tid))
             vs_check_corrupt(check, block, "slot %u: heap TID (%u,%u) is not one a heap tuple can have", slot, heap_block,
                              heap_offset);
         if (header.table == 0)

@@ -223,6 +223,8 @@ inline ItemPointerData *lsh_bucket_tids(const LshIndexInfo *info, Page page) {
 }
 inline BlockNumber *lsh_directory_slots(Page page) { return reinterpret_cast<BlockNumber *>(index_page_data(page)); }
 void lsh_init_bucket_page(const LshIndexInfo *info, Page page, uint16 table, uint32 bucket);
+// Appends an entry to a bucket page with room.
+void lsh_add_entry(const LshIndexInfo *info, Page page, const ItemPointerData *heap_tid, const uint64 *sketch);
 // Sets the page's hole to its unused sketch slots, after its count changed.
 void lsh_set_bucket_hole(const LshIndexInfo *info, Page page);
 // Whether it is there: a hole elsewhere would have an edit's WAL record leave out entries in

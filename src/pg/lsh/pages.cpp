@@ -158,20 +158,21 @@ static BlockNumber directory_block(const LshIndexInfo *info, uint64 slot) {
     return info->meta.directory_start + BlockNumber(slot / info->slots_per_page);
 }
 
-static Buffer read_directory(Relation index, BlockNumber block, int mode) {
-    Buffer buf = index_read_buffer(index, block);
+// Locks the pinned buffer buf in mode, after checking that it is a directory page.
+static void lock_directory(Relation index, Buffer buf, int mode) {
     LockBuffer(buf, mode);
     const IndexPageOpaque *opaque = index_page_opaque(BufferGetPage(buf));
     if (opaque == nullptr || opaque->page_id != VS_LSH_PAGE_ID || opaque->page_type != LSH_PAGE_DIRECTORY) {
+        BlockNumber block = BufferGetBlockNumber(buf);
         UnlockReleaseBuffer(buf);
         lsh_report_corrupt(index, block, "not a directory page");
     }
-    return buf;
 }
 
 BlockNumber lsh_chain_start(Relation index, const LshIndexInfo *info, int table, uint32 bucket) {
     uint64 slot = slot_of(info, table, bucket);
-    Buffer buf = read_directory(index, directory_block(info, slot), BUFFER_LOCK_SHARE);
+    Buffer buf = index_read_buffer(index, directory_block(info, slot));
+    lock_directory(index, buf, BUFFER_LOCK_SHARE);
     BlockNumber start = lsh_directory_slots(BufferGetPage(buf))[slot % info->slots_per_page];
     UnlockReleaseBuffer(buf);
     return start;
@@ -216,18 +217,13 @@ int LshPageStore::decode_refs(Page page, BlockNumber block) {
     const int n = lsh_bucket_header(page)->count;
     const ItemPointerData *tids = lsh_bucket_tids(info_, page);
     for (int i = 0; i < n; i++) {
-        // A TID no heap tuple can have would reach the heap as a read of P_NEW (an extension).
-        ItemPointer tid = const_cast<ItemPointer>(&tids[i]);
-        OffsetNumber offset = ItemPointerGetOffsetNumberNoCheck(tid);
-        if (ItemPointerGetBlockNumberNoCheck(tid) == InvalidBlockNumber || offset < FirstOffsetNumber ||
-            offset > MaxHeapTuplesPerPage)
-            lsh_report_corrupt(index_, block, "a heap TID no tuple can have");
-        refs_[i] = lsh_tid_ref(tid);
+        if (!index_heap_tid_possible(&tids[i])) lsh_report_corrupt(index_, block, "a heap TID no tuple can have");
+        refs_[i] = lsh_tid_ref(const_cast<ItemPointer>(&tids[i]));
     }
     return n;
 }
 
-static void add_entry(const LshIndexInfo *info, Page page, ItemPointer heap_tid, const uint64 *sketch) {
+void lsh_add_entry(const LshIndexInfo *info, Page page, const ItemPointerData *heap_tid, const uint64 *sketch) {
     LshBucketHeader *header = lsh_bucket_header(page);
     uint32 i = header->count++;
     memcpy(lsh_bucket_sketches(page) + Size(i) * info->sketch_words, sketch, sizeof(uint64) * info->sketch_words);
@@ -236,22 +232,24 @@ static void add_entry(const LshIndexInfo *info, Page page, ItemPointer heap_tid,
 }
 
 // A new first page for bucket's chain, holding the entry, whose older pages held about older
-// entries: the page and the directory slot that names it in one WAL record. The page is
-// extended before the directory page is locked, and no other page is read under that lock, so
-// scans never wait on it across I/O.
+// entries: the page and the directory slot that names it in one WAL record. The directory page
+// is read before the page is extended, and the page extended before the directory is locked, so
+// no lock is held across a read: scans never wait on the directory across I/O, nor VACUUM and
+// the checker on the new page.
 static uint64 push_new_page(Relation index, const LshIndexInfo *info, int table, uint32 bucket, ItemPointer heap_tid,
                             const uint64 *sketch, uint64 older_estimate) {
+    uint64 slot = slot_of(info, table, bucket);
+    Buffer dir = index_read_buffer(index, directory_block(info, slot));
     Buffer buf = index_extend(index);
     BlockNumber block = BufferGetBlockNumber(buf);
-    uint64 slot = slot_of(info, table, bucket);
-    Buffer dir = read_directory(index, directory_block(info, slot), BUFFER_LOCK_EXCLUSIVE);
+    lock_directory(index, dir, BUFFER_LOCK_EXCLUSIVE);
     BlockNumber first = lsh_directory_slots(BufferGetPage(dir))[slot % info->slots_per_page];
     const uint32 older = first == InvalidBlockNumber ? 0 : uint32(Min(older_estimate, uint64(PG_UINT32_MAX)));
     index_edit_pages(index, buf, GENERIC_XLOG_FULL_IMAGE, dir, 0, [&](Page page, Page dir_page) {
         lsh_init_bucket_page(info, page, uint16(table), bucket);
         lsh_bucket_header(page)->next = first;
         lsh_bucket_header(page)->older_entries = older;
-        add_entry(info, page, heap_tid, sketch);
+        lsh_add_entry(info, page, heap_tid, sketch);
         lsh_directory_slots(dir_page)[slot % info->slots_per_page] = block;
     });
     UnlockReleaseBuffer(dir);
@@ -271,7 +269,7 @@ uint64 lsh_append(Relation index, const LshIndexInfo *info, int table, uint32 bu
         const LshBucketHeader *header = lsh_bucket_header(BufferGetPage(buf));
         if (walked == 0) estimate = uint64(header->older_entries) + header->count + 1;
         if (header->count < info->capacity) {
-            index_edit_page(index, buf, [&](Page edited) { add_entry(info, edited, heap_tid, sketch); });
+            index_edit_page(index, buf, [&](Page edited) { lsh_add_entry(info, edited, heap_tid, sketch); });
             UnlockReleaseBuffer(buf);
             return estimate;
         }
