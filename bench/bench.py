@@ -37,11 +37,14 @@ HNSWLIB_DEFAULT = "m=16,ef_construction=64"
 
 # The smoke run builds these indexes (unless --index names others), on 10,000 rows: on fewer the
 # planner rightly prefers the seq scan. Each point of an index's sweep must reach its floor; a miss
-# is 0.002 of the 50 queries' 500 neighbours. hnsw: seven runs gave 0.982-0.986 at ef_search=20
-# and 1.0 at 40 (levels are random, so recall varies a little). lsh (fixed seeds: the same every
-# run) gave 0.918 at target_recall 0.9 and 0.990 at 0.99; its floor is the lower target less the
-# 0.03 the calibration may miss it by.
-SMOKE_INDEXES = {"hnsw:m=16,ef_construction=64": {"sweep": [20, 40], "floor": 0.95},
+# is 0.002 of the 50 queries' 500 neighbours. hnsw: levels are random, and at ef_search=20 one
+# run in five leaves a query stranded in a cluster far from its own, losing all ten of its
+# neighbours (0.02): 25 builds gave 0.962-0.990, and hnswlib seeded 0-39 0.960-0.988 on the same
+# data, each low run losing one query whole; a CI run gave 0.948. The floor allows five such
+# queries, far above what a broken graph reaches; at 40, seven runs gave 1.0. lsh (fixed seeds:
+# the same every run) gave 0.918 at target_recall 0.9 and 0.990 at 0.99; its floor is the lower
+# target less the 0.03 the calibration may miss it by.
+SMOKE_INDEXES = {"hnsw:m=16,ef_construction=64": {"sweep": [20, 40], "floor": 0.9},
                  "lsh": {"sweep": [0.9, 0.99], "floor": 0.87}}
 SMOKE_RECALL_FLOOR = 0.95  # of an index given with --index
 

@@ -103,6 +103,6 @@ check "with a 64MB /dev/shm, CREATE INDEX succeeds with a parallel worker" \
 check "with a 64MB /dev/shm, no NOTICE of a build without parallel workers" \
     [ -z "$(grep "without parallel workers" "$build_log")" ]
 check "with a 64MB /dev/shm, no shared memory segment is left in /dev/shm" [ "$(ls /dev/shm | wc -l)" = "$segments_before" ]
-check "the server logged no WARNING or ERROR" [ -z "$(grep -E "WARNING|ERROR" "$VS_CLUSTER_DIR/server.log")" ]
+check "the server logged no WARNING or ERROR" [ -s "$VS_SERVER_LOG" -a -z "$(grep -E "WARNING|ERROR" "$VS_SERVER_LOG")" ]
 rm -f "$build_log"
 finish
