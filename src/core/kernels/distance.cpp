@@ -297,7 +297,9 @@ Isa detect_isa() noexcept {
     __builtin_cpu_init();
     // __builtin_cpu_supports also checks that the OS saves the wide registers (XCR0).
     if (__builtin_cpu_supports("avx512f")) return Isa::Avx512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::Avx2Fma;
+    // F16C too, for the half kernels of this tier (half.h); every CPU with AVX2 and FMA has it.
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
+        return Isa::Avx2Fma;
 #endif
     return Isa::Scalar;
 }

@@ -1,0 +1,58 @@
+// IEEE 754 half precision (binary16), the element of the halfvec type: exact conversions to and
+// from float, and distance kernels over halves, one variant per instruction set as in distance.h.
+//
+// Halves are kept as their 16 bits, not as _Float16, so that code built without compiler
+// support for the type reads the same bytes. The kernels widen each half to float and accumulate
+// in float lanes, as pgvector's do. Unlike float kernels they need no double fallback: a half is at
+// most 65504, so a sum over 16,000 dimensions of squared differences (at most 1.7e10 each) stays
+// below 3e14, far inside float's range, and the smallest non-zero square (3.6e-15) is far above
+// float's smallest normal number, so no cosine norm underflows.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/kernels/distance.h"
+
+namespace vs {
+
+using Half = std::uint16_t;
+
+constexpr float kHalfMax = 65504.0f;
+
+// Exact: every half is a float.
+float half_to_float(Half h) noexcept;
+
+// Rounded to nearest, ties to even, as the F16C instructions round: a float beyond the half
+// range becomes an infinity of its sign, a float below the smallest subnormal half a zero of its
+// sign, a NaN a quiet NaN.
+Half float_to_half(float f) noexcept;
+
+inline bool half_is_finite(Half h) noexcept { return (h & 0x7c00) != 0x7c00; }
+
+using HalfDistanceFn = float (*)(const Half *a, const Half *b, std::size_t n) noexcept;
+
+struct HalfKernels {
+    Isa isa;
+    HalfDistanceFn l2_squared;
+    HalfDistanceFn inner_product;
+    HalfDistanceFn negative_inner_product;
+    HalfDistanceFn l1;
+    CosineParts (*cosine_parts)(const Half *a, const Half *b, std::size_t n) noexcept;
+};
+
+// The kernels for isa (see select_kernels): the AVX2 tier also needs F16C, which every CPU with
+// AVX2 and FMA has; detect_isa checks it.
+HalfKernels select_half_kernels(Isa isa) noexcept;
+
+inline HalfDistanceFn index_distance(const HalfKernels &k, Metric metric) noexcept {
+    switch (metric) {
+        case Metric::L2: return k.l2_squared;
+        case Metric::L1: return k.l1;
+        case Metric::InnerProduct:
+        case Metric::Cosine: return k.negative_inner_product;
+    }
+    return nullptr;
+}
+
+}  // namespace vs
