@@ -66,7 +66,7 @@ SELECT pg_temp.try($$SELECT '[1,2]'::vector <+> '[1,2,3]'$$);
 SELECT pg_temp.try($$SELECT '[1,2]'::vector + '[1,2,3]'$$);
 SELECT pg_temp.try($$SELECT '[1,2]'::vector - '[1]'$$);
 SELECT pg_temp.try($$SELECT '[1,2]'::vector * '[1]'$$);
-SELECT pg_temp.try($$SELECT l2_distance('[1]', '[1,2]')$$);
+SELECT pg_temp.try($$SELECT l2_distance('[1]'::vector, '[1,2]')$$);
 SELECT pg_temp.try($$SELECT avg(v) FROM (VALUES ('[1,2]'::vector), ('[1,2,3]')) t(v)$$);
 SELECT pg_temp.try($$SELECT sum(v) FROM (VALUES ('[1,2]'::vector), ('[1,2,3]')) t(v)$$);
 -- arithmetic overflow and underflow: 22003
@@ -82,9 +82,9 @@ SELECT pg_temp.try($$SELECT sum(v) FROM (VALUES ('[1,-3e38]'::vector), ('[1,-3e3
 SELECT pg_temp.try($$SELECT '{{1,2},{3,4}}'::real[]::vector$$);
 SELECT pg_temp.try($$SELECT ARRAY[1,NULL,3]::vector$$);
 -- subvector out of bounds: 22000
-SELECT pg_temp.try($$SELECT subvector('[1,2,3]', 1, 0)$$);
-SELECT pg_temp.try($$SELECT subvector('[1,2,3]', 4, 1)$$);
-SELECT pg_temp.try($$SELECT subvector('[1,2,3]', -5, 3)$$);
+SELECT pg_temp.try($$SELECT subvector('[1,2,3]'::vector, 1, 0)$$);
+SELECT pg_temp.try($$SELECT subvector('[1,2,3]'::vector, 4, 1)$$);
+SELECT pg_temp.try($$SELECT subvector('[1,2,3]'::vector, -5, 3)$$);
 -- avg's state arrays from a caller are checked: 22023 for one that the aggregate cannot have made
 SELECT pg_temp.try_detail($$SELECT vector_avg('{}')$$);
 SELECT pg_temp.try_detail($$SELECT vector_accum('{{1}}', '[1]')$$);

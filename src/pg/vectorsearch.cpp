@@ -3,6 +3,7 @@
 #include "pg/hnsw/hnsw.h"
 #include "pg/lsh/lsh.h"
 #include "pg/test_hooks.h"
+#include "pg/types/bit.h"
 
 extern "C" {
 PG_MODULE_MAGIC;
@@ -11,7 +12,10 @@ void _PG_init(void);
 }
 
 void _PG_init(void) {
-    vs_kernels = vs::select_kernels(vs::detect_isa());
+    vs::Isa isa = vs::detect_isa();
+    vs_kernels = vs::select_kernels(isa);
+    vs_half_kernels = vs::select_half_kernels(isa);
+    vs_bit_kernels = vs::select_bit_kernels(isa);
     hnsw_init_gucs();
     lsh_init_gucs();
 #ifdef VS_TEST_HOOKS

@@ -190,13 +190,7 @@ TEST_P(KernelTest, KernelsNeverReadPastTheEnd) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllIsas, KernelTest, ::testing::Values(Isa::Scalar, Isa::Avx2Fma, Isa::Avx512),
-                         [](const ::testing::TestParamInfo<Isa> &info) {
-                             switch (info.param) {
-                                 case Isa::Avx512: return std::string("Avx512");
-                                 case Isa::Avx2Fma: return std::string("Avx2Fma");
-                                 default: return std::string("Scalar");
-                             }
-                         });
+                         isa_test_name);
 
 TEST(CosineDistance, ClampsAndHandlesZeroNorm) {
     EXPECT_DOUBLE_EQ(vs::cosine_distance({1.0f, 1.0f, 1.0f}), 0.0);

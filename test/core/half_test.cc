@@ -155,12 +155,6 @@ TEST_P(HalfKernelTest, ExtremeHalvesStayFiniteAndExact) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllIsas, HalfKernelTest, ::testing::Values(Isa::Scalar, Isa::Avx2Fma, Isa::Avx512),
-                         [](const ::testing::TestParamInfo<Isa> &info) {
-                             switch (info.param) {
-                                 case Isa::Avx512: return std::string("Avx512");
-                                 case Isa::Avx2Fma: return std::string("Avx2Fma");
-                                 default: return std::string("Scalar");
-                             }
-                         });
+                         isa_test_name);
 
 }  // namespace

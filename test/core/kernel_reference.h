@@ -7,6 +7,7 @@
 #include <cfloat>
 #include <cmath>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "core/kernels/distance.h"
@@ -68,6 +69,16 @@ inline bool cpu_has(Isa isa) {
     if (isa == Isa::Scalar) return true;
     if (isa == Isa::Avx2Fma) return best == Isa::Avx2Fma || best == Isa::Avx512;
     return best == Isa::Avx512;
+}
+
+// The name of a parameterised kernel test's instance, by the tier it runs.
+inline std::string isa_test_name(const ::testing::TestParamInfo<Isa> &info) {
+    switch (info.param) {
+        case Isa::Avx512: return "Avx512";
+        case Isa::Avx2Fma: return "Avx2Fma";
+        case Isa::Scalar: break;
+    }
+    return "Scalar";
 }
 
 }  // namespace vs::testing

@@ -1,5 +1,6 @@
 """The binary wire format as clients use it: round trips through prepared binary queries, and
-crafted messages that vector_recv must reject with an ERROR, never a crash or a bad value."""
+crafted messages that vector_recv and halfvec_recv must reject with an ERROR, never a crash or a
+bad value."""
 import os
 import struct
 import sys
@@ -18,20 +19,28 @@ class RawVector(bytes):
     """Bytes sent as they are, as a binary vector parameter."""
 
 
+class RawHalfvec(bytes):
+    """Bytes sent as they are, as a binary halfvec parameter."""
+
+
+def raw_dumper(oid):
+    class RawDumper(Dumper):
+        format = Format.BINARY
+
+        def dump(self, obj):
+            return bytes(obj)
+
+    RawDumper.oid = oid
+    return RawDumper
+
+
 class WireTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.conn = psycopg.connect(autocommit=True)
-        oid = vsutil.register_vector(cls.conn)
-
-        class RawDumper(Dumper):
-            format = Format.BINARY
-
-            def dump(self, obj):
-                return bytes(obj)
-
-        RawDumper.oid = oid
-        cls.conn.adapters.register_dumper(RawVector, RawDumper)
+        cls.conn.adapters.register_dumper(RawVector, raw_dumper(vsutil.register_vector(cls.conn)))
+        halfvec = cls.conn.execute("SELECT 'halfvec'::regtype::oid").fetchone()[0]
+        cls.conn.adapters.register_dumper(RawHalfvec, raw_dumper(halfvec))
 
     @classmethod
     def tearDownClass(cls):
@@ -52,9 +61,9 @@ class WireTest(unittest.TestCase):
         same = self.conn.execute("SELECT %s::vector = %s::vector", (v, text), binary=True).fetchone()[0]
         self.assertTrue(same)
 
-    def assert_rejected(self, payload, sqlstate, sql="SELECT %s::vector"):
+    def assert_rejected(self, payload, sqlstate, sql="SELECT %s::vector", raw=RawVector):
         with self.assertRaises(psycopg.Error) as caught:
-            self.conn.execute(sql, (RawVector(payload),), binary=True)
+            self.conn.execute(sql, (raw(payload),), binary=True)
         self.assertEqual(caught.exception.sqlstate, sqlstate, str(caught.exception))
 
     def test_crafted_messages_are_rejected(self):
@@ -71,6 +80,35 @@ class WireTest(unittest.TestCase):
         self.assert_rejected(struct.pack(">hh", 2, 0) + one * 2, "22000", "SELECT %s::vector(3)")
         # The session survives every rejection.
         self.assertEqual(self.conn.execute("SELECT '[1]'::vector::text").fetchone()[0], "[1]")
+
+    def test_halfvec_binary_round_trip(self):
+        # pgvector's halfvec format: >hh (dims, 0), then big-endian binary16, as its clients pack it
+        rng = np.random.default_rng(4)
+        for dim in (1, 3, 61, 62, 784, 16000):
+            h = rng.standard_normal(dim).astype(">f2")
+            payload = struct.pack(">hh", dim, 0) + h.tobytes()
+            cur = self.conn.cursor(binary=True)
+            got = cur.execute("SELECT %s::halfvec", (RawHalfvec(payload),)).fetchone()[0]
+            self.assertEqual(bytes(got), payload)
+            text = self.conn.execute("SELECT %s::halfvec::text", (RawHalfvec(payload),), binary=True).fetchone()[0]
+            np.testing.assert_array_equal(np.array(text[1:-1].split(","), dtype=np.float32), h.astype(np.float32))
+
+    def test_crafted_halfvec_messages_are_rejected(self):
+        one = struct.pack(">H", 0x3C00)
+        sql = "SELECT %s::halfvec"
+        for payload, sqlstate in [
+                (struct.pack(">hh", 0, 0), "22000"),  # no dimensions
+                (struct.pack(">hh", -1, 0) + one, "22000"),  # negative dims
+                (struct.pack(">hh", 16001, 0) + one * 16001, "54000"),  # too many
+                (struct.pack(">hh", 1, 7) + one, "22000"),  # unused not zero
+                (struct.pack(">hh", 1, 0) + struct.pack(">H", 0x7E00), "22000"),  # NaN
+                (struct.pack(">hh", 1, 0) + struct.pack(">H", 0xFC00), "22000"),  # -infinity
+                (struct.pack(">hh", 3, 0) + one, "22P03"),  # truncated
+                (struct.pack(">hh", 1, 0) + one + b"\0", "22P03"),  # trailing byte
+                (b"\0", "08P01")]:  # not even a header
+            self.assert_rejected(payload, sqlstate, sql, RawHalfvec)
+        self.assert_rejected(struct.pack(">hh", 2, 0) + one * 2, "22000", "SELECT %s::halfvec(3)", RawHalfvec)
+        self.assertEqual(self.conn.execute("SELECT '[1]'::halfvec::text").fetchone()[0], "[1]")
 
     def test_large_vectors_are_stored_out_of_line(self):
         # A row that cannot fit in a page moves its vector to TOAST and reads back intact.

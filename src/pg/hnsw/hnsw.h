@@ -29,7 +29,7 @@
 #include "pg/index/options.h"
 #include "pg/index/page.h"
 #include "pg/index/wal.h"
-#include "pg/types/vector.h"
+#include "pg/types/dense.h"
 
 extern "C" {
 #pragma GCC diagnostic push
