@@ -299,3 +299,58 @@ CREATE OPERATOR <%> (
 	LEFTARG = bit, RIGHTARG = bit, PROCEDURE = jaccard_distance,
 	COMMUTATOR = '<%>'
 );
+
+-- hnsw for halfvec and bit. Support function 4 names the element an index stores (absent:
+-- float4, vector's); the index keeps halves as halves, so a halfvec index is about half the size
+-- of a vector one, and bit strings as their bytes.
+
+CREATE FUNCTION vectorsearch_hamming_metric(internal) RETURNS integer
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION vectorsearch_jaccard_metric(internal) RETURNS integer
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION vectorsearch_halfvec_element(internal) RETURNS integer
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION vectorsearch_bit_element(internal) RETURNS integer
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE OPERATOR CLASS halfvec_l2_ops
+	FOR TYPE halfvec USING hnsw AS
+	OPERATOR 1 <-> (halfvec, halfvec) FOR ORDER BY float_ops,
+	FUNCTION 1 halfvec_l2_squared_distance(halfvec, halfvec),
+	FUNCTION 3 vectorsearch_l2_metric(internal),
+	FUNCTION 4 vectorsearch_halfvec_element(internal);
+
+CREATE OPERATOR CLASS halfvec_ip_ops
+	FOR TYPE halfvec USING hnsw AS
+	OPERATOR 1 <#> (halfvec, halfvec) FOR ORDER BY float_ops,
+	FUNCTION 1 halfvec_negative_inner_product(halfvec, halfvec),
+	FUNCTION 3 vectorsearch_ip_metric(internal),
+	FUNCTION 4 vectorsearch_halfvec_element(internal);
+
+CREATE OPERATOR CLASS halfvec_cosine_ops
+	FOR TYPE halfvec USING hnsw AS
+	OPERATOR 1 <=> (halfvec, halfvec) FOR ORDER BY float_ops,
+	FUNCTION 1 halfvec_negative_inner_product(halfvec, halfvec),
+	FUNCTION 3 vectorsearch_cosine_metric(internal),
+	FUNCTION 4 vectorsearch_halfvec_element(internal);
+
+CREATE OPERATOR CLASS halfvec_l1_ops
+	FOR TYPE halfvec USING hnsw AS
+	OPERATOR 1 <+> (halfvec, halfvec) FOR ORDER BY float_ops,
+	FUNCTION 1 l1_distance(halfvec, halfvec),
+	FUNCTION 3 vectorsearch_l1_metric(internal),
+	FUNCTION 4 vectorsearch_halfvec_element(internal);
+
+CREATE OPERATOR CLASS bit_hamming_ops
+	FOR TYPE bit USING hnsw AS
+	OPERATOR 1 <~> (bit, bit) FOR ORDER BY float_ops,
+	FUNCTION 1 hamming_distance(bit, bit),
+	FUNCTION 3 vectorsearch_hamming_metric(internal),
+	FUNCTION 4 vectorsearch_bit_element(internal);
+
+CREATE OPERATOR CLASS bit_jaccard_ops
+	FOR TYPE bit USING hnsw AS
+	OPERATOR 1 <%> (bit, bit) FOR ORDER BY float_ops,
+	FUNCTION 1 jaccard_distance(bit, bit),
+	FUNCTION 3 vectorsearch_jaccard_metric(internal),
+	FUNCTION 4 vectorsearch_bit_element(internal);

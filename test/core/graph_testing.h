@@ -111,7 +111,7 @@ template <class VectorType, class Search, class Live>
 double recall_at_k(const vs::hnsw::BasicMemoryGraph<VectorType> &graph,
                    const std::vector<typename VectorType::Component> &data,
                    const std::vector<typename VectorType::Component> &queries, int dim, int k,
-                   vs::VectorKernel<typename VectorType::Component> distance, Search search, Live live) {
+                   typename vs::hnsw::BasicMemoryGraph<VectorType>::Kernel distance, Search search, Live live) {
     std::size_t stride = VectorType::components(dim), n = data.size() / stride, nq = queries.size() / stride;
     std::vector<vs::Candidate> out(k);
     std::size_t hits = 0;
@@ -143,7 +143,7 @@ double recall_at_k(const vs::hnsw::BasicMemoryGraph<VectorType> &graph,
 template <class VectorType>
 double recall_at_k(GraphFixture<VectorType> &f, const std::vector<typename VectorType::Component> &data,
                    const std::vector<typename VectorType::Component> &queries, int dim, int k, int ef,
-                   vs::VectorKernel<typename VectorType::Component> distance) {
+                   typename vs::hnsw::BasicMemoryGraph<VectorType>::Kernel distance) {
     auto search = [&](const typename VectorType::Component *query, vs::Candidate *out) {
         return vs::hnsw::search(f.graph, query, k, ef, f.ws, out);
     };

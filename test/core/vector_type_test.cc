@@ -1,8 +1,9 @@
-// The per-type interface (core/index/vector_type.h) with a second vector type beside `vector`:
-// 8-bit codes, as a scalar quantizer stores them, with integer kernels. It is defined here, outside
-// the core, as a new type would plug in; the same generic graph and search then run over both
-// types, each checked against brute force with its own kernel, and each type's claim of which
-// distances sum over pieces is checked against its kernels.
+// The per-type interface (core/index/vector_type.h): `vector`, `halfvec`, and 8-bit codes, as a
+// scalar quantizer stores them, with integer kernels, defined here outside the core as a new type
+// would plug in. The same generic graph and search run over each, checked against brute force
+// with its own kernel, and each type's claim of which distances sum over pieces is checked
+// against its kernels. Then `bit` with its own two metrics, and AnyVector, the run-time-typed
+// form the index glue uses, against the typed kernels.
 #include <cmath>
 #include <cstdint>
 
@@ -12,6 +13,7 @@ namespace {
 
 struct Uint8Codes {
     using Component = std::uint8_t;
+    using Kernel = vs::VectorKernel<std::uint8_t>;
     struct KernelTable {};  // portable kernels only
 
     static constexpr std::size_t components(std::size_t dims) noexcept { return dims; }
@@ -21,6 +23,8 @@ struct Uint8Codes {
             case vs::Metric::L1: return l1;
             case vs::Metric::InnerProduct: return negative_dot;
             case vs::Metric::Cosine: return cosine;
+            case vs::Metric::Hamming:
+            case vs::Metric::Jaccard: break;
         }
         return nullptr;
     }
@@ -64,6 +68,16 @@ struct TypeTraits<vs::FloatVector> {
 };
 
 template <>
+struct TypeTraits<vs::HalfVector> {
+    static vs::HalfKernels table() { return vs::select_half_kernels(vs::detect_isa()); }
+    static std::vector<vs::Half> encode(const std::vector<float> &x) {
+        std::vector<vs::Half> halves;
+        for (float f : x) halves.push_back(vs::float_to_half(f));
+        return halves;
+    }
+};
+
+template <>
 struct TypeTraits<Uint8Codes> {
     static Uint8Codes::KernelTable table() { return {}; }
     static std::vector<std::uint8_t> encode(const std::vector<float> &x) {
@@ -77,7 +91,7 @@ struct TypeTraits<Uint8Codes> {
 template <class VectorType>
 class VectorTypeTest : public ::testing::Test {};
 
-using VectorTypes = ::testing::Types<vs::FloatVector, Uint8Codes>;
+using VectorTypes = ::testing::Types<vs::FloatVector, vs::HalfVector, Uint8Codes>;
 TYPED_TEST_SUITE(VectorTypeTest, VectorTypes);
 
 TYPED_TEST(VectorTypeTest, GenericSearchFindsTheNearestByTheTypesOwnKernel) {
@@ -121,7 +135,99 @@ TYPED_TEST(VectorTypeTest, SummableDistancesAddUpOverPieces) {
     }
 }
 
+// Bits: one per dimension, set where a clustered float is positive, as binary_quantize makes
+// them.
+std::vector<std::uint8_t> quantized(const std::vector<float> &x, int dim) {
+    std::size_t rows = x.size() / dim, stride = vs::BitVector::components(dim);
+    std::vector<std::uint8_t> bits(rows * stride, 0);
+    for (std::size_t r = 0; r < rows; r++)
+        for (int i = 0; i < dim; i++)
+            if (x[r * dim + i] > 0) bits[r * stride + i / 8] |= std::uint8_t(0x80 >> (i % 8));
+    return bits;
+}
+
+TEST(BitVectorType, GenericSearchFindsTheNearestByHammingAndJaccard) {
+    const int dim = 100;  // not a multiple of 8: the last byte is partly padding
+    vs::BitKernels table = vs::select_bit_kernels(vs::detect_isa());
+    for (vs::Metric metric : {vs::Metric::Hamming, vs::Metric::Jaccard}) {
+        GraphFixture<vs::BitVector> f;
+        auto data = quantized(clustered(3100, dim, 20, f.rng), dim);
+        auto queries = split_queries(data, 100, int(vs::BitVector::components(dim)));
+        auto kernel = vs::BitVector::kernel(table, metric);
+        ASSERT_NE(kernel, nullptr);
+        f.build(data, dim, 12, 64, kernel);
+        EXPECT_GE(recall_at_k(f, data, queries, dim, 10, 80, kernel), 0.97) << "metric " << int(metric);
+    }
+    EXPECT_EQ(vs::BitVector::kernel(table, vs::Metric::L2), nullptr);
+}
+
+TEST(BitVectorType, HammingSumsOverPiecesAndJaccardIsSaidNotTo) {
+    std::mt19937 rng(4);
+    const int dim = 200;
+    auto pair = quantized(clustered(2, dim, 1, rng), dim);
+    std::size_t bytes = vs::BitVector::components(dim);
+    vs::BitKernels table = vs::select_bit_kernels(vs::detect_isa());
+    for (std::size_t cut = 1; cut < bytes; cut++)
+        EXPECT_EQ(table.hamming_distance(pair.data(), pair.data() + bytes, cut) +
+                      table.hamming_distance(pair.data() + cut, pair.data() + bytes + cut, bytes - cut),
+                  table.hamming_distance(pair.data(), pair.data() + bytes, bytes));
+    EXPECT_TRUE(vs::BitVector::summable(vs::Metric::Hamming));
+    EXPECT_FALSE(vs::BitVector::summable(vs::Metric::Jaccard));
+    EXPECT_FALSE(vs::element_summable(vs::Element::Bit, vs::Metric::Jaccard));
+}
+
+// The run-time-typed kernel computes, over the bytes of each element's vectors, exactly what
+// the typed kernel computes over them.
+TEST(AnyVectorType, AnyKernelIsTheTypedKernelOverBytes) {
+    std::mt19937 rng(8);
+    const int dim = 45;
+    auto floats = clustered(2, dim, 1, rng);
+    auto halves = TypeTraits<vs::HalfVector>::encode(floats);
+    auto bits = quantized(floats, dim);
+    vs::Kernels float4 = vs::select_kernels(vs::detect_isa());
+    vs::HalfKernels half = vs::select_half_kernels(vs::detect_isa());
+    vs::BitKernels bit = vs::select_bit_kernels(vs::detect_isa());
+    auto bytes = [](const auto *p) { return reinterpret_cast<const unsigned char *>(p); };
+    for (vs::Metric metric : {vs::Metric::L2, vs::Metric::InnerProduct, vs::Metric::Cosine, vs::Metric::L1}) {
+        vs::AnyKernel f = vs::any_kernel(vs::Element::Float4, metric, float4, half, bit);
+        vs::AnyKernel h = vs::any_kernel(vs::Element::Half, metric, float4, half, bit);
+        ASSERT_TRUE(f && h);
+        EXPECT_EQ(f(bytes(floats.data()), bytes(floats.data() + dim), vs::element_vector_bytes(vs::Element::Float4, dim)),
+                  vs::FloatVector::kernel(float4, metric)(floats.data(), floats.data() + dim, dim));
+        EXPECT_EQ(h(bytes(halves.data()), bytes(halves.data() + dim), vs::element_vector_bytes(vs::Element::Half, dim)),
+                  vs::HalfVector::kernel(half, metric)(halves.data(), halves.data() + dim, dim));
+        EXPECT_FALSE(vs::any_kernel(vs::Element::Bit, metric, float4, half, bit));
+    }
+    std::size_t stride = vs::BitVector::components(dim);
+    for (vs::Metric metric : {vs::Metric::Hamming, vs::Metric::Jaccard}) {
+        vs::AnyKernel b = vs::any_kernel(vs::Element::Bit, metric, float4, half, bit);
+        ASSERT_TRUE(b);
+        EXPECT_EQ(b(bits.data(), bits.data() + stride, vs::element_vector_bytes(vs::Element::Bit, dim)),
+                  vs::BitVector::kernel(bit, metric)(bits.data(), bits.data() + stride, stride));
+        EXPECT_FALSE(vs::any_kernel(vs::Element::Float4, metric, float4, half, bit));
+    }
+}
+
+// A graph of AnyVector over halves' bytes, as the index build keeps one, finds what the typed
+// graph finds.
+TEST(AnyVectorType, GraphOverBytesSearchesAsTheTypedGraph) {
+    const int dim = 24;
+    GraphFixture<vs::AnyVector> f;
+    auto halves = TypeTraits<vs::HalfVector>::encode(clustered(2100, dim, 20, f.rng));
+    std::vector<unsigned char> data(reinterpret_cast<const unsigned char *>(halves.data()),
+                                    reinterpret_cast<const unsigned char *>(halves.data() + halves.size()));
+    int key_bytes = int(vs::element_vector_bytes(vs::Element::Half, dim));
+    auto queries = split_queries(data, 100, key_bytes);
+    vs::AnyKernel kernel = vs::any_kernel(vs::Element::Half, vs::Metric::L2, vs::select_kernels(vs::detect_isa()),
+                                          vs::select_half_kernels(vs::detect_isa()), vs::select_bit_kernels(vs::detect_isa()));
+    f.build(data, key_bytes, 12, 64, kernel);
+    EXPECT_GE(recall_at_k(f, data, queries, key_bytes, 10, 80, kernel), 0.97);
+}
+
 TEST(VectorType, SizesFollowTheComponentType) {
+    EXPECT_EQ(vs::element_vector_bytes(vs::Element::Float4, 784), 3136u);
+    EXPECT_EQ(vs::element_vector_bytes(vs::Element::Half, 784), 1568u);
+    EXPECT_EQ(vs::element_vector_bytes(vs::Element::Bit, 785), 99u);
     EXPECT_EQ(vs::vector_bytes<vs::FloatVector>(784), 3136u);
     EXPECT_EQ(vs::vector_bytes<Uint8Codes>(784), 784u);
     // An in-memory graph of codes stores a quarter of the bytes per vector.

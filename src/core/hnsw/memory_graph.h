@@ -48,7 +48,7 @@ template <class VectorType>
 class BasicMemoryGraph {
   public:
     using Component = typename VectorType::Component;
-    using Kernel = VectorKernel<Component>;
+    using Kernel = typename VectorType::Kernel;
 
     // Bytes of a block for capacity elements.
     static std::size_t region_bytes(int dim, int m, std::size_t capacity) noexcept {
@@ -337,5 +337,7 @@ int search(BasicMemoryGraph<VectorType> &graph, const typename VectorType::Compo
 }
 
 using MemoryGraph = BasicMemoryGraph<FloatVector>;
+// The graph of an index build, whose element the operator class names at run time.
+using AnyMemoryGraph = BasicMemoryGraph<AnyVector>;
 
 }  // namespace vs::hnsw

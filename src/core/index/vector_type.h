@@ -8,6 +8,8 @@
 //   static std::size_t components(std::size_t dims)
 //                                      how many Components hold a vector of dims dimensions
 //                                      (dims for most types, dims / 8 rounded up for bit)
+//   using Kernel                       what computes a distance (VectorKernel<Component> but for
+//                                      AnyVector)
 //   using KernelTable                  where the type's kernels come from: the table chosen
 //                                      once at load time for the CPU (Kernels for float), or an
 //                                      empty struct for a type with portable kernels only
@@ -27,12 +29,19 @@
 #include <cstddef>
 #include <type_traits>
 
+#include "core/kernels/bits.h"
 #include "core/kernels/distance.h"
+#include "core/kernels/half.h"
 
 namespace vs {
 
 template <class Component>
 using VectorKernel = float (*)(const Component *a, const Component *b, std::size_t n) noexcept;
+
+// The element types an index stores, as recorded in its metapage: never renumber.
+enum class Element : std::uint16_t { Float4 = 1, Half = 2, Bit = 3 };
+
+inline bool element_valid(int value) noexcept { return value >= 1 && value <= 3; }
 
 template <class VectorType>
 constexpr std::size_t vector_bytes(std::size_t dims) noexcept {
@@ -42,6 +51,7 @@ constexpr std::size_t vector_bytes(std::size_t dims) noexcept {
 // The `vector` type: 32-bit floats, with the kernels of distance.h.
 struct FloatVector {
     using Component = float;
+    using Kernel = VectorKernel<float>;
     using KernelTable = Kernels;
 
     static constexpr std::size_t components(std::size_t dims) noexcept { return dims; }
@@ -53,5 +63,103 @@ struct FloatVector {
 };
 
 static_assert(std::is_same_v<VectorKernel<float>, DistanceFn>);
+
+// `halfvec`: IEEE halves, with the kernels of half.h.
+struct HalfVector {
+    using Component = Half;
+    using Kernel = VectorKernel<Half>;
+    using KernelTable = HalfKernels;
+
+    static constexpr std::size_t components(std::size_t dims) noexcept { return dims; }
+    static VectorKernel<Half> kernel(const HalfKernels &kernels, Metric metric) noexcept {
+        return index_distance(kernels, metric);
+    }
+    static constexpr bool summable(Metric) noexcept { return true; }  // cosine as for FloatVector
+};
+
+// `bit`: dims bits in bytes, first bit in the most significant place, with the kernels of bits.h.
+struct BitVector {
+    using Component = std::uint8_t;
+    using Kernel = VectorKernel<std::uint8_t>;
+    using KernelTable = BitKernels;
+
+    static constexpr std::size_t components(std::size_t dims) noexcept { return (dims + 7) / 8; }
+    static VectorKernel<std::uint8_t> kernel(const BitKernels &kernels, Metric metric) noexcept {
+        switch (metric) {
+            case Metric::Hamming: return kernels.hamming_distance;
+            case Metric::Jaccard: return kernels.jaccard_distance;
+            default: return nullptr;
+        }
+    }
+    // A ratio of counts over the whole string, not a sum over its bytes.
+    static constexpr bool summable(Metric metric) noexcept { return metric != Metric::Jaccard; }
+};
+
+// The distance of a vector of the element type chosen at run time, over the vectors' bytes: how
+// the index glue, which learns the element from the operator class, runs the typed kernels. A
+// switch on the element before each call, which the CPU predicts, costs nothing measurable
+// beside a distance.
+struct AnyKernel {
+    Element element = Element::Float4;
+    VectorKernel<float> float4 = nullptr;
+    VectorKernel<Half> half = nullptr;
+    VectorKernel<std::uint8_t> bits = nullptr;
+
+    explicit operator bool() const noexcept {
+        return element == Element::Half ? half != nullptr : element == Element::Bit ? bits != nullptr : float4 != nullptr;
+    }
+    // bytes: the length of each vector; a multiple of the element's size.
+    float operator()(const unsigned char *a, const unsigned char *b, std::size_t bytes) const noexcept {
+        switch (element) {
+            case Element::Half:
+                return half(reinterpret_cast<const Half *>(a), reinterpret_cast<const Half *>(b), bytes / sizeof(Half));
+            case Element::Bit: return bits(a, b, bytes);
+            case Element::Float4: break;
+        }
+        return float4(reinterpret_cast<const float *>(a), reinterpret_cast<const float *>(b), bytes / sizeof(float));
+    }
+};
+
+// The bytes of a vector of dims dimensions of element.
+inline std::size_t element_vector_bytes(Element element, std::size_t dims) noexcept {
+    switch (element) {
+        case Element::Half: return vector_bytes<HalfVector>(dims);
+        case Element::Bit: return vector_bytes<BitVector>(dims);
+        case Element::Float4: break;
+    }
+    return vector_bytes<FloatVector>(dims);
+}
+
+// Whether an index of element may order by metric: the dense vectors' four, or the bits' two.
+inline bool index_of(Element element, Metric metric) noexcept {
+    return element == Element::Bit ? metric == Metric::Hamming || metric == Metric::Jaccard : metric_on_vectors(metric);
+}
+
+// The kernel an index of element and metric orders by; false (an empty kernel) when no index
+// of that pair exists.
+inline AnyKernel any_kernel(Element element, Metric metric, const Kernels &float4, const HalfKernels &half,
+                            const BitKernels &bits) noexcept {
+    AnyKernel k;
+    k.element = element;
+    if (!index_of(element, metric)) return k;
+    switch (element) {
+        case Element::Float4: k.float4 = FloatVector::kernel(float4, metric); break;
+        case Element::Half: k.half = HalfVector::kernel(half, metric); break;
+        case Element::Bit: k.bits = BitVector::kernel(bits, metric); break;
+    }
+    return k;
+}
+
+inline bool element_summable(Element element, Metric metric) noexcept {
+    return element == Element::Bit ? BitVector::summable(metric) : true;
+}
+
+// Vectors of any element, as raw bytes with an AnyKernel: what an in-memory graph holds when the
+// element is known only at run time. Its "dimensions" are the bytes of a vector.
+struct AnyVector {
+    using Component = unsigned char;
+    using Kernel = AnyKernel;
+    static constexpr std::size_t components(std::size_t bytes) noexcept { return bytes; }
+};
 
 }  // namespace vs

@@ -50,13 +50,29 @@ __attribute__((target("popcnt"))) JaccardCounts jaccard_counts_popcnt(const std:
 }
 #endif
 
+using Hamming = std::uint64_t (*)(const std::uint8_t *, const std::uint8_t *, std::size_t) noexcept;
+using Jaccard = JaccardCounts (*)(const std::uint8_t *, const std::uint8_t *, std::size_t) noexcept;
+
+template <Hamming count>
+float hamming_as_float(const std::uint8_t *a, const std::uint8_t *b, std::size_t bytes) noexcept {
+    return float(count(a, b, bytes));
+}
+
+template <Jaccard counts>
+float jaccard_as_float(const std::uint8_t *a, const std::uint8_t *b, std::size_t bytes) noexcept {
+    return float(jaccard_distance(counts(a, b, bytes)));
+}
+
 }  // namespace
 
 BitKernels select_bit_kernels(Isa isa) noexcept {
 #if defined(__x86_64__)
-    if (isa != Isa::Scalar) return {isa, hamming_popcnt, jaccard_counts_popcnt};
+    if (isa != Isa::Scalar)
+        return {isa, hamming_popcnt, jaccard_counts_popcnt, hamming_as_float<hamming_popcnt>,
+                jaccard_as_float<jaccard_counts_popcnt>};
 #endif
-    return {Isa::Scalar, hamming_portable, jaccard_counts_portable};
+    return {Isa::Scalar, hamming_portable, jaccard_counts_portable, hamming_as_float<hamming_portable>,
+            jaccard_as_float<jaccard_counts_portable>};
 }
 
 }  // namespace vs

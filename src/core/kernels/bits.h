@@ -16,10 +16,15 @@ struct JaccardCounts {
     std::uint64_t either;  // bits set in a or in b
 };
 
+using BitDistanceFn = float (*)(const std::uint8_t *a, const std::uint8_t *b, std::size_t bytes) noexcept;
+
 struct BitKernels {
     Isa isa;
     std::uint64_t (*hamming)(const std::uint8_t *a, const std::uint8_t *b, std::size_t bytes) noexcept;
     JaccardCounts (*jaccard_counts)(const std::uint8_t *a, const std::uint8_t *b, std::size_t bytes) noexcept;
+    // The same as the float distances an index orders by (exact: counts below 2^24 bits).
+    BitDistanceFn hamming_distance;
+    BitDistanceFn jaccard_distance;
 };
 
 // The scalar tier counts with the compiler's portable popcount; the AVX2 and AVX-512 tiers with

@@ -34,9 +34,13 @@ using DistanceFn = float (*)(const float *a, const float *b, std::size_t n) noex
 
 // The distances an index orders by. The values are stored in index metapages and returned by
 // the operator classes' metric support functions: never renumber them.
-enum class Metric : int { L2 = 1, InnerProduct = 2, Cosine = 3, L1 = 4 };
+// Hamming and Jaccard are the bit type's.
+enum class Metric : int { L2 = 1, InnerProduct = 2, Cosine = 3, L1 = 4, Hamming = 5, Jaccard = 6 };
 
-inline bool metric_valid(int value) noexcept { return value >= 1 && value <= 4; }
+inline bool metric_valid(int value) noexcept { return value >= 1 && value <= 6; }
+
+// Whether metric is one of the dense vectors' (and so of this file's kernels).
+inline bool metric_on_vectors(Metric metric) noexcept { return int(metric) >= 1 && int(metric) <= 4; }
 
 struct Kernels {
     Isa isa;
@@ -64,6 +68,8 @@ inline DistanceFn index_distance(const Kernels &k, Metric metric) noexcept {
         case Metric::L1: return k.l1;
         case Metric::InnerProduct:
         case Metric::Cosine: return k.negative_inner_product;
+        case Metric::Hamming:
+        case Metric::Jaccard: break;
     }
     return nullptr;
 }

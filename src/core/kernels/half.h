@@ -51,6 +51,8 @@ inline HalfDistanceFn index_distance(const HalfKernels &k, Metric metric) noexce
         case Metric::L1: return k.l1;
         case Metric::InnerProduct:
         case Metric::Cosine: return k.negative_inner_product;
+        case Metric::Hamming:
+        case Metric::Jaccard: break;
     }
     return nullptr;
 }

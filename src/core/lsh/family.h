@@ -88,6 +88,8 @@ inline bool prepare_vector(const Layout &layout, const float *x, bool query, flo
         case Metric::L2:
             for (std::uint32_t i = 0; i < layout.dims; i++) out[i] = x[i];
             return true;
+        case Metric::Hamming:
+        case Metric::Jaccard: break;  // no lsh index of bits
     }
     return false;
 }

@@ -50,13 +50,13 @@ struct HnswBuildState {
     MemoryContext context;        // the graph and everything else of the build
     MemoryContext tuple_context;  // reset after every row
     vs::Allocator allocator;
-    vs::hnsw::MemoryGraph graph;
+    vs::hnsw::AnyMemoryGraph graph;
     void *region;                 // the graph's memory in a serial build
     vs::hnsw::Workspace ws;
     std::size_t memory_limit;     // elements that fit in maintenance_work_mem
     HnswShared *shared;           // of a parallel build, or null
     bool on_disk;
-    float *vector;
+    unsigned char *key;  // the row being added, as the index stores it
     double indexed;
 };
 
@@ -79,7 +79,7 @@ static void write_graph(HnswBuildState *state) {
     IndexBulkWriter writer;
     writer.start(state->index);
     const HnswIndexInfo &info = state->info;
-    vs::hnsw::MemoryGraph &graph = state->graph;
+    vs::hnsw::AnyMemoryGraph &graph = state->graph;
     std::size_t n = graph.size();
     int m = info.m;
     Page page = static_cast<Page>(palloc(BLCKSZ));
@@ -162,7 +162,7 @@ static void write_graph(HnswBuildState *state) {
             }
             writer.write(page);
         }
-        Size vector_bytes = sizeof(float) * info.dims;
+        Size vector_bytes = info.key_bytes;
         const char *stream = reinterpret_cast<const char *>(graph.vector(first));
         Size stream_length = (last - first) * vector_bytes;
         Size space = INDEX_PAGE_SPACE;
@@ -217,26 +217,26 @@ static void notice_graph_full(HnswBuildState *state, double indexed) {
 
 // Doubles a serial build's graph, within maintenance_work_mem; false when already at the limit.
 static bool grow_graph(HnswBuildState *state) {
-    vs::hnsw::MemoryGraph &graph = state->graph;
+    vs::hnsw::AnyMemoryGraph &graph = state->graph;
     std::size_t capacity = Min(state->memory_limit, graph.capacity() * 2);
     if (capacity <= graph.capacity()) return false;
     void *bigger = MemoryContextAllocExtended(
-        state->context, vs::hnsw::MemoryGraph::region_bytes(state->info.dims, state->info.m, capacity), MCXT_ALLOC_HUGE);
+        state->context, vs::hnsw::AnyMemoryGraph::region_bytes(state->info.key_bytes, state->info.m, capacity), MCXT_ALLOC_HUGE);
     graph.move_to(bigger, capacity);
     pfree(state->region);
     state->region = bigger;
     return true;
 }
 
-// Adds state->vector to the in-memory graph; false once the graph has gone to pages, where the
+// Adds state->key to the in-memory graph; false once the graph has gone to pages, where the
 // row is to be inserted instead.
 static bool insert_in_memory(HnswBuildState *state, ItemPointer tid) {
-    vs::hnsw::MemoryGraph &graph = state->graph;
+    vs::hnsw::AnyMemoryGraph &graph = state->graph;
     int level = vs::hnsw::random_level(1.0 - pg_prng_double(&pg_global_prng_state), state->info.m);
     HnswShared *shared = state->shared;
     if (shared == nullptr) {
         while (!state->on_disk) {
-            vs::Ref r = graph.add(state->vector, level, tid_label(tid));
+            vs::Ref r = graph.add(state->key, level, tid_label(tid));
             if (r != vs::kNoRef) {
                 graph.link(r, state->info.ef_construction, state->ws);
                 return true;
@@ -253,7 +253,7 @@ static bool insert_in_memory(HnswBuildState *state, ItemPointer tid) {
         vs::Ref r = vs::kNoRef;
         bool flushed = shared->flushed;
         if (!flushed) {
-            r = graph.add(state->vector, level, tid_label(tid));
+            r = graph.add(state->key, level, tid_label(tid));
             if (r != vs::kNoRef) graph.link(r, state->info.ef_construction, state->ws);
         }
         LWLockRelease(&shared->flush_lock);
@@ -277,13 +277,9 @@ static void build_callback(Relation index, ItemPointer tid, Datum *values, bool 
     VS_TEST_PAUSE("hnsw_build_tuple");  // leader and workers alike: they share the session's settings
     if (isnull[0]) return;
     MemoryContext old = MemoryContextSwitchTo(state->tuple_context);
-    VectorView v;
-    view_vector(values[0], &v);
-    check_expected_dims(state->info.dims, v.dim);
-    memcpy(state->vector, v.x, sizeof(float) * v.dim);
-    if (hnsw_prepare_query(state->info.metric, state->vector, v.dim)) {
+    if (index_read_key(values[0], state->info.element, state->info.metric, state->info.dims, state->key)) {
         if (!insert_in_memory(state, tid))
-            hnsw_insert_element(index, nullptr, &state->info, state->vector, tid, state->tuple_context);
+            hnsw_insert_element(index, nullptr, &state->info, state->key, tid, state->tuple_context);
         state->indexed++;
         uint64 indexed = state->shared ? pg_atomic_add_fetch_u64(&state->shared->indexed, 1) : uint64(state->indexed);
         report_progress(PROGRESS_CREATEIDX_TUPLES_DONE, int64(indexed));
@@ -292,12 +288,19 @@ static void build_callback(Relation index, ItemPointer tid, Datum *values, bool 
     MemoryContextReset(state->tuple_context);
 }
 
-// Dimensions come from the column's type modifier: a graph needs one dimension for all rows.
-static int indexed_dims(Relation index) {
+// Dimensions come from the column's type modifier (a bit string's length): a graph needs one
+// dimension for all rows.
+static int indexed_dims(Relation index, vs::Element element) {
     int dims = TupleDescAttr(index->rd_att, 0)->atttypmod;
     if (dims < 0)
         ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("column does not have dimensions"),
-                        errhint("Declare the column as vector(n).")));
+                        errhint("Declare the column as vector(n), halfvec(n) or bit(n).")));
+    if (vs::element_vector_bytes(element, dims) > HNSW_MAX_KEY_BYTES) {
+        int limit = element == vs::Element::Bit ? HNSW_MAX_KEY_BYTES * 8
+                                                : int(HNSW_MAX_KEY_BYTES / vs::element_vector_bytes(element, 1));
+        ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                        errmsg("column cannot have more than %d dimensions for hnsw index", limit)));
+    }
     return dims;
 }
 
@@ -311,9 +314,11 @@ static void init_info(Relation index, HnswIndexInfo *info) {
     int m = hnsw_option_m(index);
     info->ef_construction = hnsw_option_ef_construction(index);
     check_options(m, info->ef_construction);
-    hnsw_layout(indexed_dims(index), m, info);
+    vs::Element element = index_element(index);
+    hnsw_layout(element, indexed_dims(index, element), m, info);
     info->metric = index_metric(index);
-    info->distance = vs::FloatVector::kernel(vs_kernels, info->metric);
+    info->distance = index_kernel(element, info->metric);
+    info->summable = vs::element_summable(element, info->metric);
 }
 
 // Sets up what every participant needs for itself, in a context of its own.
@@ -325,9 +330,9 @@ static void init_state(HnswBuildState *state, Relation index) {
     state->allocator = index_allocator(state->context);
     MemoryContext old = MemoryContextSwitchTo(state->context);
     state->ws.init(&state->allocator, state->info.m, state->info.ef_construction);
-    state->vector = static_cast<float *>(palloc(sizeof(float) * state->info.dims));
+    state->key = static_cast<unsigned char *>(palloc(state->info.key_bytes));
     MemoryContextSwitchTo(old);
-    std::size_t per_element = vs::hnsw::MemoryGraph::bytes_per_element(state->info.dims, state->info.m);
+    std::size_t per_element = vs::hnsw::AnyMemoryGraph::bytes_per_element(state->info.key_bytes, state->info.m);
     state->memory_limit = Max(std::size_t(1), std::size_t(maintenance_work_mem) * 1024 / per_element);
     state->region = nullptr;
     state->shared = nullptr;
@@ -446,7 +451,7 @@ static dsm_segment *create_graph_segment(Size bytes) {
 static double build_parallel(HnswBuildState *state, Relation heap, IndexInfo *index_info, int workers) {
     Relation index = state->index;
     std::size_t capacity = shared_capacity(heap, state->memory_limit);
-    Size graph_bytes = vs::hnsw::MemoryGraph::region_bytes(state->info.dims, state->info.m, capacity);
+    Size graph_bytes = vs::hnsw::AnyMemoryGraph::region_bytes(state->info.key_bytes, state->info.m, capacity);
     dsm_segment *graph_segment = create_graph_segment(graph_bytes);
     if (graph_segment == nullptr) return -1;
     ParallelBuild build;
@@ -467,7 +472,7 @@ static double build_parallel(HnswBuildState *state, Relation heap, IndexInfo *in
     pg_atomic_init_u64(&shared->indexed, 0);
     void *region = dsm_segment_address(graph_segment);
     MemoryContext old = MemoryContextSwitchTo(state->context);
-    state->graph.create(region, state->info.dims, state->info.m, capacity, &state->allocator, state->info.distance);
+    state->graph.create(region, state->info.key_bytes, state->info.m, capacity, &state->allocator, state->info.distance);
     MemoryContextSwitchTo(old);
 
     int launched = parallel_build_launch(&build);
@@ -500,8 +505,8 @@ IndexBuildResult *hnsw_build(Relation heap, Relation index, IndexInfo *index_inf
             MemoryContext old = MemoryContextSwitchTo(state.context);
             std::size_t initial = Min(state.memory_limit, std::size_t(1024));
             state.region = palloc_extended(
-                vs::hnsw::MemoryGraph::region_bytes(state.info.dims, state.info.m, initial), MCXT_ALLOC_HUGE);
-            state.graph.create(state.region, state.info.dims, state.info.m, initial, &state.allocator,
+                vs::hnsw::AnyMemoryGraph::region_bytes(state.info.key_bytes, state.info.m, initial), MCXT_ALLOC_HUGE);
+            state.graph.create(state.region, state.info.key_bytes, state.info.m, initial, &state.allocator,
                                state.info.distance);
             heap_tuples = table_index_build_scan(heap, index, index_info, true, true, build_callback, &state, nullptr);
             if (!state.on_disk) flush_to_disk(&state);

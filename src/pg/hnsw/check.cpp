@@ -58,7 +58,7 @@ struct HnswCheck {
     uint8 *written;  // a bit per link page block and slot
     uint64 *hashes;  // per link page block and slot: the vector's fingerprint, as far as hashed (heapallindexed only)
     vs::Metric metric;
-    float *key;  // a heap row's vector, as the index stores it
+    unsigned char *key;  // a heap row's key, as the index stores it
     const char *zero_record;
     UpperTuple *uppers;
     Size n_uppers;
@@ -115,9 +115,11 @@ void check_meta(HnswCheck *s, Page page) {
 
     // The layout a reader follows, as hnsw_index_info takes it from here: the build's choice
     // (hnsw_layout) may differ between releases, these relations may not.
-    Size vector_bytes = sizeof(float) * Size(header.dims);
     HnswIndexInfo &info = s->info;
+    info.element = vs::Element(header.element_type);
     info.dims = header.dims;
+    info.key_bytes = vs::element_vector_bytes(info.element, Size(header.dims));
+    Size vector_bytes = info.key_bytes;
     info.m = meta.m;
     info.ef_construction = meta.ef_construction;
     info.link_record_size = sizeof(HnswLinkRecordHeader) + sizeof(HnswLink) * 2 * Size(meta.m);
@@ -182,7 +184,7 @@ void walk_link_records(HnswCheck *s, BlockNumber block, uint32 page_in_run, Page
 // their fingerprints. The run's vectors are one byte stream across its vector pages, in order.
 void hash_vectors(HnswCheck *s, uint32 page_in_run, Page page) {
     const HnswIndexInfo &info = s->info;
-    Size length = sizeof(float) * info.dims;
+    Size length = info.key_bytes;
     Size start = Size(page_in_run - info.link_pages_per_run) * INDEX_PAGE_SPACE;
     Size end = start + INDEX_PAGE_SPACE;
     const char *data = index_page_data(page);
@@ -495,7 +497,7 @@ void hnsw_verify(VsIndexCheck *check) {
     s->written = static_cast<uint8 *>(zeroed((slots + 7) / 8));
     if (check->heapallindexed) s->hashes = static_cast<uint64 *>(zeroed(sizeof(uint64) * slots));
     s->metric = hnsw_index_info(check->index)->metric;
-    s->key = static_cast<float *>(palloc(sizeof(float) * s->info.dims));
+    s->key = static_cast<unsigned char *>(palloc(s->info.key_bytes));
     s->zero_record = static_cast<const char *>(palloc0(s->info.link_record_size));
     s->uppers_capacity = 64;
     s->uppers = static_cast<UpperTuple *>(palloc(sizeof(UpperTuple) * s->uppers_capacity));
@@ -529,20 +531,18 @@ bool hnsw_still_claims(VsIndexCheck *check, const VsHeapClaim *claim) {
            !(record->flags & HNSW_FLAG_DELETED);
 }
 
-// As hnsw_insert decides: the vector as given, but normalised under cosine distance, where a
-// zero vector has no direction and is not indexed.
+// As hnsw_insert decides: the key of the value (index_read_key), where a zero vector under
+// cosine has no direction and is not indexed.
 bool hnsw_fingerprint(VsIndexCheck *check, Datum value, uint32 *fingerprint) {
     auto *s = static_cast<HnswCheck *>(check->am_state);
-    VectorView v;
-    view_vector(value, &v);
-    // A vector of other dimensions could not have been inserted: no element stores it.
-    if (v.dim != s->info.dims) {
-        *fingerprint = vs_fingerprint_end(vs_fingerprint_add(VS_FINGERPRINT_START, v.x, sizeof(float) * v.dim));
+    // A value of other dimensions could not have been inserted: no element stores it.
+    if (index_key_dims(value, s->info.element) != s->info.dims) {
+        struct varlena *raw = PG_DETOAST_DATUM_PACKED(value);
+        *fingerprint = vs_fingerprint_end(vs_fingerprint_add(VS_FINGERPRINT_START, VARDATA_ANY(raw), VARSIZE_ANY_EXHDR(raw)));
         return true;
     }
-    memcpy(s->key, v.x, sizeof(float) * v.dim);
-    if (!hnsw_prepare_query(s->metric, s->key, v.dim)) return false;
-    *fingerprint = vs_fingerprint_end(vs_fingerprint_add(VS_FINGERPRINT_START, s->key, sizeof(float) * v.dim));
+    if (!index_read_key(value, s->info.element, s->metric, s->info.dims, s->key)) return false;
+    *fingerprint = vs_fingerprint_end(vs_fingerprint_add(VS_FINGERPRINT_START, s->key, s->info.key_bytes));
     return true;
 }
 

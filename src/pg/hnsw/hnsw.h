@@ -25,6 +25,7 @@
 
 #include "pg/index/allocator.h"
 #include "pg/index/buffer.h"
+#include "pg/index/key.h"
 #include "pg/index/metric.h"
 #include "pg/index/options.h"
 #include "pg/index/page.h"
@@ -110,9 +111,12 @@ struct HnswOptions {
 
 // Everything a phase needs to know about one index, computed from the metapage and options.
 struct HnswIndexInfo {
+    vs::Element element;
     vs::Metric metric;
-    vs::DistanceFn distance;
+    vs::AnyKernel distance;
+    bool summable;  // whether the distance over a key is the sum over its pieces on each page
     int dims;
+    Size key_bytes;
     int m;
     int ef_construction;
     uint32 elements_per_run;
@@ -150,7 +154,11 @@ inline bool hnsw_link_valid(const HnswLink &l) {
 }
 constexpr HnswLink HNSW_NO_LINK = {0xffff, 0xffff, 0xffff};
 
-void hnsw_layout(int dims, int m, HnswIndexInfo *info);
+// The largest key an hnsw index holds: 16,000 float4s, 32,000 halves, 512,000 bits. Keys span
+// pages, so the limit is not the page size; it bounds what one search holds in memory.
+#define HNSW_MAX_KEY_BYTES 64000
+
+void hnsw_layout(vs::Element element, int dims, int m, HnswIndexInfo *info);
 // The index's layout and distance, kept with its relcache entry (index_cached_info): copy the
 // struct rather than keep the pointer across a call that may accept invalidations.
 const HnswIndexInfo *hnsw_index_info(Relation index);
@@ -174,10 +182,10 @@ vs::hnsw::EntryPoint hnsw_entry_point(Relation index, const HnswIndexInfo *info,
 HnswLinkRecordHeader *hnsw_link_record(Page page, const HnswIndexInfo *info, uint32 index);
 inline HnswLink *hnsw_record_links(HnswLinkRecordHeader *record) { return reinterpret_cast<HnswLink *>(record + 1); }
 BlockNumber hnsw_link_block(const HnswIndexInfo *info, vs::Ref ref);
-void hnsw_read_vector(Relation index, const HnswIndexInfo *info, vs::Ref ref, float *out);
+void hnsw_read_vector(Relation index, const HnswIndexInfo *info, vs::Ref ref, unsigned char *out);
 
 inline bool hnsw_vector_crosses_pages(const HnswIndexInfo *info, vs::Ref ref) {
-    Size length = sizeof(float) * info->dims;
+    Size length = info->key_bytes;
     return (Size(hnsw_ref_index(ref)) * length) % INDEX_PAGE_SPACE + length > INDEX_PAGE_SPACE;
 }
 
@@ -185,7 +193,7 @@ inline bool hnsw_vector_crosses_pages(const HnswIndexInfo *info, vs::Ref ref) {
 // in the run's byte stream, in order.
 template <typename Visit>
 void hnsw_vector_pieces(const HnswIndexInfo *info, vs::Ref ref, Visit visit) {
-    Size length = sizeof(float) * info->dims;
+    Size length = info->key_bytes;
     Size offset = Size(hnsw_ref_index(ref)) * length;
     BlockNumber block = hnsw_ref_run(ref) + info->link_pages_per_run + BlockNumber(offset / INDEX_PAGE_SPACE);
     Size in_page = offset % INDEX_PAGE_SPACE;
@@ -195,7 +203,6 @@ void hnsw_vector_pieces(const HnswIndexInfo *info, vs::Ref ref, Visit visit) {
         done += piece;
     }
 }
-bool hnsw_prepare_query(vs::Metric metric, float *x, int dims);
 Size hnsw_upper_tuple_size(int level, int m);
 // The buffer of an upper tuple, and its links on a page of it read or locked by the caller,
 // both after checking the pointer (block, page type, offset, length) and reporting a bad one as
@@ -209,7 +216,7 @@ uint8 hnsw_element_flags(Relation index, const HnswIndexInfo *info, vs::Ref ref,
 class HnswPageStore {
   public:
     void init(Relation index, const HnswIndexInfo *info, MemoryContext context);
-    void set_query(const float *query) { query_ = query; }
+    void set_query(const unsigned char *query) { query_ = query; }
     float distance_to_query(vs::Ref r) { return distance_from(query_, r); }
     void distances_to_query(const vs::Ref *refs, int n, float *out);
     float distance(vs::Ref a, vs::Ref b);
@@ -233,12 +240,13 @@ class HnswPageStore {
 
   private:
     // Distance from q to r's vector, computed piece by piece on the pages themselves.
-    float distance_from(const float *q, vs::Ref r);
+    float distance_from(const unsigned char *q, vs::Ref r);
 
     Relation index_;
     const HnswIndexInfo *info_;
-    const float *query_;
-    float *scratch_;
+    const unsigned char *query_;
+    unsigned char *scratch_;
+    unsigned char *piece_scratch_;  // a key copied out whole, for a distance that does not sum
     vs::Candidate *pool_;
     vs::Ref *selected_;
     vs::Candidate *merge_pool_;  // a new element's links and those concurrent inserters added
@@ -260,7 +268,7 @@ void hnsw_buildempty(Relation index);
 // insert.cpp
 bool hnsw_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid, Relation heap,
                  IndexUniqueCheck check_unique, bool index_unchanged, IndexInfo *index_info);
-void hnsw_insert_element(Relation index, Relation heap, const HnswIndexInfo *info, const float *vector,
+void hnsw_insert_element(Relation index, Relation heap, const HnswIndexInfo *info, const unsigned char *key,
                          ItemPointer heap_tid, MemoryContext context);
 
 // scan.cpp

@@ -226,8 +226,7 @@ static vs::Ref claim_free_slot(Relation index, Relation heap, const HnswIndexInf
     return ref;
 }
 
-static void write_vector(Relation index, const HnswIndexInfo *info, vs::Ref ref, const float *x) {
-    const char *source = reinterpret_cast<const char *>(x);
+static void write_vector(Relation index, const HnswIndexInfo *info, vs::Ref ref, const unsigned char *source) {
     hnsw_vector_pieces(info, ref, [&](BlockNumber block, Size in_page, Size done, Size piece) {
         Buffer buf = index_read_buffer(index, block);
         LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
@@ -298,7 +297,7 @@ static bool become_entry(Relation index, vs::Ref ref, int level, bool only_if_no
     return became;
 }
 
-void hnsw_insert_element(Relation index, Relation heap, const HnswIndexInfo *info, const float *vector,
+void hnsw_insert_element(Relation index, Relation heap, const HnswIndexInfo *info, const unsigned char *key,
                          ItemPointer heap_tid, MemoryContext context) {
     // Reserve a slot and its upper tuple, each change logged before any that depends on it. A
     // freed slot is reused with its level and upper tuple: the level was drawn at random,
@@ -316,13 +315,13 @@ void hnsw_insert_element(Relation index, Relation heap, const HnswIndexInfo *inf
         if (level > 0) upper = add_upper_tuple(index, info, level);
     }
     VS_TEST_PAUSE("hnsw_insert_reserved");
-    write_vector(index, info, ref, vector);
+    write_vector(index, info, ref, key);
     write_record(index, info, ref, level, 0, heap_tid, &upper);
 
     vs::Allocator allocator = index_allocator(context);
     HnswPageStore store;
     store.init(index, info, context);
-    store.set_query(vector);
+    store.set_query(key);
     vs::hnsw::Workspace ws;
     ws.init(&allocator, info->m, info->ef_construction);
     vs::hnsw::EntryPoint entry = hnsw_entry_point(index, info, false);
@@ -353,12 +352,9 @@ bool hnsw_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_t
         MemoryContext context = AllocSetContextCreate(CurrentMemoryContext, "hnsw insert", ALLOCSET_DEFAULT_SIZES);
         MemoryContext old = MemoryContextSwitchTo(context);
         HnswIndexInfo info = *hnsw_index_info(index);
-        VectorView v;
-        view_vector(values[0], &v);
-        check_expected_dims(info.dims, v.dim);
-        float *x = static_cast<float *>(palloc(sizeof(float) * v.dim));
-        memcpy(x, v.x, sizeof(float) * v.dim);
-        if (hnsw_prepare_query(info.metric, x, v.dim)) hnsw_insert_element(index, heap, &info, x, heap_tid, context);
+        auto *key = static_cast<unsigned char *>(palloc(info.key_bytes));
+        if (index_read_key(values[0], info.element, info.metric, info.dims, key))
+            hnsw_insert_element(index, heap, &info, key, heap_tid, context);
         MemoryContextSwitchTo(old);
         MemoryContextDelete(context);
         return false;

@@ -14,12 +14,14 @@ extern "C" {
 
 // Chooses how many elements a run holds: the count, up to about 64 pages' worth, that wastes
 // the least space at the ends of its link and vector areas.
-void hnsw_layout(int dims, int m, HnswIndexInfo *info) {
+void hnsw_layout(vs::Element element, int dims, int m, HnswIndexInfo *info) {
+    info->element = element;
     info->dims = dims;
+    info->key_bytes = vs::element_vector_bytes(element, dims);
     info->m = m;
     info->link_record_size = sizeof(HnswLinkRecordHeader) + sizeof(HnswLink) * 2 * m;
     info->records_per_link_page = uint32(INDEX_PAGE_SPACE / info->link_record_size);
-    Size vector_bytes = sizeof(float) * dims;
+    Size vector_bytes = info->key_bytes;
     uint32 limit = uint32(std::min<Size>(65535, std::max<Size>(1, 64 * INDEX_PAGE_SPACE / (info->link_record_size + vector_bytes))));
     double best = 0;
     for (uint32 n = 1; n <= limit; n++) {
@@ -37,7 +39,8 @@ void hnsw_layout(int dims, int m, HnswIndexInfo *info) {
 
 HnswMeta *hnsw_init_meta_page(Page page, const HnswIndexInfo *info) {
     auto *meta = reinterpret_cast<HnswMeta *>(
-        index_init_meta_page(page, VS_HNSW_PAGE_ID, HNSW_LAYOUT_VERSION, info->metric, info->dims, sizeof(HnswMeta)));
+        index_init_meta_page(page, VS_HNSW_PAGE_ID, HNSW_LAYOUT_VERSION, info->element, info->metric, info->dims,
+                             sizeof(HnswMeta)));
     meta->m = info->m;
     meta->ef_construction = info->ef_construction;
     meta->elements_per_run = info->elements_per_run;
@@ -108,9 +111,12 @@ static void read_index_info(Relation index, void *into) {
     HnswMeta meta;
     hnsw_read_meta(index, &meta);
     auto &info = *static_cast<HnswIndexInfo *>(into);
+    info.element = vs::Element(meta.header.element_type);
     info.metric = vs::Metric(meta.header.metric);
-    info.distance = vs::FloatVector::kernel(vs_kernels, info.metric);
+    info.distance = index_kernel(info.element, info.metric);
+    info.summable = vs::element_summable(info.element, info.metric);
     info.dims = meta.header.dims;
+    info.key_bytes = vs::element_vector_bytes(info.element, info.dims);
     info.m = meta.m;
     info.ef_construction = meta.ef_construction;
     info.link_record_size = sizeof(HnswLinkRecordHeader) + sizeof(HnswLink) * 2 * meta.m;
@@ -122,19 +128,6 @@ static void read_index_info(Relation index, void *into) {
 
 const HnswIndexInfo *hnsw_index_info(Relation index) {
     return static_cast<const HnswIndexInfo *>(index_cached_info(index, sizeof(HnswIndexInfo), read_index_info));
-}
-
-// Cosine distance orders like the negative inner product of unit vectors: normalise once and
-// use the cheaper kernel. Returns false for a vector that cannot be indexed (a zero vector has
-// no direction).
-bool hnsw_prepare_query(vs::Metric metric, float *x, int dims) {
-    if (metric != vs::Metric::Cosine) return true;
-    double norm = 0;
-    for (int i = 0; i < dims; i++) norm += double(x[i]) * x[i];
-    if (norm <= 0) return false;
-    norm = std::sqrt(norm);
-    for (int i = 0; i < dims; i++) x[i] = float(x[i] / norm);
-    return true;
 }
 
 // Every read of an element (its record here, its vector from the same run) starts from this
@@ -170,8 +163,8 @@ static bool lock_vector_page(Buffer buf) {
 }
 
 // Copies an element's vector, which may span pages.
-void hnsw_read_vector(Relation index, const HnswIndexInfo *info, vs::Ref ref, float *out) {
-    char *dest = reinterpret_cast<char *>(out);
+void hnsw_read_vector(Relation index, const HnswIndexInfo *info, vs::Ref ref, unsigned char *out) {
+    unsigned char *dest = out;
     hnsw_vector_pieces(info, ref, [&](BlockNumber block, Size in_page, Size done, Size piece) {
         Buffer buf = index_read_buffer(index, block);
         bool locked = lock_vector_page(buf);
@@ -214,24 +207,29 @@ void HnswPageStore::init(Relation index, const HnswIndexInfo *info, MemoryContex
     index_ = index;
     info_ = info;
     query_ = nullptr;
-    scratch_ = static_cast<float *>(MemoryContextAlloc(context, sizeof(float) * info->dims));
+    scratch_ = static_cast<unsigned char *>(MemoryContextAlloc(context, info->key_bytes));
+    piece_scratch_ = info->summable ? nullptr : static_cast<unsigned char *>(MemoryContextAlloc(context, info->key_bytes));
     pool_ = static_cast<vs::Candidate *>(MemoryContextAlloc(context, sizeof(vs::Candidate) * (2 * info->m + 1)));
     selected_ = static_cast<vs::Ref *>(MemoryContextAlloc(context, sizeof(vs::Ref) * (2 * info->m + 1)));
     // A new element's list (up to 2m on layer 0) merged with the 2m links already on its page.
     merge_pool_ = static_cast<vs::Candidate *>(MemoryContextAlloc(context, sizeof(vs::Candidate) * (4 * info->m)));
 }
 
-// Piece by piece, without copying the vector out: right for a summable distance (vs::FloatVector's
-// all are, see core/index/vector_type.h).
-float HnswPageStore::distance_from(const float *q, vs::Ref r) {
-    static_assert(vs::FloatVector::summable(vs::Metric::L2) && vs::FloatVector::summable(vs::Metric::InnerProduct) &&
-                  vs::FloatVector::summable(vs::Metric::Cosine) && vs::FloatVector::summable(vs::Metric::L1));
+// Piece by piece, without copying the key out, where the distance sums over pieces (see
+// core/index/vector_type.h; pieces are cut between elements, as every key's size and the page
+// space are multiples of its element's); otherwise over a copy of the whole key.
+float HnswPageStore::distance_from(const unsigned char *q, vs::Ref r) {
+    static_assert(INDEX_PAGE_SPACE % sizeof(float) == 0);
+    if (!info_->summable) {
+        hnsw_read_vector(index_, info_, r, piece_scratch_);
+        return info_->distance(q, piece_scratch_, info_->key_bytes);
+    }
     float sum = 0;
     hnsw_vector_pieces(info_, r, [&](BlockNumber block, Size in_page, Size done, Size piece) {
         Buffer buf = index_read_buffer(index_, block);
         bool locked = lock_vector_page(buf);
-        const float *x = reinterpret_cast<const float *>(index_page_data(BufferGetPage(buf)) + in_page);
-        sum += info_->distance(q + done / sizeof(float), x, piece / sizeof(float));
+        const unsigned char *x = reinterpret_cast<const unsigned char *>(index_page_data(BufferGetPage(buf))) + in_page;
+        sum += info_->distance(q + done, x, piece);
         if (locked) LockBuffer(buf, BUFFER_LOCK_UNLOCK);
         ReleaseBuffer(buf);
     });
@@ -243,7 +241,7 @@ float HnswPageStore::distance_from(const float *q, vs::Ref r) {
 // of a buffer that has since been replaced costs a wasted load, nothing more. Each vector is then
 // pinned only while its distance is computed, since holding many pins at once is slow.
 void HnswPageStore::distances_to_query(const vs::Ref *refs, int n, float *out) {
-    Size bytes = sizeof(float) * info_->dims;
+    Size bytes = info_->key_bytes;
     for (int i = 0; i < n; i++) {
         Size offset = Size(hnsw_ref_index(refs[i])) * bytes;
         index_prefetch_buffer(index_, hnsw_ref_run(refs[i]) + info_->link_pages_per_run + BlockNumber(offset / INDEX_PAGE_SPACE),
@@ -310,7 +308,7 @@ float HnswPageStore::checked_distance(vs::Ref r, uint8 *flags) {
 
 float HnswPageStore::exact_distance(vs::Ref r) {
     hnsw_read_vector(index_, info_, r, scratch_);
-    return info_->distance(query_, scratch_, info_->dims);
+    return info_->distance(query_, scratch_, info_->key_bytes);
 }
 
 uint8 hnsw_element_flags(Relation index, const HnswIndexInfo *info, vs::Ref ref, ItemPointer heap_tid) {

@@ -62,7 +62,7 @@ struct HnswScanState {
     MemoryContext context;  // reset on every rescan
     HnswIndexInfo info;
     HnswScanSettings settings;
-    float *query;           // nullptr for a NULL query, or a zero one under cosine
+    unsigned char *query;   // nullptr for a NULL query, or a zero one under cosine
     bool searched;
     HnswSearchMemory *mem;
     HnswPageStore store;
@@ -123,13 +123,11 @@ void hnsw_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, 
         if (scan->orderByData[0].sk_flags & SK_ISNULL) return;
 
         MemoryContext old = MemoryContextSwitchTo(so->context);
-        VectorView v;
-        view_vector(scan->orderByData[0].sk_argument, &v);
-        check_expected_dims(so->info.dims, v.dim);
-        so->query = static_cast<float *>(palloc(sizeof(float) * v.dim));
-        memcpy(so->query, v.x, sizeof(float) * v.dim);
+        so->query = static_cast<unsigned char *>(palloc(so->info.key_bytes));
         // A zero query has no cosine distance to anything: like a NULL, every row sorts the same.
-        if (!hnsw_prepare_query(so->info.metric, so->query, v.dim)) so->query = nullptr;
+        if (!index_read_key(scan->orderByData[0].sk_argument, so->info.element, so->info.metric, so->info.dims,
+                            so->query))
+            so->query = nullptr;
         MemoryContextSwitchTo(old);
     });
 }
@@ -174,7 +172,7 @@ static void search(IndexScanDesc scan, HnswScanState *so) {
         // Under a query that orders nothing every row is as good as any other, but the rows must
         // still come back as they would from a sequential scan: walk the graph around its entry.
         if (so->query == nullptr) {
-            so->query = static_cast<float *>(palloc(sizeof(float) * so->info.dims));
+            so->query = static_cast<unsigned char *>(palloc(so->info.key_bytes));
             hnsw_read_vector(index, &so->info, entry.ref, so->query);
         }
         so->store.set_query(so->query);

@@ -11,7 +11,7 @@ extern "C" {
 IndexAmRoutine *index_am_routine() {
     IndexAmRoutine *am = makeNode(IndexAmRoutine);
     am->amstrategies = 0;
-    am->amsupport = 3;
+    am->amsupport = 4;
     am->amoptsprocnum = 0;
     am->amcanorder = false;
     am->amcanorderbyop = true;

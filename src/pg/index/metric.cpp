@@ -21,6 +21,8 @@ PG_FUNCTION_INFO_V1(vectorsearch_l2_metric);
 PG_FUNCTION_INFO_V1(vectorsearch_ip_metric);
 PG_FUNCTION_INFO_V1(vectorsearch_cosine_metric);
 PG_FUNCTION_INFO_V1(vectorsearch_l1_metric);
+PG_FUNCTION_INFO_V1(vectorsearch_hamming_metric);
+PG_FUNCTION_INFO_V1(vectorsearch_jaccard_metric);
 }
 
 Datum vectorsearch_l2_metric(PG_FUNCTION_ARGS) {
@@ -34,6 +36,12 @@ Datum vectorsearch_cosine_metric(PG_FUNCTION_ARGS) {
 }
 Datum vectorsearch_l1_metric(PG_FUNCTION_ARGS) {
     return vs::guard([&]() -> Datum { PG_RETURN_INT32(int32(vs::Metric::L1)); });
+}
+Datum vectorsearch_hamming_metric(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { PG_RETURN_INT32(int32(vs::Metric::Hamming)); });
+}
+Datum vectorsearch_jaccard_metric(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { PG_RETURN_INT32(int32(vs::Metric::Jaccard)); });
 }
 
 vs::Metric index_metric(Relation index) {

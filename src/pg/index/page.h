@@ -22,7 +22,7 @@ extern "C" {
 #pragma GCC diagnostic pop
 }
 
-#include "core/kernels/distance.h"
+#include "core/index/vector_type.h"
 
 // Whether a heap tuple can have tid: an index's damaged TID would otherwise reach the heap (a
 // read of InvalidBlockNumber is one of P_NEW, an extension).
@@ -42,8 +42,6 @@ inline bool index_heap_tid_possible(const ItemPointerData *tid) {
 // The page type of block 0 in every access method; each numbers its other page types from 2.
 #define INDEX_PAGE_META 1
 
-// Element types an index stores, as recorded in its metapage: never renumber.
-#define VS_ELEMENT_FLOAT4 1  // vector
 
 struct IndexPageOpaque {
     BlockNumber aux;  // the access method's: hnsw keeps the start of the run a page belongs to
@@ -55,7 +53,7 @@ struct IndexMetaHeader {
     uint32 magic;
     uint16 page_id;
     uint16 layout_version;
-    uint16 element_type;
+    uint16 element_type;  // a vs::Element
     uint16 metric;  // a vs::Metric
     int32 dims;
 };
@@ -68,9 +66,10 @@ inline char *index_page_data(Page page) { return reinterpret_cast<char *>(page) 
 // A page's special space, or nullptr for a page the relation was extended by but that was never
 // initialised (a crash before its WAL record reached the disk leaves such pages; they are skipped).
 const IndexPageOpaque *index_page_opaque(Page page);
-// Metapage header of a new index: the layout version is the access method's, the metric comes
-// from the operator class (index_metric).
-IndexMetaHeader *index_init_meta_page(Page page, uint16 page_id, uint16 layout_version, vs::Metric metric, int dims,
+// Metapage header of a new index: the layout version is the access method's, the element and
+// metric come from the operator class (index_element, index_metric).
+IndexMetaHeader *index_init_meta_page(Page page, uint16 page_id, uint16 layout_version, vs::Element element,
+                                      vs::Metric metric, int dims,
                                       Size am_meta_size);
 // Refuses, with a clear error, a metapage that is not of this access method (XX002) or of
 // another layout version (0A000, with a REINDEX hint).

@@ -107,12 +107,14 @@ static int indexed_dims(Relation index) {
 static void init_unshaped(Relation index, LshIndexInfo *info, const LshOptions &options) {
     memset(info, 0, sizeof(LshIndexInfo));
     LshMeta &meta = info->meta;
+    if (index_element(index) != vs::Element::Float4)
+        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("lsh indexes vector columns only")));
     const vs::Metric metric = index_metric(index);
     if (metric != vs::Metric::L2 && metric != vs::Metric::InnerProduct && metric != vs::Metric::Cosine)
         ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
                         errmsg("lsh indexes support the <->, <#> and <=> distances only"),
                         errdetail("No hash family here is sensitive to the operator class's distance.")));
-    meta.header = {VS_META_MAGIC, VS_LSH_PAGE_ID, LSH_LAYOUT_VERSION, VS_ELEMENT_FLOAT4, uint16(metric),
+    meta.header = {VS_META_MAGIC, VS_LSH_PAGE_ID, LSH_LAYOUT_VERSION, uint16(vs::Element::Float4), uint16(metric),
                    int32(indexed_dims(index))};
     meta.shape_rows = uint32(options.shape_rows);
     meta.directory_start = InvalidBlockNumber;
@@ -125,7 +127,7 @@ static void init_unshaped(Relation index, LshIndexInfo *info, const LshOptions &
 }
 
 static void write_meta_page(Page page, const LshMeta &meta) {
-    index_init_meta_page(page, VS_LSH_PAGE_ID, LSH_LAYOUT_VERSION, vs::Metric(meta.header.metric), meta.header.dims,
+    index_init_meta_page(page, VS_LSH_PAGE_ID, LSH_LAYOUT_VERSION, vs::Element::Float4, vs::Metric(meta.header.metric), meta.header.dims,
                          sizeof(LshMeta));
     *reinterpret_cast<LshMeta *>(index_page_data(page)) = meta;
 }

@@ -35,6 +35,7 @@
 
 #include "pg/index/allocator.h"
 #include "pg/index/buffer.h"
+#include "pg/index/key.h"
 #include "pg/index/metric.h"
 #include "pg/index/options.h"
 #include "pg/index/page.h"

@@ -1,0 +1,97 @@
+// Keys of every element type (key.h): the element support functions, and reading a value into
+// its key.
+#include "pg/index/key.h"
+
+#include <cmath>
+
+extern "C" {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wregister"
+#include "access/genam.h"
+#include "utils/varbit.h"
+#pragma GCC diagnostic pop
+}
+
+#include "pg/types/bit.h"
+#include "pg/types/dense.h"
+
+// Each takes an unused internal argument, so SQL cannot call it, and returns its element's
+// number.
+extern "C" {
+PG_FUNCTION_INFO_V1(vectorsearch_halfvec_element);
+PG_FUNCTION_INFO_V1(vectorsearch_bit_element);
+}
+
+Datum vectorsearch_halfvec_element(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { PG_RETURN_INT32(int32(vs::Element::Half)); });
+}
+Datum vectorsearch_bit_element(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { PG_RETURN_INT32(int32(vs::Element::Bit)); });
+}
+
+vs::Element index_element(Relation index) {
+    if (!OidIsValid(index_getprocid(index, 1, INDEX_ELEMENT_PROC))) return vs::Element::Float4;
+    FmgrInfo *proc = index_getprocinfo(index, 1, INDEX_ELEMENT_PROC);
+    int32 value = DatumGetInt32(FunctionCall1Coll(proc, InvalidOid, PointerGetDatum(index)));
+    if (!vs::element_valid(value)) elog(ERROR, "element support function returned %d", value);
+    return vs::Element(value);
+}
+
+vs::AnyKernel index_kernel(vs::Element element, vs::Metric metric) {
+    vs::AnyKernel kernel = vs::any_kernel(element, metric, vs_kernels, vs_half_kernels, vs_bit_kernels);
+    if (!kernel)
+        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                        errmsg("no index orders elements of type %d by metric %d", int(element), int(metric))));
+    return kernel;
+}
+
+int index_key_dims(Datum value, vs::Element element) {
+    switch (element) {
+        case vs::Element::Half: {
+            DenseView<HalfvecType> v;
+            view_vector(value, &v);
+            return v.dim;
+        }
+        case vs::Element::Bit: return int(VARBITLEN(DatumGetVarBitP(value)));
+        case vs::Element::Float4: break;
+    }
+    VectorView v;
+    view_vector(value, &v);
+    return v.dim;
+}
+
+// Cosine distance orders like the negative inner product of unit vectors: normalise once and
+// use the cheaper kernel. A half is scaled in float and rounded back: at most half a unit in
+// the last place of each element, far below what separates neighbours.
+template <class T>
+static bool read_dense_key(Datum value, vs::Metric metric, int dims, unsigned char *out) {
+    DenseView<T> v;
+    view_vector(value, &v);
+    check_expected_dims(dims, v.dim);
+    auto *x = reinterpret_cast<typename T::Element *>(out);
+    memcpy(x, v.x, sizeof(x[0]) * v.dim);
+    if (metric != vs::Metric::Cosine) return true;
+    double norm = 0;
+    for (int i = 0; i < v.dim; i++) {
+        double e = T::widen(x[i]);
+        norm += e * e;
+    }
+    if (norm <= 0) return false;
+    norm = std::sqrt(norm);
+    for (int i = 0; i < v.dim; i++) x[i] = T::narrow(float(T::widen(x[i]) / norm));
+    return true;
+}
+
+bool index_read_key(Datum value, vs::Element element, vs::Metric metric, int dims, unsigned char *out) {
+    switch (element) {
+        case vs::Element::Half: return read_dense_key<HalfvecType>(value, metric, dims, out);
+        case vs::Element::Bit: {
+            VarBit *bits = DatumGetVarBitP(value);
+            check_expected_dims(dims, int(VARBITLEN(bits)));
+            memcpy(out, VARBITS(bits), vs::element_vector_bytes(element, dims));
+            return true;
+        }
+        case vs::Element::Float4: break;
+    }
+    return read_dense_key<VectorType>(value, metric, dims, out);
+}

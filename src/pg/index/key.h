@@ -1,0 +1,35 @@
+// What an index stores for a row, its key: the indexed value's elements as the column's type
+// holds them (float4 for vector, IEEE halves for halfvec, the bytes of a bit string), scaled to
+// unit length under cosine. The operator class names the element (support function 4, absent
+// for vector's classes, which are float4) and the metric (support function 3); the metapage
+// records both, and every phase reads and compares keys as bytes through vs::AnyKernel
+// (core/index/vector_type.h), so one index implementation serves every type.
+#pragma once
+
+#include "pg/pg.h"
+
+extern "C" {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wregister"
+#include "utils/rel.h"
+#pragma GCC diagnostic pop
+}
+
+#include "core/index/vector_type.h"
+
+#define INDEX_ELEMENT_PROC 4
+
+// The element of the index's first column, from its operator class.
+vs::Element index_element(Relation index);
+
+// The kernel an index of element and metric orders by, from the kernels chosen for this CPU;
+// an error for a pair no operator class may declare.
+vs::AnyKernel index_kernel(vs::Element element, vs::Metric metric);
+
+// The dimensions of value, a datum of the element's type (a bit string's length in bits).
+int index_key_dims(Datum value, vs::Element element);
+
+// Writes value's key, vs::element_vector_bytes(element, dims) bytes, into out, after checking
+// that it has the index's dims. Returns false for a value with no key: a zero vector under
+// cosine, which has no direction.
+bool index_read_key(Datum value, vs::Element element, vs::Metric metric, int dims, unsigned char *out);
