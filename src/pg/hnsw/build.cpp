@@ -291,6 +291,11 @@ static void build_callback(Relation index, ItemPointer tid, Datum *values, bool 
 // Dimensions come from the column's type modifier (a bit string's length): a graph needs one
 // dimension for all rows.
 static int indexed_dims(Relation index, vs::Element element) {
+    // bit varying(n) is binary-coercible to bit, so bit's classes accept it, but its rows may be
+    // shorter than n: as pgvector does, such a column is refused (cast it to bit(n) instead).
+    if (TupleDescAttr(index->rd_att, 0)->atttypid == VARBITOID)
+        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("type not supported for hnsw index"),
+                        errhint("Index the expression column::bit(n).")));
     int dims = TupleDescAttr(index->rd_att, 0)->atttypmod;
     if (dims < 0)
         ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("column does not have dimensions"),
