@@ -48,6 +48,13 @@ SMOKE_INDEXES = {"hnsw:m=16,ef_construction=64": {"sweep": [20, 40], "floor": 0.
                  "lsh": {"sweep": [0.9, 0.99], "floor": 0.87}}
 SMOKE_RECALL_FLOOR = 0.95  # of an index given with --index
 
+# What an index holds of each row (bench/run --index hnsw:key=halfvec,...), as pgvector documents
+# the recipes: the vector itself; an expression index on embedding::halfvec(d), queried through
+# the same expression; or binary_quantize(embedding)::bit(d) ordered by Hamming distance, whose
+# best `rerank` rows (default 100) a query then orders exactly by the vector's own distance.
+KEYS = ("vector", "halfvec", "bit")
+DEFAULT_RERANK = 100
+
 QUERY_TIMEOUT_MS = 60_000
 BUILD_TIMEOUT_MS = 3_600_000
 WARMUP_QUERIES = 10
@@ -70,7 +77,14 @@ def index_config(text):
     method, _, params = text.partition(":")
     if method not in INDEX_TYPES:
         raise argparse.ArgumentTypeError(f"unknown index type {method!r} (known: {', '.join(INDEX_TYPES)})")
-    return {"method": method, "params": parse_params(params), "spec": text, "sweep": None}
+    params = parse_params(params)
+    if params.get("key", "vector") not in KEYS:
+        raise argparse.ArgumentTypeError(f"unknown key {params['key']!r} (known: {', '.join(KEYS)})")
+    if params.get("key", "vector") != "vector" and method != "hnsw":
+        raise argparse.ArgumentTypeError(f"{method} indexes vector keys only")
+    if "rerank" in params and not params["rerank"].isdigit():
+        raise argparse.ArgumentTypeError("rerank must be a whole number of rows")
+    return {"method": method, "params": params, "spec": text, "sweep": None}
 
 
 def int_list(text):
@@ -184,9 +198,28 @@ def load_table(server, ds):
     return load_s, server.value("SELECT count(*) FROM items"), server.value("SELECT pg_relation_size('items')")
 
 
-def pg_search(server, ds, k):
+def key_sql(ds, key, rerank, k):
+    """(the indexed expression and its operator class, the query: one parameter, the vector)."""
+    operator = METRICS[ds.metric]["operator"]
+    if key == "halfvec":
+        expression = f"(embedding::halfvec({ds.dim}))"
+        opclass = METRICS[ds.metric]["opclass"].replace("vector_", "halfvec_")
+        return (f"{expression} {opclass}",
+                f"SELECT id FROM items ORDER BY {expression} {operator} %s::vector::halfvec({ds.dim}) LIMIT {k}")
+    if key == "bit":
+        expression = f"(binary_quantize(embedding)::bit({ds.dim}))"
+        # The vector appears twice: the candidates' order and the exact one; a CTE binds it once.
+        return (f"{expression} bit_hamming_ops",
+                f"WITH q AS (SELECT %s::vector AS v) SELECT id FROM (SELECT id, embedding FROM items "
+                f"ORDER BY {expression} <~> (SELECT binary_quantize(v)::bit({ds.dim}) FROM q) LIMIT {rerank}) c "
+                f"ORDER BY embedding {operator} (SELECT v FROM q) LIMIT {k}")
+    return (f"embedding {METRICS[ds.metric]['opclass']}",
+            f"SELECT id FROM items ORDER BY embedding {operator} %s LIMIT {k}")
+
+
+def pg_search(server, ds, k, key="vector", rerank=DEFAULT_RERANK):
     """(the query, a function running it for one query vector and returning 0-based ids)."""
-    sql = f"SELECT id FROM items ORDER BY embedding {METRICS[ds.metric]['operator']} %s LIMIT {k}"
+    sql = key_sql(ds, key, rerank, k)[1]
     cursor = server.conn.cursor()
 
     def search(q):
@@ -243,9 +276,11 @@ def pg_index(server, ds, k, method, params, sweep, passes, insert_rows):
     error (no such access method yet, a timeout, a crash, an answer holding a row twice) ends up in
     the row, not the run."""
     knob = INDEX_TYPES[method]["knob"]
-    with_clause = f" WITH ({', '.join(f'{name} = {value}' for name, value in params.items())})" if params else ""
-    ddl = f"CREATE INDEX items_idx ON items USING {method} (embedding {METRICS[ds.metric]['opclass']}){with_clause}"
     settings = ",".join(f"{n}={v}" for n, v in params.items()) or "defaults"
+    params = dict(params)
+    key, rerank = params.pop("key", "vector"), int(params.pop("rerank", DEFAULT_RERANK))
+    with_clause = f" WITH ({', '.join(f'{name} = {value}' for name, value in params.items())})" if params else ""
+    ddl = f"CREATE INDEX items_idx ON items USING {method} ({key_sql(ds, key, rerank, k)[0]}){with_clause}"
     run = {"engine": "vectorsearch", "method": method, "label": f"vectorsearch {method} {settings}",
            "index_sql": ddl, "knob": knob, "points": []}
     log(f"{run['label']}: {ddl}")
@@ -268,7 +303,7 @@ def pg_index(server, ds, k, method, params, sweep, passes, insert_rows):
             conn.execute("SELECT pg_prewarm('items_idx')")
         run["index_bytes"] = server.value("SELECT pg_relation_size('items_idx')")
         step = "index scan"
-        sql, search = pg_search(server, ds, k)
+        sql, search = pg_search(server, ds, k, key, rerank)
         run["plan"] = plan(server, sql, ds.queries[0])
         if "items_idx" not in run["plan"]:
             raise RuntimeError(f"the planner does not use the index: {run['plan']}")
@@ -429,7 +464,7 @@ def parse_args():
                         help="queries for the exact seq scan and faiss flat (slow), default 100")
     parser.add_argument("-k", type=int, default=10)
     parser.add_argument("--index", type=index_config, action="append", default=[],
-                        help="an index to build, e.g. hnsw:m=16,ef_construction=64 (repeatable)")
+                        help="an index to build, e.g. hnsw:m=16,ef_construction=64, or hnsw:key=halfvec,... or hnsw:key=bit,rerank=100,... (repeatable)")
     parser.add_argument("--sweep", type=number_list, action=SweepAction,
                         help="values of the query-time knob of the --index before it (before any --index: of "
                              "every index without its own); default: index_types.py's")

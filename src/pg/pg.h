@@ -54,7 +54,3 @@ auto guard(Body &&body) -> decltype(body()) {
 }
 
 }  // namespace vs
-
-// An SQL-callable function whose body is body(fcinfo), run through the guard.
-#define VS_GUARDED(name, body) \
-    Datum name(PG_FUNCTION_ARGS) { return vs::guard([&]() -> Datum { return body(fcinfo); }); }

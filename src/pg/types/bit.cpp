@@ -36,5 +36,9 @@ static Datum bit_jaccard_distance(FunctionCallInfo fcinfo) {
     PG_RETURN_FLOAT8(vs::jaccard_distance(vs_bit_kernels.jaccard_counts(VARBITS(a), VARBITS(b), VARBITBYTES(a))));
 }
 
-VS_GUARDED(hamming_distance, bit_hamming_distance)
-VS_GUARDED(jaccard_distance, bit_jaccard_distance)
+Datum hamming_distance(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return bit_hamming_distance(fcinfo); });
+}
+Datum jaccard_distance(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return bit_jaccard_distance(fcinfo); });
+}

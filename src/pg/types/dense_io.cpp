@@ -243,21 +243,57 @@ Datum convert_dense(FunctionCallInfo fcinfo) {
     PG_RETURN_POINTER(result);
 }
 
-VS_GUARDED(vector_in, dense_in<VectorType>)
-VS_GUARDED(vector_out, dense_out<VectorType>)
-VS_GUARDED(vector_typmod_in, dense_typmod_in<VectorType>)
-VS_GUARDED(vector_recv, dense_recv<VectorType>)
-VS_GUARDED(vector_send, dense_send<VectorType>)
-VS_GUARDED(vector, dense_coerce<VectorType>)
-VS_GUARDED(array_to_vector, array_to_dense<VectorType>)
-VS_GUARDED(vector_to_float4, dense_to_float4<VectorType>)
-VS_GUARDED(halfvec_in, dense_in<HalfvecType>)
-VS_GUARDED(halfvec_out, dense_out<HalfvecType>)
-VS_GUARDED(halfvec_typmod_in, dense_typmod_in<HalfvecType>)
-VS_GUARDED(halfvec_recv, dense_recv<HalfvecType>)
-VS_GUARDED(halfvec_send, dense_send<HalfvecType>)
-VS_GUARDED(halfvec, dense_coerce<HalfvecType>)
-VS_GUARDED(array_to_halfvec, array_to_dense<HalfvecType>)
-VS_GUARDED(halfvec_to_float4, dense_to_float4<HalfvecType>)
-VS_GUARDED(vector_to_halfvec, (convert_dense<VectorType, HalfvecType>))
-VS_GUARDED(halfvec_to_vector, (convert_dense<HalfvecType, VectorType>))
+Datum vector_in(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_in<VectorType>(fcinfo); });
+}
+Datum vector_out(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_out<VectorType>(fcinfo); });
+}
+Datum vector_typmod_in(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_typmod_in<VectorType>(fcinfo); });
+}
+Datum vector_recv(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_recv<VectorType>(fcinfo); });
+}
+Datum vector_send(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_send<VectorType>(fcinfo); });
+}
+Datum vector(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_coerce<VectorType>(fcinfo); });
+}
+Datum array_to_vector(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return array_to_dense<VectorType>(fcinfo); });
+}
+Datum vector_to_float4(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_to_float4<VectorType>(fcinfo); });
+}
+Datum halfvec_in(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_in<HalfvecType>(fcinfo); });
+}
+Datum halfvec_out(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_out<HalfvecType>(fcinfo); });
+}
+Datum halfvec_typmod_in(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_typmod_in<HalfvecType>(fcinfo); });
+}
+Datum halfvec_recv(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_recv<HalfvecType>(fcinfo); });
+}
+Datum halfvec_send(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_send<HalfvecType>(fcinfo); });
+}
+Datum halfvec(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_coerce<HalfvecType>(fcinfo); });
+}
+Datum array_to_halfvec(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return array_to_dense<HalfvecType>(fcinfo); });
+}
+Datum halfvec_to_float4(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_to_float4<HalfvecType>(fcinfo); });
+}
+Datum vector_to_halfvec(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return convert_dense<VectorType, HalfvecType>(fcinfo); });
+}
+Datum halfvec_to_vector(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return convert_dense<HalfvecType, VectorType>(fcinfo); });
+}

@@ -394,34 +394,156 @@ static Datum dense_avg(FunctionCallInfo fcinfo) {
 }
 
 // Each SQL function of both types, by pgvector's C names.
-#define VS_DENSE_FUNCTIONS(T, prefix, vector_prefix)                                      \
-    VS_GUARDED(prefix##l2_distance, dense_l2_distance<T>)                                 \
-    VS_GUARDED(vector_prefix##_l2_squared_distance, dense_l2_squared_distance<T>)         \
-    VS_GUARDED(prefix##inner_product, dense_inner_product<T>)                             \
-    VS_GUARDED(vector_prefix##_negative_inner_product, dense_negative_inner_product<T>)   \
-    VS_GUARDED(prefix##cosine_distance, dense_cosine_distance<T>)                         \
-    VS_GUARDED(vector_prefix##_spherical_distance, dense_spherical_distance<T>)           \
-    VS_GUARDED(prefix##l1_distance, dense_l1_distance<T>)                                 \
-    VS_GUARDED(prefix##vector_dims, dense_dims<T>)                                        \
-    VS_GUARDED(prefix##l2_normalize, dense_l2_normalize<T>)                               \
-    VS_GUARDED(prefix##binary_quantize, dense_binary_quantize<T>)                         \
-    VS_GUARDED(prefix##subvector, dense_subvector<T>)                                     \
-    VS_GUARDED(vector_prefix##_add, dense_add<T>)                                         \
-    VS_GUARDED(vector_prefix##_sub, dense_sub<T>)                                         \
-    VS_GUARDED(vector_prefix##_mul, dense_mul<T>)                                         \
-    VS_GUARDED(vector_prefix##_concat, dense_concat<T>)                                   \
-    VS_GUARDED(vector_prefix##_cmp, dense_cmp<T>)                                         \
-    VS_GUARDED(vector_prefix##_lt, (dense_compare<T, std::less<int>>))                    \
-    VS_GUARDED(vector_prefix##_le, (dense_compare<T, std::less_equal<int>>))              \
-    VS_GUARDED(vector_prefix##_eq, (dense_compare<T, std::equal_to<int>>))                \
-    VS_GUARDED(vector_prefix##_ne, (dense_compare<T, std::not_equal_to<int>>))            \
-    VS_GUARDED(vector_prefix##_ge, (dense_compare<T, std::greater_equal<int>>))           \
-    VS_GUARDED(vector_prefix##_gt, (dense_compare<T, std::greater<int>>))                 \
-    VS_GUARDED(vector_prefix##_accum, dense_accum<T>)                                     \
-    VS_GUARDED(vector_prefix##_avg, dense_avg<T>)
-
-VS_DENSE_FUNCTIONS(VectorType, , vector)
-VS_DENSE_FUNCTIONS(HalfvecType, halfvec_, halfvec)
-VS_GUARDED(vector_norm, dense_norm<VectorType>)
-VS_GUARDED(halfvec_l2_norm, dense_norm<HalfvecType>)
-VS_GUARDED(vector_combine, dense_combine)
+Datum l2_distance(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_l2_distance<VectorType>(fcinfo); });
+}
+Datum vector_l2_squared_distance(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_l2_squared_distance<VectorType>(fcinfo); });
+}
+Datum inner_product(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_inner_product<VectorType>(fcinfo); });
+}
+Datum vector_negative_inner_product(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_negative_inner_product<VectorType>(fcinfo); });
+}
+Datum cosine_distance(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_cosine_distance<VectorType>(fcinfo); });
+}
+Datum vector_spherical_distance(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_spherical_distance<VectorType>(fcinfo); });
+}
+Datum l1_distance(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_l1_distance<VectorType>(fcinfo); });
+}
+Datum vector_dims(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_dims<VectorType>(fcinfo); });
+}
+Datum l2_normalize(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_l2_normalize<VectorType>(fcinfo); });
+}
+Datum binary_quantize(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_binary_quantize<VectorType>(fcinfo); });
+}
+Datum subvector(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_subvector<VectorType>(fcinfo); });
+}
+Datum vector_add(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_add<VectorType>(fcinfo); });
+}
+Datum vector_sub(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_sub<VectorType>(fcinfo); });
+}
+Datum vector_mul(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_mul<VectorType>(fcinfo); });
+}
+Datum vector_concat(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_concat<VectorType>(fcinfo); });
+}
+Datum vector_cmp(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_cmp<VectorType>(fcinfo); });
+}
+Datum vector_lt(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_compare<VectorType, std::less<int>>(fcinfo); });
+}
+Datum vector_le(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_compare<VectorType, std::less_equal<int>>(fcinfo); });
+}
+Datum vector_eq(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_compare<VectorType, std::equal_to<int>>(fcinfo); });
+}
+Datum vector_ne(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_compare<VectorType, std::not_equal_to<int>>(fcinfo); });
+}
+Datum vector_ge(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_compare<VectorType, std::greater_equal<int>>(fcinfo); });
+}
+Datum vector_gt(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_compare<VectorType, std::greater<int>>(fcinfo); });
+}
+Datum vector_accum(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_accum<VectorType>(fcinfo); });
+}
+Datum vector_avg(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_avg<VectorType>(fcinfo); });
+}
+Datum halfvec_l2_distance(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_l2_distance<HalfvecType>(fcinfo); });
+}
+Datum halfvec_l2_squared_distance(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_l2_squared_distance<HalfvecType>(fcinfo); });
+}
+Datum halfvec_inner_product(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_inner_product<HalfvecType>(fcinfo); });
+}
+Datum halfvec_negative_inner_product(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_negative_inner_product<HalfvecType>(fcinfo); });
+}
+Datum halfvec_cosine_distance(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_cosine_distance<HalfvecType>(fcinfo); });
+}
+Datum halfvec_spherical_distance(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_spherical_distance<HalfvecType>(fcinfo); });
+}
+Datum halfvec_l1_distance(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_l1_distance<HalfvecType>(fcinfo); });
+}
+Datum halfvec_vector_dims(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_dims<HalfvecType>(fcinfo); });
+}
+Datum halfvec_l2_normalize(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_l2_normalize<HalfvecType>(fcinfo); });
+}
+Datum halfvec_binary_quantize(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_binary_quantize<HalfvecType>(fcinfo); });
+}
+Datum halfvec_subvector(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_subvector<HalfvecType>(fcinfo); });
+}
+Datum halfvec_add(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_add<HalfvecType>(fcinfo); });
+}
+Datum halfvec_sub(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_sub<HalfvecType>(fcinfo); });
+}
+Datum halfvec_mul(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_mul<HalfvecType>(fcinfo); });
+}
+Datum halfvec_concat(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_concat<HalfvecType>(fcinfo); });
+}
+Datum halfvec_cmp(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_cmp<HalfvecType>(fcinfo); });
+}
+Datum halfvec_lt(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_compare<HalfvecType, std::less<int>>(fcinfo); });
+}
+Datum halfvec_le(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_compare<HalfvecType, std::less_equal<int>>(fcinfo); });
+}
+Datum halfvec_eq(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_compare<HalfvecType, std::equal_to<int>>(fcinfo); });
+}
+Datum halfvec_ne(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_compare<HalfvecType, std::not_equal_to<int>>(fcinfo); });
+}
+Datum halfvec_ge(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_compare<HalfvecType, std::greater_equal<int>>(fcinfo); });
+}
+Datum halfvec_gt(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_compare<HalfvecType, std::greater<int>>(fcinfo); });
+}
+Datum halfvec_accum(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_accum<HalfvecType>(fcinfo); });
+}
+Datum halfvec_avg(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_avg<HalfvecType>(fcinfo); });
+}
+Datum vector_norm(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_norm<VectorType>(fcinfo); });
+}
+Datum halfvec_l2_norm(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_norm<HalfvecType>(fcinfo); });
+}
+Datum vector_combine(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { return dense_combine(fcinfo); });
+}
