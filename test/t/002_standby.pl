@@ -2,7 +2,8 @@
 # primary and a standby each): a standby replays the build (log_newpage_range), the GenericXLog
 # records of inserts, of VACUUM's link repair and of inserts into freed slots, and answers k-NN
 # queries through the index with exactly the rows the primary returns, from pages byte for byte
-# the primary's. Then the standby is promoted and keeps going.
+# the primary's (hnsw's round adds indexes of halves and of bits, each key type's pages). Then the
+# standby is promoted and keeps going.
 use strict;
 use warnings;
 
@@ -15,6 +16,7 @@ use Test::More;
 use VectorSearchTest;
 
 my ($am, $primary, $standby);    # the index type of this round, and its nodes
+my @other_indexes;               # this round's indexes of other key types
 
 # 30 queries, 10 nearest each, the scan widened to 100 candidates: one line of ids per query
 sub knn_sql
@@ -71,7 +73,7 @@ sub compare
 	is( $standby->safe_psql('postgres', 'SELECT count(*) FROM items'),
 		$primary->safe_psql('postgres', 'SELECT count(*) FROM items'),
 		"$label: same row count");
-	for my $index ("items_$am", 'items_cosine')
+	for my $index ("items_$am", 'items_cosine', @other_indexes)
 	{
 		my ($status, $out, $err) = $standby->psql('postgres',
 			"\\set VERBOSITY verbose\nSELECT vectorsearch_check_index('$index', true)");
@@ -110,6 +112,12 @@ INSERT INTO items SELECT i, vec(i) FROM generate_series(1, 3000) i;
 @{[ create_index_sql($am, 'items', options => 'other_with', name => 'items_cosine', opclass => 'vector_cosine_ops') ]}
 ANALYZE items;
 });
+	# halves, and bits under Jaccard (computed over whole keys, not summed over pieces)
+	@other_indexes = $am eq 'hnsw' ? ('items_half', 'items_bits') : ();
+	$primary->safe_psql('postgres', q{
+CREATE INDEX items_half ON items USING hnsw ((embedding::halfvec(16)) halfvec_l2_ops);
+CREATE INDEX items_bits ON items USING hnsw ((binary_quantize(embedding)::bit(16)) bit_jaccard_ops);
+}) if @other_indexes;
 	$primary->safe_psql('postgres',
 		'INSERT INTO items SELECT i, vec(i) FROM generate_series(3001, 3500) i');
 	$primary->safe_psql('postgres', 'DELETE FROM items WHERE id % 5 = 1 OR id <= 2500');
