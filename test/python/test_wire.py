@@ -1,6 +1,6 @@
 """The binary wire format as clients use it: round trips through prepared binary queries, and
-crafted messages that vector_recv and halfvec_recv must reject with an ERROR, never a crash or a
-bad value."""
+crafted messages that vector_recv, halfvec_recv and sparsevec_recv must reject with an ERROR,
+never a crash or a bad value."""
 import os
 import struct
 import sys
@@ -23,6 +23,10 @@ class RawHalfvec(bytes):
     """Bytes sent as they are, as a binary halfvec parameter."""
 
 
+class RawSparsevec(bytes):
+    """Bytes sent as they are, as a binary sparsevec parameter."""
+
+
 def raw_dumper(oid):
     class RawDumper(Dumper):
         format = Format.BINARY
@@ -41,6 +45,8 @@ class WireTest(unittest.TestCase):
         cls.conn.adapters.register_dumper(RawVector, raw_dumper(vsutil.register_vector(cls.conn)))
         halfvec = cls.conn.execute("SELECT 'halfvec'::regtype::oid").fetchone()[0]
         cls.conn.adapters.register_dumper(RawHalfvec, raw_dumper(halfvec))
+        sparsevec = cls.conn.execute("SELECT 'sparsevec'::regtype::oid").fetchone()[0]
+        cls.conn.adapters.register_dumper(RawSparsevec, raw_dumper(sparsevec))
 
     @classmethod
     def tearDownClass(cls):
@@ -109,6 +115,41 @@ class WireTest(unittest.TestCase):
             self.assert_rejected(payload, sqlstate, sql, RawHalfvec)
         self.assert_rejected(struct.pack(">hh", 2, 0) + one * 2, "22000", "SELECT %s::halfvec(3)", RawHalfvec)
         self.assertEqual(self.conn.execute("SELECT '[1]'::halfvec::text").fetchone()[0], "[1]")
+
+    def test_sparsevec_binary_round_trip(self):
+        # pgvector's sparsevec format: >iii (dims, nnz, 0), nnz 0-based indices, nnz float4 values
+        for dim, indices in ((1, [0]), (5, []), (1_000_000_000, [0, 7, 999_999_999]), (20_000, list(range(0, 20_000, 2)))):
+            values = [float(i % 13 + 1) / 4 for i in range(len(indices))]
+            payload = struct.pack(f">iii{len(indices)}i{len(indices)}f", dim, len(indices), 0, *indices, *values)
+            got = self.conn.cursor(binary=True).execute("SELECT %s::sparsevec", (RawSparsevec(payload),)).fetchone()[0]
+            self.assertEqual(bytes(got), payload)
+            text = self.conn.execute("SELECT %s::sparsevec::text", (RawSparsevec(payload),), binary=True).fetchone()[0]
+            pairs = ",".join(f"{i + 1}:{v:g}" for i, v in zip(indices, values))
+            self.assertEqual(text, "{" + pairs + "}/" + str(dim))
+
+    def test_crafted_sparsevec_messages_are_rejected(self):
+        def message(dim, nnz, unused, indices, values):
+            return struct.pack(f">iii{len(indices)}i{len(values)}f", dim, nnz, unused, *indices, *values)
+        for payload, sqlstate in [
+                (message(0, 0, 0, [], []), "22000"),  # no dimensions
+                (message(1_000_000_001, 0, 0, [], []), "54000"),  # too many dimensions
+                (message(5, -1, 0, [], []), "22000"),  # negative count
+                (message(5, 6, 0, [], []), "54000"),  # more elements than dimensions
+                (message(20_000, 16_001, 0, [], []), "54000"),  # more than 16,000 elements
+                (message(5, 1, 3, [0], [1]), "22000"),  # unused not zero
+                (message(5, 1, 0, [5], [1]), "22000"),  # index out of bounds
+                (message(5, 1, 0, [-1], [1]), "22000"),  # negative index
+                (message(5, 2, 0, [3, 1], [1, 1]), "22000"),  # not ascending
+                (message(5, 2, 0, [1, 1], [1, 1]), "22000"),  # duplicate
+                (message(5, 1, 0, [1], [0]), "22000"),  # a stored zero
+                (message(5, 1, 0, [1], [float("nan")]), "22000"),
+                (message(5, 1, 0, [1], [float("inf")]), "22000"),
+                (message(5, 2, 0, [1], [1]), "22P03"),  # truncated
+                (message(5, 1, 0, [1], [1]) + b"\0", "22P03"),  # trailing byte
+                (b"\0\0\0", "08P01")]:  # not even a header
+            self.assert_rejected(payload, sqlstate, "SELECT %s::sparsevec", RawSparsevec)
+        self.assert_rejected(message(4, 0, 0, [], []), "22000", "SELECT %s::sparsevec(5)", RawSparsevec)
+        self.assertEqual(self.conn.execute("SELECT '{1:1}/2'::sparsevec::text").fetchone()[0], "{1:1}/2")
 
     def test_large_vectors_are_stored_out_of_line(self):
         # A row that cannot fit in a page moves its vector to TOAST and reads back intact.

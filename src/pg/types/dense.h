@@ -174,6 +174,11 @@ void check_dims(int dim) {
 // ERRORs when typmod is set and differs from dim.
 void check_expected_dims(int32 typmod, int dim);
 
+// The elements of an array cast to a vector type, after refusing a multi-dimensional one or one
+// holding NULLs; and one of them (int4, float4, float8 or numeric) as a float.
+Datum *array_elements(ArrayType *array, int *n);
+float array_element_as_float(Oid element_type, Datum element);
+
 // A float as an element of T: an error where a finite float has no finite element (above 65504
 // for halfvec), as pgvector reports it, with the float's shortest text. An infinity or NaN
 // passes, for check_element to reject with its own message.

@@ -186,36 +186,41 @@ static float narrow_to_float(double value) {
     return narrowed;
 }
 
+float array_element_as_float(Oid element_type, Datum element) {
+    switch (element_type) {
+        case INT4OID: return float(DatumGetInt32(element));
+        case FLOAT4OID: return DatumGetFloat4(element);
+        case FLOAT8OID: return narrow_to_float(DatumGetFloat8(element));
+        case NUMERICOID: return DatumGetFloat4(DirectFunctionCall1(numeric_float4, element));
+    }
+    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("unsupported array type")));
+}
+
+Datum *array_elements(ArrayType *array, int *n) {
+    if (ARR_NDIM(array) > 1) ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("array must be 1-D")));
+    if (ARR_HASNULL(array) && array_contains_nulls(array))
+        ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("array must not contain nulls")));
+    int16 typlen;
+    bool typbyval;
+    char typalign;
+    get_typlenbyvalalign(ARR_ELEMTYPE(array), &typlen, &typbyval, &typalign);
+    Datum *elements;
+    deconstruct_array(array, ARR_ELEMTYPE(array), typlen, typbyval, typalign, &elements, nullptr, n);
+    return elements;
+}
+
 template <class T>
 Datum array_to_dense(FunctionCallInfo fcinfo) {
     ArrayType *array = PG_GETARG_ARRAYTYPE_P(0);
     int32 typmod = PG_GETARG_INT32(1);
-    if (ARR_NDIM(array) > 1) ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("array must be 1-D")));
-    if (ARR_HASNULL(array) && array_contains_nulls(array))
-        ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("array must not contain nulls")));
-
-    Oid element_type = ARR_ELEMTYPE(array);
-    int16 typlen;
-    bool typbyval;
-    char typalign;
-    get_typlenbyvalalign(element_type, &typlen, &typbyval, &typalign);
-    Datum *elements;
     int n;
-    deconstruct_array(array, element_type, typlen, typbyval, typalign, &elements, nullptr, &n);
+    Datum *elements = array_elements(array, &n);
     check_dims<T>(n);
     check_expected_dims(typmod, n);
 
     Dense<T> *v = new_dense<T>(n);
     for (int i = 0; i < n; i++) {
-        float value;
-        switch (element_type) {
-            case INT4OID: value = float(DatumGetInt32(elements[i])); break;
-            case FLOAT4OID: value = DatumGetFloat4(elements[i]); break;
-            case FLOAT8OID: value = narrow_to_float(DatumGetFloat8(elements[i])); break;
-            case NUMERICOID: value = DatumGetFloat4(DirectFunctionCall1(numeric_float4, elements[i])); break;
-            default: ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("unsupported array type")));
-        }
-        v->x[i] = narrow_checked<T>(value);
+        v->x[i] = narrow_checked<T>(array_element_as_float(ARR_ELEMTYPE(array), elements[i]));
         check_element<T>(v->x[i]);
     }
     PG_RETURN_POINTER(v);
