@@ -1,6 +1,7 @@
 """Turns one benchmark result (the dict bench.py builds) into a markdown table, a JSON file with
 every raw figure and an ann-benchmarks style recall/QPS plot, and compares curves at matched
 recall."""
+import itertools
 import json
 import math
 import os
@@ -223,7 +224,8 @@ def pgvector_reference(path, dataset, k):
 def plot(result, path, reference_path):
     ds, k = result["dataset"], result["k"]
     fig, ax = plt.subplots(figsize=(9, 6), dpi=110)
-    colours = iter(plt.cm.tab10.colors)
+    # tab20 cycled: a run of many indexes beside the reference curves may have more than 20 lines
+    colours = itertools.cycle(plt.cm.tab20.colors)
     recalls = []
     for run in result["runs"]:
         if not run["points"]:

@@ -86,6 +86,8 @@ SELECT pg_temp.try($$SELECT ARRAY[65520]::real[]::halfvec$$);
 SELECT pg_temp.try($$SELECT ARRAY[1, NULL]::real[]::halfvec$$);
 SELECT pg_temp.try($$SELECT ARRAY[[1]]::real[]::halfvec$$);
 SELECT pg_temp.try($$SELECT ARRAY['NaN']::real[]::halfvec$$);
+-- every element converted before any is checked, as pgvector reports it
+SELECT pg_temp.try($$SELECT ARRAY['NaN', 65520]::real[]::halfvec$$);
 SELECT pg_temp.try($$SELECT '[1,2]'::halfvec <-> '[1]'$$);
 SELECT pg_temp.try($$SELECT '[65504]'::halfvec + '[65504]'$$);
 SELECT pg_temp.try($$SELECT '[1e-7]'::halfvec * '[1e-7]'$$);

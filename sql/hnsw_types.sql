@@ -62,6 +62,21 @@ SELECT q, pg_temp.kth(format('b <~> (SELECT b FROM typed WHERE id = %s)', q), 10
           pg_temp.kth(format('b <%%> (SELECT b FROM typed WHERE id = %s)', q), 10, true)
           = pg_temp.kth(format('b <%%> (SELECT b FROM typed WHERE id = %s)', q), 10, false) AS jaccard
 FROM unnest(ARRAY[1, 77, 650]) q;
+-- under cosine the rows come in the operator's order (to within the float the index keeps a
+-- distance in: a relative 1e-6 allows ties), even among near-duplicates 1e-6 apart, whose halves
+-- scaled to unit length and rounded would swap (1,790 rows out of order when they were)
+CREATE TABLE close (id int, h halfvec(64));
+INSERT INTO close SELECT i, ARRAY(SELECT 1 + 0.02 * sin(i * 0.7 + j * 1.3) + 0.001 * cos(i * j) FROM generate_series(1, 64) j)::real[]::halfvec(64)
+FROM generate_series(1, 2000) i;
+CREATE INDEX close_cosine ON close USING hnsw (h halfvec_cosine_ops);
+SET enable_seqscan = off;
+SELECT count(*) AS queries, count(*) FILTER (WHERE ordered) AS in_order FROM (
+  SELECT q, bool_and(d >= previous * (1 - 1e-6)) AS ordered FROM (
+    SELECT q, d, lag(d, 1, 0::float8) OVER (PARTITION BY q ORDER BY rank) AS previous FROM generate_series(1, 40) q,
+    LATERAL (SELECT h <=> (SELECT h FROM close WHERE id = q * 50) AS d, row_number() OVER () AS rank
+             FROM (SELECT h FROM close ORDER BY h <=> (SELECT h FROM close WHERE id = q * 50) LIMIT 100) n) s) t
+  GROUP BY q) u;
+RESET enable_seqscan;
 -- pgvector's recipes: an expression index on a vector column cast to halfvec, and binary
 -- quantization with a re-ranking query
 CREATE INDEX typed_v_half ON typed USING hnsw ((v::halfvec(24)) halfvec_l2_ops);
@@ -107,4 +122,4 @@ SELECT pg_temp.try($$CREATE INDEX ON short_bits USING hnsw ((b::bit(8)) bit_hamm
 CREATE TABLE too_many_bits (b bit(600000));
 SELECT pg_temp.try($$CREATE INDEX ON too_many_bits USING hnsw (b bit_hamming_ops)$$);
 SELECT pg_temp.try($$CREATE INDEX ON typed USING lsh (h halfvec_l2_ops)$$);
-DROP TABLE typed, wide, huge, untyped, short_bits, too_many_bits;
+DROP TABLE typed, close, wide, huge, untyped, short_bits, too_many_bits;

@@ -75,4 +75,6 @@ SELECT pg_temp.try($$SELECT '{1:1}/16001'::sparsevec::vector$$);
 SELECT pg_temp.try($$SELECT '{1:65520}/1'::sparsevec::halfvec$$);
 SELECT pg_temp.try($$SELECT ARRAY[1, NULL]::real[]::sparsevec$$);
 SELECT pg_temp.try($$SELECT array_fill(1, ARRAY[16001])::real[]::sparsevec$$);
+-- dimensions are checked before any element is converted, as pgvector does
+SELECT pg_temp.try($$SELECT ARRAY[1e39]::numeric[]::sparsevec(2)$$);
 DROP TABLE sparse_items, sparse_copy, sparse_copy_back;

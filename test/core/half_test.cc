@@ -119,6 +119,13 @@ class HalfKernelTest : public ::testing::TestWithParam<Isa> {
         EXPECT_NEAR(p.dot, r.inner_product, float_error_bound(r.inner_product_magnitude, n)) << "n=" << n;
         EXPECT_NEAR(p.norm_a, r.norm_a, float_error_bound(r.norm_a, n)) << "n=" << n;
         EXPECT_NEAR(p.norm_b, r.norm_b, float_error_bound(r.norm_b, n)) << "n=" << n;
+        // the index's cosine distance is the operator's, from the same parts (NaN for a zero vector)
+        float operator_cosine = float(vs::cosine_distance(p)), index_cosine = kernels.cosine_distance(a.data(), b.data(), n);
+        if (std::isnan(operator_cosine)) {
+            EXPECT_TRUE(std::isnan(index_cosine)) << "n=" << n;
+        } else {
+            EXPECT_EQ(index_cosine, operator_cosine) << "n=" << n;
+        }
     }
     static std::vector<Half> random_halves(std::mt19937 &rng, std::size_t n, float scale) {
         std::uniform_real_distribution<float> dist(-scale, scale);

@@ -148,7 +148,7 @@ damaged('a vector page naming another run',
 
 damaged('the metapage with other dimensions than the column',
 	sub { write_at($file, 0, $PAGE_DATA + $meta_offset{dims}, pack('l<', 17)) },
-	qr/XX002: index "items_hnsw" is corrupt at block 0: dims 17, for a column of vector\(16\)/);
+	qr/XX002: index "items_hnsw" is corrupt at block 0: dims 17, for a column of 16 dimensions/);
 damaged('the metapage with a layout that does not fit',
 	sub { write_at($file, 0, $PAGE_DATA + $meta_offset{elements_per_run}, pack('V', $meta{elements_per_run} * 2)) },
 	qr/XX002: index "items_hnsw" is corrupt at block 0: its layout/);

@@ -64,7 +64,9 @@ struct FloatVector {
 
 static_assert(std::is_same_v<VectorKernel<float>, DistanceFn>);
 
-// `halfvec`: IEEE halves, with the kernels of half.h.
+// `halfvec`: IEEE halves, with the kernels of half.h. Under cosine the index keeps the halves as
+// they are and orders by the cosine distance itself (HalfKernels::cosine_distance), which is not
+// a sum over pieces.
 struct HalfVector {
     using Component = Half;
     using Kernel = VectorKernel<Half>;
@@ -72,9 +74,9 @@ struct HalfVector {
 
     static constexpr std::size_t components(std::size_t dims) noexcept { return dims; }
     static VectorKernel<Half> kernel(const HalfKernels &kernels, Metric metric) noexcept {
-        return index_distance(kernels, metric);
+        return metric == Metric::Cosine ? kernels.cosine_distance : index_distance(kernels, metric);
     }
-    static constexpr bool summable(Metric) noexcept { return true; }  // cosine as for FloatVector
+    static constexpr bool summable(Metric metric) noexcept { return metric != Metric::Cosine; }
 };
 
 // `bit`: dims bits in bytes, first bit in the most significant place, with the kernels of bits.h.
@@ -151,7 +153,12 @@ inline AnyKernel any_kernel(Element element, Metric metric, const Kernels &float
 }
 
 inline bool element_summable(Element element, Metric metric) noexcept {
-    return element == Element::Bit ? BitVector::summable(metric) : true;
+    switch (element) {
+        case Element::Half: return HalfVector::summable(metric);
+        case Element::Bit: return BitVector::summable(metric);
+        case Element::Float4: break;
+    }
+    return FloatVector::summable(metric);
 }
 
 // Vectors of any element, as raw bytes with an AnyKernel: what an in-memory graph holds when the

@@ -6,10 +6,7 @@
 #include <cfloat>
 #include <cmath>
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#define VS_X86 1
-#endif
+#include "core/kernels/x86.h"
 
 namespace vs {
 namespace {
@@ -91,13 +88,6 @@ CosineParts cosine_parts_scalar(const float *a, const float *b, std::size_t n) n
 
 #define VS_AVX2 __attribute__((target("avx2,fma")))
 
-VS_AVX2 inline float hsum256(__m256 v) noexcept {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
 // Two accumulators hide the FMA latency; the tail of fewer than 8 goes through the scalar loop.
 VS_AVX2 float l2_squared_avx2(const float *a, const float *b, std::size_t n) noexcept {
     __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
@@ -113,7 +103,7 @@ VS_AVX2 float l2_squared_avx2(const float *a, const float *b, std::size_t n) noe
         s0 = _mm256_fmadd_ps(d0, d0, s0);
         i += 8;
     }
-    float s = hsum256(_mm256_add_ps(s0, s1));
+    float s = x86::hsum256(_mm256_add_ps(s0, s1));
     for (; i < n; i++) {
         float d = a[i] - b[i];
         s += d * d;
@@ -132,7 +122,7 @@ VS_AVX2 float inner_product_avx2(const float *a, const float *b, std::size_t n) 
         s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
         i += 8;
     }
-    float s = hsum256(_mm256_add_ps(s0, s1));
+    float s = x86::hsum256(_mm256_add_ps(s0, s1));
     for (; i < n; i++) s += a[i] * b[i];
     return finite_or_double<inner_product_double>(s, a, b, n);
 }
@@ -152,7 +142,7 @@ VS_AVX2 float l1_avx2(const float *a, const float *b, std::size_t n) noexcept {
         s0 = _mm256_add_ps(s0, _mm256_and_ps(d0, abs_mask));
         i += 8;
     }
-    float s = hsum256(_mm256_add_ps(s0, s1));
+    float s = x86::hsum256(_mm256_add_ps(s0, s1));
     for (; i < n; i++) s += std::fabs(a[i] - b[i]);
     return finite_or_double<l1_double>(s, a, b, n);
 }
@@ -166,7 +156,7 @@ VS_AVX2 CosineParts cosine_parts_avx2(const float *a, const float *b, std::size_
         na = _mm256_fmadd_ps(va, va, na);
         nb = _mm256_fmadd_ps(vb, vb, nb);
     }
-    float dot_sum = hsum256(dot), norm_a = hsum256(na), norm_b = hsum256(nb);
+    float dot_sum = x86::hsum256(dot), norm_a = x86::hsum256(na), norm_b = x86::hsum256(nb);
     for (; i < n; i++) {
         dot_sum += a[i] * b[i];
         norm_a += a[i] * a[i];

@@ -61,8 +61,10 @@ const char *isa_name(Isa isa) noexcept;
 
 // The kernel an index orders by for metric: squared L2 (the same order as L2), the negative inner
 // product (smaller is more similar), and for cosine the negative inner product of vectors the
-// index normalised to unit length.
-inline DistanceFn index_distance(const Kernels &k, Metric metric) noexcept {
+// index normalised to unit length. Table is Kernels, or a table of the same members over other
+// elements (HalfKernels).
+template <class Table>
+inline decltype(Table::l2_squared) index_distance(const Table &k, Metric metric) noexcept {
     switch (metric) {
         case Metric::L2: return k.l2_squared;
         case Metric::L1: return k.l1;

@@ -7,10 +7,7 @@
 #include <cmath>
 #include <cstring>
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#define VS_X86 1
-#endif
+#include "core/kernels/x86.h"
 
 namespace vs {
 
@@ -111,13 +108,6 @@ VS_AVX2_F16C inline __m256 load8(const Half *p) noexcept {
     return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(p)));
 }
 
-VS_AVX2_F16C inline float hsum256(__m256 v) noexcept {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
 VS_AVX2_F16C float l2_squared_avx2(const Half *a, const Half *b, std::size_t n) noexcept {
     __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
     std::size_t i = 0;
@@ -132,7 +122,7 @@ VS_AVX2_F16C float l2_squared_avx2(const Half *a, const Half *b, std::size_t n) 
         s0 = _mm256_fmadd_ps(d0, d0, s0);
         i += 8;
     }
-    float s = hsum256(_mm256_add_ps(s0, s1));
+    float s = x86::hsum256(_mm256_add_ps(s0, s1));
     for (; i < n; i++) {
         float d = half_to_float(a[i]) - half_to_float(b[i]);
         s += d * d;
@@ -151,7 +141,7 @@ VS_AVX2_F16C float inner_product_avx2(const Half *a, const Half *b, std::size_t 
         s0 = _mm256_fmadd_ps(load8(a + i), load8(b + i), s0);
         i += 8;
     }
-    float s = hsum256(_mm256_add_ps(s0, s1));
+    float s = x86::hsum256(_mm256_add_ps(s0, s1));
     for (; i < n; i++) s += half_to_float(a[i]) * half_to_float(b[i]);
     return s;
 }
@@ -162,7 +152,7 @@ VS_AVX2_F16C float l1_avx2(const Half *a, const Half *b, std::size_t n) noexcept
     std::size_t i = 0;
     for (; i + 8 <= n; i += 8)
         s0 = _mm256_add_ps(s0, _mm256_and_ps(_mm256_sub_ps(load8(a + i), load8(b + i)), abs_mask));
-    float s = hsum256(s0);
+    float s = x86::hsum256(s0);
     for (; i < n; i++) s += std::fabs(half_to_float(a[i]) - half_to_float(b[i]));
     return s;
 }
@@ -176,7 +166,7 @@ VS_AVX2_F16C CosineParts cosine_parts_avx2(const Half *a, const Half *b, std::si
         na = _mm256_fmadd_ps(va, va, na);
         nb = _mm256_fmadd_ps(vb, vb, nb);
     }
-    float dot_sum = hsum256(dot), norm_a = hsum256(na), norm_b = hsum256(nb);
+    float dot_sum = x86::hsum256(dot), norm_a = x86::hsum256(na), norm_b = x86::hsum256(nb);
     for (; i < n; i++) {
         float x = half_to_float(a[i]), y = half_to_float(b[i]);
         dot_sum += x * y;
@@ -267,18 +257,26 @@ float negated(const Half *a, const Half *b, std::size_t n) noexcept {
     return -F(a, b, n);
 }
 
+using HalfCosineParts = CosineParts (*)(const Half *a, const Half *b, std::size_t n) noexcept;
+
+template <HalfCosineParts parts>
+float cosine_as_distance(const Half *a, const Half *b, std::size_t n) noexcept {
+    return float(cosine_distance(parts(a, b, n)));
+}
+
 }  // namespace
 
 HalfKernels select_half_kernels(Isa isa) noexcept {
 #ifdef VS_X86
     if (isa == Isa::Avx512)
-        return {isa, l2_squared_avx512, inner_product_avx512, negated<inner_product_avx512>, l1_avx512,
-                cosine_parts_avx512};
+        return {isa,          l2_squared_avx512,   inner_product_avx512, negated<inner_product_avx512>, l1_avx512,
+                cosine_parts_avx512, cosine_as_distance<cosine_parts_avx512>};
     if (isa == Isa::Avx2Fma)
-        return {isa, l2_squared_avx2, inner_product_avx2, negated<inner_product_avx2>, l1_avx2, cosine_parts_avx2};
+        return {isa,          l2_squared_avx2,   inner_product_avx2, negated<inner_product_avx2>, l1_avx2,
+                cosine_parts_avx2, cosine_as_distance<cosine_parts_avx2>};
 #endif
-    return {Isa::Scalar, l2_squared_scalar, inner_product_scalar, negated<inner_product_scalar>, l1_scalar,
-            cosine_parts_scalar};
+    return {Isa::Scalar,         l2_squared_scalar,   inner_product_scalar, negated<inner_product_scalar>, l1_scalar,
+            cosine_parts_scalar, cosine_as_distance<cosine_parts_scalar>};
 }
 
 }  // namespace vs

@@ -28,8 +28,6 @@ float half_to_float(Half h) noexcept;
 // sign, a NaN a quiet NaN.
 Half float_to_half(float f) noexcept;
 
-inline bool half_is_finite(Half h) noexcept { return (h & 0x7c00) != 0x7c00; }
-
 using HalfDistanceFn = float (*)(const Half *a, const Half *b, std::size_t n) noexcept;
 
 struct HalfKernels {
@@ -39,22 +37,14 @@ struct HalfKernels {
     HalfDistanceFn negative_inner_product;
     HalfDistanceFn l1;
     CosineParts (*cosine_parts)(const Half *a, const Half *b, std::size_t n) noexcept;
+    // 1 - cos(a, b) from cosine_parts, as the SQL operator computes it: what a halfvec index
+    // orders by under cosine, since halves scaled to unit length and rounded would not keep the
+    // operator's order (neighbours 1e-4 apart swap).
+    HalfDistanceFn cosine_distance;
 };
 
 // The kernels for isa (see select_kernels): the AVX2 tier also needs F16C, which every CPU with
 // AVX2 and FMA has; detect_isa checks it.
 HalfKernels select_half_kernels(Isa isa) noexcept;
-
-inline HalfDistanceFn index_distance(const HalfKernels &k, Metric metric) noexcept {
-    switch (metric) {
-        case Metric::L2: return k.l2_squared;
-        case Metric::L1: return k.l1;
-        case Metric::InnerProduct:
-        case Metric::Cosine: return k.negative_inner_product;
-        case Metric::Hamming:
-        case Metric::Jaccard: break;
-    }
-    return nullptr;
-}
 
 }  // namespace vs

@@ -300,9 +300,9 @@ static int indexed_dims(Relation index, vs::Element element) {
     if (dims < 0)
         ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("column does not have dimensions"),
                         errhint("Declare the column as vector(n), halfvec(n) or bit(n).")));
-    if (vs::element_vector_bytes(element, dims) > HNSW_MAX_KEY_BYTES) {
-        int limit = element == vs::Element::Bit ? HNSW_MAX_KEY_BYTES * 8
-                                                : int(HNSW_MAX_KEY_BYTES / vs::element_vector_bytes(element, 1));
+    if (vs::element_vector_bytes(element, dims) > INDEX_MAX_KEY_BYTES) {
+        int limit = element == vs::Element::Bit ? INDEX_MAX_KEY_BYTES * 8
+                                                : int(INDEX_MAX_KEY_BYTES / vs::element_vector_bytes(element, 1));
         ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
                         errmsg("column cannot have more than %d dimensions for hnsw index", limit)));
     }

@@ -154,10 +154,6 @@ inline bool hnsw_link_valid(const HnswLink &l) {
 }
 constexpr HnswLink HNSW_NO_LINK = {0xffff, 0xffff, 0xffff};
 
-// The largest key an hnsw index holds: 16,000 float4s, 32,000 halves, 512,000 bits. Keys span
-// pages, so the limit is not the page size; it bounds what one search holds in memory.
-#define HNSW_MAX_KEY_BYTES 64000
-
 void hnsw_layout(vs::Element element, int dims, int m, HnswIndexInfo *info);
 // The index's layout and distance, kept with its relcache entry (index_cached_info): copy the
 // struct rather than keep the pointer across a call that may accept invalidations.

@@ -217,10 +217,11 @@ void HnswPageStore::init(Relation index, const HnswIndexInfo *info, MemoryContex
 
 // Piece by piece, without copying the key out, where the distance sums over pieces (see
 // core/index/vector_type.h; pieces are cut between elements, as every key's size and the page
-// space are multiples of its element's); otherwise over a copy of the whole key.
+// space are multiples of its element's). A distance that does not sum is computed in place on a
+// key within one page (its one piece) and over a copy of a key that crosses pages.
 float HnswPageStore::distance_from(const unsigned char *q, vs::Ref r) {
     static_assert(INDEX_PAGE_SPACE % sizeof(float) == 0);
-    if (!info_->summable) {
+    if (!info_->summable && hnsw_vector_crosses_pages(info_, r)) {
         hnsw_read_vector(index_, info_, r, piece_scratch_);
         return info_->distance(q, piece_scratch_, info_->key_bytes);
     }

@@ -77,8 +77,8 @@ void vs_check_meta_header(VsIndexCheck *check, Page page, uint16 page_id, uint16
                          header.page_id, VS_META_MAGIC, get_am_name(index->rd_rel->relam), page_id);
     index_check_meta(index, &header, page_id, layout_version);
     int32 typmod = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
-    if (header.dims > VECTOR_MAX_DIM || (typmod > 0 && header.dims != typmod))
-        vs_check_corrupt(check, 0, "dims %d, for a column of vector(%d)", header.dims, typmod);
+    if (typmod > 0 && header.dims != typmod)
+        vs_check_corrupt(check, 0, "dims %d, for a column of %d dimensions", header.dims, typmod);
     int opclass_metric = int(index_metric(index));
     if (header.metric != opclass_metric)
         vs_check_corrupt(check, 0, "metric %u, where the operator class's is %d", header.metric, opclass_metric);

@@ -60,9 +60,10 @@ int index_key_dims(Datum value, vs::Element element) {
     return v.dim;
 }
 
-// Cosine distance orders like the negative inner product of unit vectors: normalise once and
-// use the cheaper kernel. A half is scaled in float and rounded back: at most half a unit in
-// the last place of each element, far below what separates neighbours.
+// Under cosine a float key is scaled to unit length, so that the index orders by the cheaper
+// negative inner product, in the operator's order to within float rounding (1e-7). Halves scaled
+// and rounded back would break it at 1e-4, so a halfvec key stays as it is (its index computes
+// the cosine distance itself). A zero vector has no direction and no key under cosine.
 template <class T>
 static bool read_dense_key(Datum value, vs::Metric metric, int dims, unsigned char *out) {
     DenseView<T> v;
@@ -77,6 +78,7 @@ static bool read_dense_key(Datum value, vs::Metric metric, int dims, unsigned ch
         norm += e * e;
     }
     if (norm <= 0) return false;
+    if (!std::is_same_v<T, VectorType>) return true;
     norm = std::sqrt(norm);
     for (int i = 0; i < v.dim; i++) x[i] = T::narrow(float(T::widen(x[i]) / norm));
     return true;

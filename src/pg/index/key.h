@@ -19,6 +19,10 @@ extern "C" {
 
 #define INDEX_ELEMENT_PROC 4
 
+// The largest key an index holds: 16,000 float4s, 32,000 halves, 512,000 bits. hnsw's keys span
+// pages, so the limit is not the page size; it bounds what one search holds in memory.
+#define INDEX_MAX_KEY_BYTES 64000
+
 // The element of the index's first column, from its operator class.
 vs::Element index_element(Relation index);
 

@@ -2,6 +2,8 @@
 // metapage header.
 #include "pg/index/page.h"
 
+#include "pg/index/key.h"
+
 static IndexPageOpaque *opaque(Page page) { return reinterpret_cast<IndexPageOpaque *>(PageGetSpecialPointer(page)); }
 
 void index_init_page(Page page, uint16 page_id, uint16 page_type, BlockNumber aux) {
@@ -32,8 +34,10 @@ void index_check_meta(Relation index, const IndexMetaHeader *meta, uint16 page_i
                         errmsg("index \"%s\" has layout version %u, this vectorsearch reads version %u",
                                RelationGetRelationName(index), meta->layout_version, layout_version),
                         errhint("REINDEX the index.")));
-    if (!vs::element_valid(meta->element_type) || !vs::metric_valid(meta->metric) ||
-        !vs::index_of(vs::Element(meta->element_type), vs::Metric(meta->metric)) || meta->dims < 1)
+    // The element is the operator class's too: a reader sizes every key by it.
+    if (!vs::element_valid(meta->element_type) || meta->element_type != uint16(index_element(index)) ||
+        !vs::metric_valid(meta->metric) || !vs::index_of(vs::Element(meta->element_type), vs::Metric(meta->metric)) ||
+        meta->dims < 1 || vs::element_vector_bytes(vs::Element(meta->element_type), meta->dims) > INDEX_MAX_KEY_BYTES)
         ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
                         errmsg("index \"%s\" has a corrupt metapage (element type %u, metric %u, %d dimensions)",
                                RelationGetRelationName(index), meta->element_type, meta->metric, meta->dims),

@@ -174,6 +174,15 @@ void check_dims(int dim) {
 // ERRORs when typmod is set and differs from dim.
 void check_expected_dims(int32 typmod, int dim);
 
+// What the text forms of every vector type share: pgvector's whitespace (PostgreSQL 15's
+// scanner_isspace), its syntax error, naming the type, and its typmod, one number of dimensions
+// from 1 to max_dims.
+inline bool is_vector_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+pg_attribute_noreturn() void invalid_vector_syntax(const char *type, const char *literal, const char *detail);
+int32 read_dims_typmod(FunctionCallInfo fcinfo, const char *type, int max_dims);
+
 // The elements of an array cast to a vector type, after refusing a multi-dimensional one or one
 // holding NULLs; and one of them (int4, float4, float8 or numeric) as a float.
 Datum *array_elements(ArrayType *array, int *n);

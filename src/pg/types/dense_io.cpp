@@ -36,15 +36,23 @@ void check_expected_dims(int32 typmod, int dim) {
         ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("expected %d dimensions, not %d", typmod, dim)));
 }
 
-static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
-
-template <class T>
-pg_attribute_noreturn() void invalid_syntax(const char *literal, const char *detail);
-template <class T>
-void invalid_syntax(const char *literal, const char *detail) {
+void invalid_vector_syntax(const char *type, const char *literal, const char *detail) {
     ereport(ERROR, (errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-                    errmsg("invalid input syntax for type %s: \"%s\"", T::name, literal),
+                    errmsg("invalid input syntax for type %s: \"%s\"", type, literal),
                     detail ? errdetail("%s", detail) : 0));
+}
+
+int32 read_dims_typmod(FunctionCallInfo fcinfo, const char *type, int max_dims) {
+    int n;
+    int32 *mods = ArrayGetIntegerTypmods(PG_GETARG_ARRAYTYPE_P(0), &n);
+    if (n != 1) ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("invalid type modifier")));
+    if (mods[0] < 1)
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                        errmsg("dimensions for type %s must be at least 1", type)));
+    if (mods[0] > max_dims)
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                        errmsg("dimensions for type %s cannot exceed %d", type, max_dims)));
+    return mods[0];
 }
 
 // Text form: '[' number {',' number} ']', whitespace allowed around every token. Each number is
@@ -58,21 +66,21 @@ Datum dense_in(FunctionCallInfo fcinfo) {
     int dim = 0;
 
     const char *p = literal;
-    while (is_space(*p)) p++;
-    if (*p != '[') invalid_syntax<T>(literal, "Vector contents must start with \"[\".");
+    while (is_vector_space(*p)) p++;
+    if (*p != '[') invalid_vector_syntax(T::name, literal, "Vector contents must start with \"[\".");
     p++;
-    while (is_space(*p)) p++;
+    while (is_vector_space(*p)) p++;
     if (*p == ']') {
         p++;
     } else {
         for (;;) {
             if (dim == VECTOR_MAX_DIM) check_dims<T>(dim + 1);
-            while (is_space(*p)) p++;
-            if (*p == '\0') invalid_syntax<T>(literal, nullptr);
+            while (is_vector_space(*p)) p++;
+            if (*p == '\0') invalid_vector_syntax(T::name, literal, nullptr);
             char *end;
             errno = 0;
             float value = strtof(p, &end);
-            if (end == p) invalid_syntax<T>(literal, nullptr);
+            if (end == p) invalid_vector_syntax(T::name, literal, nullptr);
             typename T::Element element = T::narrow(value);
             if ((errno == ERANGE && std::isinf(value)) || (std::isfinite(value) && std::isinf(T::widen(element))))
                 ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
@@ -80,19 +88,19 @@ Datum dense_in(FunctionCallInfo fcinfo) {
             check_element<T>(element);
             x[dim++] = element;
             p = end;
-            while (is_space(*p)) p++;
+            while (is_vector_space(*p)) p++;
             if (*p == ',') {
                 p++;
             } else if (*p == ']') {
                 p++;
                 break;
             } else {
-                invalid_syntax<T>(literal, nullptr);
+                invalid_vector_syntax(T::name, literal, nullptr);
             }
         }
     }
-    while (is_space(*p)) p++;
-    if (*p != '\0') invalid_syntax<T>(literal, "Junk after closing right brace.");
+    while (is_vector_space(*p)) p++;
+    if (*p != '\0') invalid_vector_syntax(T::name, literal, "Junk after closing right brace.");
 
     check_dims<T>(dim);
     check_expected_dims(typmod, dim);
@@ -121,17 +129,7 @@ Datum dense_out(FunctionCallInfo fcinfo) {
 
 template <class T>
 Datum dense_typmod_in(FunctionCallInfo fcinfo) {
-    ArrayType *array = PG_GETARG_ARRAYTYPE_P(0);
-    int n;
-    int32 *mods = ArrayGetIntegerTypmods(array, &n);
-    if (n != 1) ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("invalid type modifier")));
-    if (mods[0] < 1)
-        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                        errmsg("dimensions for type %s must be at least 1", T::name)));
-    if (mods[0] > VECTOR_MAX_DIM)
-        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                        errmsg("dimensions for type %s cannot exceed %d", T::name, VECTOR_MAX_DIM)));
-    PG_RETURN_INT32(mods[0]);
+    PG_RETURN_INT32(read_dims_typmod(fcinfo, T::name, VECTOR_MAX_DIM));
 }
 
 // Binary form, pgvector's: int16 dim, int16 unused (0), dim big-endian elements (float4, or the
@@ -218,11 +216,10 @@ Datum array_to_dense(FunctionCallInfo fcinfo) {
     check_dims<T>(n);
     check_expected_dims(typmod, n);
 
+    // Every element converted, then every one checked, as pgvector reports the first problem.
     Dense<T> *v = new_dense<T>(n);
-    for (int i = 0; i < n; i++) {
-        v->x[i] = narrow_checked<T>(array_element_as_float(ARR_ELEMTYPE(array), elements[i]));
-        check_element<T>(v->x[i]);
-    }
+    for (int i = 0; i < n; i++) v->x[i] = narrow_checked<T>(array_element_as_float(ARR_ELEMTYPE(array), elements[i]));
+    for (int i = 0; i < n; i++) check_element<T>(v->x[i]);
     PG_RETURN_POINTER(v);
 }
 

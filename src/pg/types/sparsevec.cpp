@@ -91,13 +91,8 @@ static void check_value(float value) {
         ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("infinite value not allowed in sparsevec")));
 }
 
-static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
-
-pg_attribute_noreturn() static void invalid_syntax(const char *literal, const char *detail);
-static void invalid_syntax(const char *literal, const char *detail) {
-    ereport(ERROR, (errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-                    errmsg("invalid input syntax for type sparsevec: \"%s\"", literal),
-                    detail ? errdetail("%s", detail) : 0));
+pg_attribute_noreturn() static void invalid_syntax(const char *literal, const char *detail) {
+    invalid_vector_syntax("sparsevec", literal, detail);
 }
 
 // strtol into the int range, as pgvector clamps, so that the bounds check reports a huge index.
@@ -128,20 +123,20 @@ static Datum read_text(FunctionCallInfo fcinfo) {
     int nnz = 0;
 
     const char *p = literal;
-    while (is_space(*p)) p++;
+    while (is_vector_space(*p)) p++;
     if (*p != '{') invalid_syntax(literal, "Vector contents must start with \"{\".");
     p++;
-    while (is_space(*p)) p++;
+    while (is_vector_space(*p)) p++;
     if (*p == '}') {
         p++;
     } else {
         for (;;) {
-            while (is_space(*p)) p++;
+            while (is_vector_space(*p)) p++;
             int64 index = read_integer(literal, &p);
-            while (is_space(*p)) p++;
+            while (is_vector_space(*p)) p++;
             if (*p != ':') invalid_syntax(literal, nullptr);
             p++;
-            while (is_space(*p)) p++;
+            while (is_vector_space(*p)) p++;
             char *end;
             errno = 0;
             float value = strtof(p, &end);
@@ -153,7 +148,7 @@ static Datum read_text(FunctionCallInfo fcinfo) {
             check_value(value);
             if (value != 0) elements[nnz++] = {index - 1, value};
             p = end;
-            while (is_space(*p)) p++;
+            while (is_vector_space(*p)) p++;
             if (*p == ',') {
                 p++;
             } else if (*p == '}') {
@@ -164,12 +159,12 @@ static Datum read_text(FunctionCallInfo fcinfo) {
             }
         }
     }
-    while (is_space(*p)) p++;
-    if (*p != '/') invalid_syntax(literal, *p == '\0' ? "Unexpected end of input." : nullptr);
+    while (is_vector_space(*p)) p++;
+    if (*p != '/') invalid_syntax(literal, "Unexpected end of input.");
     p++;
-    while (is_space(*p)) p++;
+    while (is_vector_space(*p)) p++;
     int64 dim = read_integer(literal, &p);
-    while (is_space(*p)) p++;
+    while (is_vector_space(*p)) p++;
     if (*p != '\0') invalid_syntax(literal, "Junk after closing.");
 
     check_dim(dim);
@@ -206,16 +201,7 @@ static Datum write_text(FunctionCallInfo fcinfo) {
 }
 
 static Datum read_typmod(FunctionCallInfo fcinfo) {
-    int n;
-    int32 *mods = ArrayGetIntegerTypmods(PG_GETARG_ARRAYTYPE_P(0), &n);
-    if (n != 1) ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("invalid type modifier")));
-    if (mods[0] < 1)
-        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                        errmsg("dimensions for type sparsevec must be at least 1")));
-    if (mods[0] > SPARSEVEC_MAX_DIM)
-        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                        errmsg("dimensions for type sparsevec cannot exceed %d", SPARSEVEC_MAX_DIM)));
-    PG_RETURN_INT32(mods[0]);
+    PG_RETURN_INT32(read_dims_typmod(fcinfo, "sparsevec", SPARSEVEC_MAX_DIM));
 }
 
 // Binary form, pgvector's: int32 dim, int32 nnz, int32 unused (0), nnz 0-based int32 indices,
@@ -295,10 +281,13 @@ static Datum dense_to_sparsevec(FunctionCallInfo fcinfo) {
     PG_RETURN_POINTER(from_dense(d.dim, PG_GETARG_INT32(1), [&](int i) { return T::widen(d.x[i]); }));
 }
 
+// pgvector's order: the dimensions are checked before any element is converted.
 static Datum from_array(FunctionCallInfo fcinfo) {
     ArrayType *array = PG_GETARG_ARRAYTYPE_P(0);
     int n;
     Datum *elements = array_elements(array, &n);
+    check_dim(n);
+    check_expected_dims(PG_GETARG_INT32(1), n);
     // Each element is converted once: numeric's conversion is not cheap.
     float *x = static_cast<float *>(palloc(sizeof(float) * Max(n, 1)));
     for (int i = 0; i < n; i++) x[i] = array_element_as_float(ARR_ELEMTYPE(array), elements[i]);
