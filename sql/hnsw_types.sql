@@ -119,7 +119,12 @@ SELECT pg_temp.try($$CREATE INDEX ON untyped USING hnsw (b bit_hamming_ops)$$);
 CREATE TABLE short_bits (b bit varying(8));
 SELECT pg_temp.try($$CREATE INDEX ON short_bits USING hnsw (b bit_hamming_ops)$$);
 SELECT pg_temp.try($$CREATE INDEX ON short_bits USING hnsw ((b::bit(8)) bit_hamming_ops)$$);
+-- bits past vector's 16,000 dimensions: built, and sound to the checker
+CREATE TABLE wide_bits (b bit(20000));
+INSERT INTO wide_bits SELECT (SELECT string_agg(((i * j) % 3 = 0)::int::text, '') FROM generate_series(1, 20000) j)::bit(20000) FROM generate_series(1, 30) i;
+CREATE INDEX wide_bits_hamming ON wide_bits USING hnsw (b bit_hamming_ops);
+SELECT pg_temp.try($$SELECT vectorsearch_check_index('wide_bits_hamming', true)$$);
 CREATE TABLE too_many_bits (b bit(600000));
 SELECT pg_temp.try($$CREATE INDEX ON too_many_bits USING hnsw (b bit_hamming_ops)$$);
 SELECT pg_temp.try($$CREATE INDEX ON typed USING lsh (h halfvec_l2_ops)$$);
-DROP TABLE typed, close, wide, huge, untyped, short_bits, too_many_bits;
+DROP TABLE typed, close, wide, huge, untyped, short_bits, wide_bits, too_many_bits;
