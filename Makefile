@@ -32,6 +32,24 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# The pgvector alias (vector.control): installed beside vectorsearch unless pgvector itself is
+# installed, whose vector.control must not be overwritten (it does not mention vectorsearch).
+VECTOR_ALIAS = vector.control vector--0.8.6.sql
+VECTOR_CONTROL = '$(DESTDIR)$(datadir)/extension/vector.control'
+install: install-vector-alias
+.PHONY: install-vector-alias uninstall-vector-alias
+install-vector-alias:
+	@if [ -f $(VECTOR_CONTROL) ] && ! grep -q vectorsearch $(VECTOR_CONTROL); then \
+		echo "pgvector's vector extension is installed: the vector alias of vectorsearch is not"; \
+	else \
+		$(INSTALL_DATA) $(VECTOR_ALIAS) '$(DESTDIR)$(datadir)/extension/'; \
+	fi
+uninstall: uninstall-vector-alias
+uninstall-vector-alias:
+	@if [ -f $(VECTOR_CONTROL) ] && grep -q vectorsearch $(VECTOR_CONTROL); then \
+		rm -f $(addprefix '$(DESTDIR)$(datadir)/extension'/, $(VECTOR_ALIAS)); \
+	fi
+
 $(OBJS): $(SRC_HEADERS) $(BUILD_FLAGS_STAMP)
 
 # GoogleTest suite of the core alone: no PostgreSQL headers, no server.
