@@ -506,3 +506,27 @@ CREATE OPERATOR CLASS sparsevec_ops
 	OPERATOR 4 >= ,
 	OPERATOR 5 > ,
 	FUNCTION 1 sparsevec_cmp(sparsevec, sparsevec);
+
+-- lsh for halfvec: rows are hashed as the floats their halves widen to, and re-ranked by
+-- halfvec's own distances.
+
+CREATE OPERATOR CLASS halfvec_l2_ops
+	FOR TYPE halfvec USING lsh AS
+	OPERATOR 1 <-> (halfvec, halfvec) FOR ORDER BY float_ops,
+	FUNCTION 1 halfvec_l2_squared_distance(halfvec, halfvec),
+	FUNCTION 3 vectorsearch_l2_metric(internal),
+	FUNCTION 4 vectorsearch_halfvec_element(internal);
+
+CREATE OPERATOR CLASS halfvec_ip_ops
+	FOR TYPE halfvec USING lsh AS
+	OPERATOR 1 <#> (halfvec, halfvec) FOR ORDER BY float_ops,
+	FUNCTION 1 halfvec_negative_inner_product(halfvec, halfvec),
+	FUNCTION 3 vectorsearch_ip_metric(internal),
+	FUNCTION 4 vectorsearch_halfvec_element(internal);
+
+CREATE OPERATOR CLASS halfvec_cosine_ops
+	FOR TYPE halfvec USING lsh AS
+	OPERATOR 1 <=> (halfvec, halfvec) FOR ORDER BY float_ops,
+	FUNCTION 1 halfvec_negative_inner_product(halfvec, halfvec),
+	FUNCTION 3 vectorsearch_cosine_metric(internal),
+	FUNCTION 4 vectorsearch_halfvec_element(internal);

@@ -80,8 +80,8 @@ def index_config(text):
     params = parse_params(params)
     if params.get("key", "vector") not in KEYS:
         raise argparse.ArgumentTypeError(f"unknown key {params['key']!r} (known: {', '.join(KEYS)})")
-    if params.get("key", "vector") != "vector" and method != "hnsw":
-        raise argparse.ArgumentTypeError(f"{method} indexes vector keys only")
+    if params.get("key") == "bit" and method != "hnsw":
+        raise argparse.ArgumentTypeError(f"{method} has no bit operator class")
     if "rerank" in params and not params["rerank"].isdigit():
         raise argparse.ArgumentTypeError("rerank must be a whole number of rows")
     return {"method": method, "params": params, "spec": text, "sweep": None}

@@ -126,5 +126,5 @@ CREATE INDEX wide_bits_hamming ON wide_bits USING hnsw (b bit_hamming_ops);
 SELECT pg_temp.try($$SELECT vectorsearch_check_index('wide_bits_hamming', true)$$);
 CREATE TABLE too_many_bits (b bit(600000));
 SELECT pg_temp.try($$CREATE INDEX ON too_many_bits USING hnsw (b bit_hamming_ops)$$);
-SELECT pg_temp.try($$CREATE INDEX ON typed USING lsh (h halfvec_l2_ops)$$);
+SELECT pg_temp.try($$CREATE INDEX ON typed USING lsh (b bit_hamming_ops)$$);
 DROP TABLE typed, close, wide, huge, untyped, short_bits, wide_bits, too_many_bits;

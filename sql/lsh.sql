@@ -287,4 +287,26 @@ SELECT pg_temp.try($$SELECT id FROM items ORDER BY embedding <=> '[1,2,3,4,5]' L
 SELECT pg_temp.try($$SELECT id FROM loose ORDER BY embedding::vector(3) <-> '[1,2]' LIMIT 5$$);
 \pset tuples_only off
 RESET ALL;
-DROP TABLE items, unit, loose, anydims;
+-- halfvec: rows hashed as the floats their halves widen to and re-ranked by halfvec's own
+-- distances, so that with every bucket probed each class answers exactly as a sequential scan
+-- does; also pgvector's recipe of a vector column indexed as halfvec; the checker passes them
+CREATE TABLE halves (id int, h halfvec(4), v vector(4));
+INSERT INTO halves SELECT i, x::halfvec(4), x
+FROM (SELECT i, ARRAY[sin(i * 1.3), cos(i * 0.4), sin(i * 2.1) * 2, cos(i * 1.7) + 1]::vector(4) AS x FROM generate_series(1, 3000) i) s;
+CREATE INDEX halves_l2 ON halves USING lsh (h halfvec_l2_ops) WITH (shape_rows = 1000);
+CREATE INDEX halves_ip ON halves USING lsh (h halfvec_ip_ops) WITH (shape_rows = 1000);
+CREATE INDEX halves_cosine ON halves USING lsh (h halfvec_cosine_ops) WITH (shape_rows = 1000);
+CREATE INDEX halves_of_vectors ON halves USING lsh ((v::halfvec(4)) halfvec_l2_ops) WITH (shape_rows = 1000);
+INSERT INTO halves SELECT i, x::halfvec(4), x
+FROM (SELECT i, ARRAY[cos(i * 0.9), sin(i * 1.1), cos(i * 0.3) * 2, sin(i * 0.6) - 1]::vector(4) AS x FROM generate_series(3001, 3500) i) s;
+SET lsh.probes = 100000;
+SET lsh.candidates = 100000;
+SELECT count(*) FILTER (WHERE pg_temp.same_as_seqscan('halves', 'h', '<->', v, 10, 'halves_l2')) AS l2,
+       count(*) FILTER (WHERE pg_temp.same_as_seqscan('halves', 'h', '<#>', v, 10, 'halves_ip')) AS ip,
+       count(*) FILTER (WHERE pg_temp.same_as_seqscan('halves', 'h', '<=>', v, 10, 'halves_cosine')) AS cosine,
+       count(*) FILTER (WHERE pg_temp.same_as_seqscan('halves', 'v::halfvec(4)', '<->', v, 10, 'halves_of_vectors')) AS expression
+FROM (SELECT ARRAY[sin(q * 3.1), cos(q * 0.7), sin(q * 1.9) * 2, cos(q * 2.3) + 1]::vector AS v FROM generate_series(1, 20) q) queries;
+RESET lsh.probes;
+RESET lsh.candidates;
+SELECT c.relname, vectorsearch_check_index(c.oid, true) FROM pg_class c WHERE c.relname LIKE 'halves\_%' ORDER BY 1;
+DROP TABLE items, unit, loose, anydims, halves;

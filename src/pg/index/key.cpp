@@ -84,6 +84,23 @@ static bool read_dense_key(Datum value, vs::Metric metric, int dims, unsigned ch
     return true;
 }
 
+template <class T>
+static void read_dense_floats(Datum value, int dims, float *out) {
+    DenseView<T> v;
+    view_vector(value, &v);
+    check_expected_dims(dims, v.dim);
+    for (int i = 0; i < v.dim; i++) out[i] = T::widen(v.x[i]);
+}
+
+void index_read_floats(Datum value, vs::Element element, int dims, float *out) {
+    switch (element) {
+        case vs::Element::Float4: return read_dense_floats<VectorType>(value, dims, out);
+        case vs::Element::Half: return read_dense_floats<HalfvecType>(value, dims, out);
+        case vs::Element::Bit: break;
+    }
+    elog(ERROR, "bit strings have no floats");
+}
+
 bool index_read_key(Datum value, vs::Element element, vs::Metric metric, int dims, unsigned char *out) {
     switch (element) {
         case vs::Element::Half: return read_dense_key<HalfvecType>(value, metric, dims, out);

@@ -33,6 +33,10 @@ vs::AnyKernel index_kernel(vs::Element element, vs::Metric metric);
 // The dimensions of value, a datum of the element's type (a bit string's length in bits).
 int index_key_dims(Datum value, vs::Element element);
 
+// Writes value, of a dense type (vector or halfvec), as dims floats into out, after checking
+// that it has dims: what an index that hashes floats (lsh) reads of a row or query.
+void index_read_floats(Datum value, vs::Element element, int dims, float *out);
+
 // Writes value's key, vs::element_vector_bytes(element, dims) bytes, into out, after checking
 // that it has the index's dims. Returns false for a value with no key: a zero vector under
 // cosine, which has no direction.

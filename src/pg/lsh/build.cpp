@@ -99,7 +99,7 @@ static int indexed_dims(Relation index) {
     int dims = TupleDescAttr(index->rd_att, 0)->atttypmod;
     if (dims < 0)
         ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("column does not have dimensions"),
-                        errhint("Declare the column as vector(n).")));
+                        errhint("Declare the column as vector(n) or halfvec(n).")));
     return dims;
 }
 
@@ -107,14 +107,16 @@ static int indexed_dims(Relation index) {
 static void init_unshaped(Relation index, LshIndexInfo *info, const LshOptions &options) {
     memset(info, 0, sizeof(LshIndexInfo));
     LshMeta &meta = info->meta;
-    if (index_element(index) != vs::Element::Float4)
-        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("lsh indexes vector columns only")));
+    // Rows are hashed as floats, so any dense type will do: halves widen exactly.
+    const vs::Element element = index_element(index);
+    if (element == vs::Element::Bit)
+        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("lsh indexes vector and halfvec columns only")));
     const vs::Metric metric = index_metric(index);
     if (metric != vs::Metric::L2 && metric != vs::Metric::InnerProduct && metric != vs::Metric::Cosine)
         ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
                         errmsg("lsh indexes support the <->, <#> and <=> distances only"),
                         errdetail("No hash family here is sensitive to the operator class's distance.")));
-    meta.header = {VS_META_MAGIC, VS_LSH_PAGE_ID, LSH_LAYOUT_VERSION, uint16(vs::Element::Float4), uint16(metric),
+    meta.header = {VS_META_MAGIC, VS_LSH_PAGE_ID, LSH_LAYOUT_VERSION, uint16(element), uint16(metric),
                    int32(indexed_dims(index))};
     meta.shape_rows = uint32(options.shape_rows);
     meta.directory_start = InvalidBlockNumber;
@@ -127,18 +129,15 @@ static void init_unshaped(Relation index, LshIndexInfo *info, const LshOptions &
 }
 
 static void write_meta_page(Page page, const LshMeta &meta) {
-    index_init_meta_page(page, VS_LSH_PAGE_ID, LSH_LAYOUT_VERSION, vs::Element::Float4, vs::Metric(meta.header.metric), meta.header.dims,
-                         sizeof(LshMeta));
+    index_init_meta_page(page, VS_LSH_PAGE_ID, LSH_LAYOUT_VERSION, vs::Element(meta.header.element_type),
+                         vs::Metric(meta.header.metric), meta.header.dims, sizeof(LshMeta));
     *reinterpret_cast<LshMeta *>(index_page_data(page)) = meta;
 }
 
 // The row of values[0], into state->row; false for a row the index does not hold.
 static bool load_row(LshBuildState *state, Datum value) {
-    VectorView v;
-    view_vector(value, &v);
-    check_expected_dims(state->info.dims, v.dim);
-    memcpy(state->row, v.x, sizeof(float) * v.dim);
-    return lsh_indexes_vector(state->info.metric, state->row, v.dim);
+    index_read_floats(value, vs::Element(state->info.meta.header.element_type), state->info.dims, state->row);
+    return lsh_indexes_vector(state->info.metric, state->row, state->info.dims);
 }
 
 static void sample_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, bool alive, void *arg) {

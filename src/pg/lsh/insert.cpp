@@ -72,10 +72,7 @@ bool lsh_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_ti
         LshInsertState *state = insert_state(index, index_info);
         const LshIndexInfo *info = &state->info;
         // A detoasted copy goes to the executor's per-tuple context, reset after the row.
-        VectorView v;
-        view_vector(values[0], &v);
-        check_expected_dims(info->dims, v.dim);
-        memcpy(state->row, v.x, sizeof(float) * v.dim);
+        index_read_floats(values[0], vs::Element(info->meta.header.element_type), info->dims, state->row);
         if (!lsh_indexes_vector(info->metric, state->row, info->dims)) return false;
         if (!info->meta.shaped) {
             notice_outgrown(index, info, lsh_append(index, info, 0, 0, heap_tid, state->sketch));

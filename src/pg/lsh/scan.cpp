@@ -58,6 +58,7 @@ struct LshScanState {
     int max_scan_tuples;
     double memory_limit;  // bytes
     float *query;  // nullptr for a NULL query, or one that orders nothing (zero, under <=> and <#>)
+    vs::Half *query_halves;  // a halfvec index's query as given, which rows are re-ranked against
 
     bool searched;
     bool exhausted;  // the last batch probed and re-ranked everything
@@ -132,6 +133,7 @@ void lsh_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, i
         publish_stats(scan, so);
         MemoryContextReset(so->query_context);
         so->query = nullptr;
+        so->query_halves = nullptr;
         so->searched = false;
         so->exhausted = false;
         so->finished = false;
@@ -158,15 +160,20 @@ void lsh_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, i
         if (scan->orderByData[0].sk_flags & SK_ISNULL) return;
 
         MemoryContext old = MemoryContextSwitchTo(so->query_context);
-        VectorView v;
-        view_vector(scan->orderByData[0].sk_argument, &v);
-        check_expected_dims(so->info.dims, v.dim);
-        so->query = static_cast<float *>(palloc(sizeof(float) * v.dim));
-        memcpy(so->query, v.x, sizeof(float) * v.dim);
+        Datum query = scan->orderByData[0].sk_argument;
+        const int dims = so->info.dims;
+        so->query = static_cast<float *>(palloc(sizeof(float) * dims));
+        index_read_floats(query, vs::Element(so->info.meta.header.element_type), dims, so->query);
+        if (so->info.meta.header.element_type == uint16(vs::Element::Half)) {
+            DenseView<HalfvecType> v;
+            view_vector(query, &v);
+            so->query_halves = static_cast<vs::Half *>(palloc(sizeof(vs::Half) * dims));
+            memcpy(so->query_halves, v.x, sizeof(vs::Half) * dims);
+        }
         // A zero query has no cosine distance, and no inner product but 0, with any row: like a
         // NULL, it orders nothing.
         bool zero = true;
-        for (int i = 0; i < v.dim && zero; i++) zero = so->query[i] == 0;
+        for (int i = 0; i < dims && zero; i++) zero = so->query[i] == 0;
         if (zero && so->info.metric != vs::Metric::L2) so->query = nullptr;
         MemoryContextSwitchTo(old);
     });
@@ -204,6 +211,28 @@ static void start_heap_reads(IndexScanDesc scan, LshScanState *so) {
     MemoryContextSwitchTo(old);
 }
 
+// The distance of a row's value from the query in the order of the SQL operator, over the row's
+// own elements: a halfvec row through the half kernels, as halfvec's operators compute it, so
+// that rows come in their order and not merely in that of the floats the halves widen to.
+static float row_distance(const LshScanState *so, Datum value) {
+    const int dims = so->info.dims;
+    if (so->info.meta.header.element_type == uint16(vs::Element::Half)) {
+        DenseView<HalfvecType> v;
+        view_vector(value, &v);
+        check_expected_dims(dims, v.dim);
+        switch (so->info.metric) {
+            case vs::Metric::L2: return vs_half_kernels.l2_squared(so->query_halves, v.x, std::size_t(dims));
+            case vs::Metric::InnerProduct:
+                return vs_half_kernels.negative_inner_product(so->query_halves, v.x, std::size_t(dims));
+            default: return vs_half_kernels.cosine_distance(so->query_halves, v.x, std::size_t(dims));
+        }
+    }
+    VectorView v;
+    view_vector(value, &v);
+    check_expected_dims(dims, v.dim);
+    return lsh_exact_distance(so->info.metric, so->query, v.x, dims);
+}
+
 // Adds to the pool each of the n refs not re-ranked before whose row the scan's snapshot sees,
 // with its exact distance in the index's order.
 static void rerank(IndexScanDesc scan, LshScanState *so, const vs::Ref *refs, std::size_t n) {
@@ -215,8 +244,6 @@ static void rerank(IndexScanDesc scan, LshScanState *so, const vs::Ref *refs, st
         if (so->reranked.insert(refs[i])) fresh_rows[fresh++] = {0, refs[i]};
     // In TID order, so that rows of one heap page are read together.
     std::sort(fresh_rows, fresh_rows + fresh, [](const vs::Candidate &a, const vs::Candidate &b) { return a.ref < b.ref; });
-    const float *query = so->query;
-    const int dims = so->info.dims;
     std::size_t kept = 0;
     for (std::size_t i = 0; i < fresh; i++) {
         CHECK_FOR_INTERRUPTS();
@@ -226,13 +253,7 @@ static void rerank(IndexScanDesc scan, LshScanState *so, const vs::Ref *refs, st
         MemoryContext old = MemoryContextSwitchTo(so->row_context);
         Datum value;
         bool found = indexed_value(scan, so, &value);
-        float distance = 0;
-        if (found) {
-            VectorView v;
-            view_vector(value, &v);
-            check_expected_dims(dims, v.dim);
-            distance = lsh_exact_distance(so->info.metric, query, v.x, dims);
-        }
+        float distance = found ? row_distance(so, value) : 0;
         MemoryContextSwitchTo(old);
         MemoryContextReset(so->row_context);
         if (so->estate) ResetPerTupleExprContext(so->estate);
