@@ -1,7 +1,8 @@
 """hnsw over the other key types on real data (Fashion-MNIST, 784 dimensions, 20,000 rows, 200
 test images), as pgvector documents the recipes: a halfvec expression index answers as the vector
 index does (recall@10 within 0.005 at the same ef_search) from an index about half the size, and
-a bit index of binary_quantize finds the candidates an exact search of the bits would, so that its
+lsh on a halfvec expression meets its target recall as on the vector; a bit index of
+binary_quantize finds the candidates an exact search of the bits would, so that its
 re-ranked answer recalls what the recipe itself can (within 0.02). The ground truth is the
 vectors' own (groundtruth.py)."""
 import os
@@ -75,6 +76,32 @@ class KeyTypesTest(unittest.TestCase):
         print(f"  halfvec index / vector index size: {ratio:.3f}", file=sys.stderr)
         self.assertLess(ratio, 0.55)
         self.assertGreater(ratio, 0.45)
+
+    def test_lsh_on_halfvec_meets_its_target_as_on_vector(self):
+        # lsh hashes a halfvec row as the floats its halves widen to: at each target recall the
+        # halfvec index lands within the 0.03 lsh promises, as the vector index does (a table of
+        # their own, so that no hnsw index serves the queries)
+        self.conn.execute("DROP TABLE IF EXISTS fm_lsh")
+        self.conn.execute(f"CREATE TABLE fm_lsh (id int, embedding vector({DIM}))")
+        self.conn.execute("ALTER TABLE fm_lsh ALTER COLUMN embedding SET STORAGE PLAIN")
+        vsutil.copy_vectors(self.conn, "fm_lsh", self.vectors)
+        self.conn.execute("CREATE INDEX fm_lsh_vector ON fm_lsh USING lsh (embedding vector_l2_ops)")
+        self.conn.execute(f"CREATE INDEX fm_lsh_half ON fm_lsh USING lsh (({HALF}) halfvec_l2_ops)")
+        self.conn.execute("ANALYZE fm_lsh")
+        try:
+            by_vector = f"SELECT id FROM fm_lsh ORDER BY embedding <-> %s LIMIT {K}"
+            by_half = f"SELECT id FROM fm_lsh ORDER BY {HALF} <-> %s::vector::halfvec({DIM}) LIMIT {K}"
+            for target in (0.9, 0.95):
+                self.conn.execute(f"SET lsh.target_recall = {target}")
+                vector = self.truth.recall(self.answers(by_vector, "fm_lsh_vector", 40))
+                half = self.truth.recall(self.answers(by_half, "fm_lsh_half", 40))
+                print(f"\n  lsh.target_recall {target}: recall@{K} vector {vector:.4f}, halfvec {half:.4f}",
+                      file=sys.stderr)
+                self.assertLessEqual(abs(half - target), 0.03)
+                self.assertLessEqual(abs(vector - target), 0.03)
+        finally:
+            self.conn.execute("RESET lsh.target_recall")
+            self.conn.execute("DROP TABLE fm_lsh")
 
     def test_bit_index_with_exact_rerank(self):
         # the query vector orders the candidates and re-ranks them: a CTE binds it once
