@@ -1,4 +1,4 @@
-"""hnsw over the other key types on real data (Fashion-MNIST, 784 dimensions, 20,000 rows, 200
+"""The indexes over the other key types on real data (Fashion-MNIST, 784 dimensions, 20,000 rows, 200
 test images), as pgvector documents the recipes: a halfvec expression index answers as the vector
 index does (recall@10 within 0.005 at the same ef_search) from an index about half the size, and
 lsh on a halfvec expression meets its target recall as on the vector; a bit index of
