@@ -51,6 +51,14 @@ def vector_bytes(vector):
     return struct.pack(">hh", a.size, 0) + a.tobytes()
 
 
+def vector_table(conn, table, vectors):
+    """table (id, embedding) holding vectors as rows 1..n, uncompressed in the row, analyzed."""
+    conn.execute(f"CREATE TABLE {table} (id int, embedding vector({vectors.shape[1]}))")
+    conn.execute(f"ALTER TABLE {table} ALTER COLUMN embedding SET STORAGE PLAIN")
+    copy_vectors(conn, table, vectors)
+    conn.execute(f"ANALYZE {table}")
+
+
 def copy_vectors(conn, table, vectors, labels=None, first_id=1):
     """Appends rows (id int, [label int,] embedding vector) to table with one binary COPY."""
     vectors = np.ascontiguousarray(vectors, dtype=">f4")

@@ -29,14 +29,6 @@ N_REUSE = 5_000     # the next ones, inserted after the delete + VACUUM, into th
 N_QUERIES = 200     # the first test images
 
 
-def vector_table(conn, table, vectors):
-    """table (id, embedding) holding vectors as rows 1..n, analyzed."""
-    conn.execute(f"CREATE TABLE {table} (id int, embedding vector({vectors.shape[1]}))")
-    conn.execute(f"ALTER TABLE {table} ALTER COLUMN embedding SET STORAGE PLAIN")
-    vsutil.copy_vectors(conn, table, vectors)
-    conn.execute(f"ANALYZE {table}")
-
-
 class IndexTests:
     """The tests of one access method, index_type, a key of INDEX_TYPES."""
     index_type = None
@@ -70,7 +62,7 @@ class IndexTests:
     @classmethod
     def indexed_table(cls, table, vectors, opclass):
         """vector_table with an index named table_idx."""
-        vector_table(cls.conn, table, vectors)
+        vsutil.vector_table(cls.conn, table, vectors)
         cls.create_index(cls.conn, table, opclass)
 
     # the stages, each reached once whatever test asks for it first
@@ -190,7 +182,7 @@ class IndexTests:
         # Another session watches pg_stat_progress_create_index while the build runs.
         table = f"{self.index_type}_progress"
         self.conn.execute(f"DROP TABLE IF EXISTS {table}")
-        vector_table(self.conn, table, self.vectors[:N_BASE])
+        vsutil.vector_table(self.conn, table, self.vectors[:N_BASE])
         builder = psycopg.connect(autocommit=True)
         seen = set()
         try:
@@ -248,7 +240,7 @@ class IndexTests:
             self.skipTest(f"{self.index_type} builds without parallel workers")
         table = f"{self.index_type}_parallel"
         self.conn.execute(f"DROP TABLE IF EXISTS {table}")
-        vector_table(self.conn, table, self.vectors[:N_BASE])
+        vsutil.vector_table(self.conn, table, self.vectors[:N_BASE])
         live = np.arange(1, N_BASE + 1)
         try:
             serial = self.build_logged(table, ["max_parallel_maintenance_workers = 0"])
@@ -271,7 +263,7 @@ class IndexTests:
             self.skipTest(f"{self.index_type} builds without parallel workers")
         table = f"{self.index_type}_parallel_small"
         self.conn.execute(f"DROP TABLE IF EXISTS {table}")
-        vector_table(self.conn, table, self.vectors[:3000])
+        vsutil.vector_table(self.conn, table, self.vectors[:3000])
         self.conn.execute(f"ALTER TABLE {table} SET (parallel_workers = 1)")
         try:
             messages = self.build_logged(table, ["max_parallel_maintenance_workers = 1",

@@ -36,13 +36,10 @@ class KeyTypesTest(unittest.TestCase):
         cls.conn = psycopg.connect(autocommit=True)
         vsutil.register_vector(cls.conn)
         cls.conn.execute("DROP TABLE IF EXISTS fm_keys")
-        cls.conn.execute(f"CREATE TABLE fm_keys (id int, embedding vector({DIM}))")
-        cls.conn.execute("ALTER TABLE fm_keys ALTER COLUMN embedding SET STORAGE PLAIN")
-        vsutil.copy_vectors(cls.conn, "fm_keys", cls.vectors)
+        vsutil.vector_table(cls.conn, "fm_keys", cls.vectors)
         cls.conn.execute("CREATE INDEX fm_keys_vector ON fm_keys USING hnsw (embedding vector_l2_ops)")
         cls.conn.execute(f"CREATE INDEX fm_keys_half ON fm_keys USING hnsw (({HALF}) halfvec_l2_ops)")
         cls.conn.execute(f"CREATE INDEX fm_keys_bits ON fm_keys USING hnsw (({BITS}) bit_hamming_ops)")
-        cls.conn.execute("ANALYZE fm_keys")
 
     @classmethod
     def tearDownClass(cls):
@@ -82,12 +79,9 @@ class KeyTypesTest(unittest.TestCase):
         # halfvec index lands within the 0.03 lsh promises, as the vector index does (a table of
         # their own, so that no hnsw index serves the queries)
         self.conn.execute("DROP TABLE IF EXISTS fm_lsh")
-        self.conn.execute(f"CREATE TABLE fm_lsh (id int, embedding vector({DIM}))")
-        self.conn.execute("ALTER TABLE fm_lsh ALTER COLUMN embedding SET STORAGE PLAIN")
-        vsutil.copy_vectors(self.conn, "fm_lsh", self.vectors)
+        vsutil.vector_table(self.conn, "fm_lsh", self.vectors)
         self.conn.execute("CREATE INDEX fm_lsh_vector ON fm_lsh USING lsh (embedding vector_l2_ops)")
         self.conn.execute(f"CREATE INDEX fm_lsh_half ON fm_lsh USING lsh (({HALF}) halfvec_l2_ops)")
-        self.conn.execute("ANALYZE fm_lsh")
         try:
             by_vector = f"SELECT id FROM fm_lsh ORDER BY embedding <-> %s LIMIT {K}"
             by_half = f"SELECT id FROM fm_lsh ORDER BY {HALF} <-> %s::vector::halfvec({DIM}) LIMIT {K}"
