@@ -33,21 +33,25 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # The pgvector alias (vector.control): installed beside vectorsearch unless pgvector itself is
-# installed, whose vector.control must not be overwritten (it does not mention vectorsearch).
-VECTOR_ALIAS = vector.control vector--0.8.6.sql
+# installed, whose vector.control must not be overwritten (it does not mention vectorsearch), or
+# VECTOR_ALIAS=no says not to (a package built with DESTDIR cannot see what the target has).
+VECTOR_ALIAS ?= yes
+VECTOR_ALIAS_FILES = $(addprefix $(srcdir)/, vector.control vector--0.8.6.sql)
 VECTOR_CONTROL = '$(DESTDIR)$(datadir)/extension/vector.control'
 install: install-vector-alias
 .PHONY: install-vector-alias uninstall-vector-alias
-install-vector-alias:
-	@if [ -f $(VECTOR_CONTROL) ] && ! grep -q vectorsearch $(VECTOR_CONTROL); then \
+install-vector-alias: installdirs
+	@if [ '$(VECTOR_ALIAS)' != yes ]; then \
+		:; \
+	elif [ -f $(VECTOR_CONTROL) ] && ! grep -q vectorsearch $(VECTOR_CONTROL); then \
 		echo "pgvector's vector extension is installed: the vector alias of vectorsearch is not"; \
 	else \
-		$(INSTALL_DATA) $(VECTOR_ALIAS) '$(DESTDIR)$(datadir)/extension/'; \
+		$(INSTALL_DATA) $(VECTOR_ALIAS_FILES) '$(DESTDIR)$(datadir)/extension/'; \
 	fi
 uninstall: uninstall-vector-alias
 uninstall-vector-alias:
 	@if [ -f $(VECTOR_CONTROL) ] && grep -q vectorsearch $(VECTOR_CONTROL); then \
-		rm -f $(addprefix '$(DESTDIR)$(datadir)/extension'/, $(VECTOR_ALIAS)); \
+		rm -f '$(DESTDIR)$(datadir)/extension/vector.control' '$(DESTDIR)$(datadir)/extension/vector--0.8.6.sql'; \
 	fi
 
 $(OBJS): $(SRC_HEADERS) $(BUILD_FLAGS_STAMP)

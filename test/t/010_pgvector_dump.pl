@@ -84,11 +84,12 @@ for my $scan (@scans)
 {
 	my ($index, $order, $column) = @$scan;
 	my $key = sprintf($order, "(SELECT $column FROM items WHERE id = q)");
-	# the distance of the 10th nearest row, by the index and by a sequential scan: with ties (bits
-	# have few distinct distances) the rows may differ, the distances may not
+	# the distances of the 10 nearest rows in the order they come, by the index and by a
+	# sequential scan: with ties (bits have few distinct distances) the rows may differ, the
+	# distances in their order may not
 	my $sql = qq{
-SELECT string_agg(d::text, ' ' ORDER BY q) FROM generate_series(3, 200, 40) q,
-LATERAL (SELECT max(k) AS d FROM (SELECT $key AS k FROM items ORDER BY $key LIMIT 10) n) s};
+SELECT string_agg(k::text, ' ' ORDER BY q, rank) FROM generate_series(3, 200, 40) q,
+LATERAL (SELECT k, row_number() OVER () AS rank FROM (SELECT $key AS k FROM items ORDER BY $key LIMIT 10) n) s};
 	# (the table's btree indexes would otherwise serve a filtered sort of 200 rows)
 	my $by_index = 'SET enable_seqscan = off; SET enable_bitmapscan = off; SET enable_sort = off; SET hnsw.ef_search = 400;';
 	like($node->safe_psql('shop', "$by_index EXPLAIN (COSTS OFF) $sql"), qr/Index Scan using $index on items/,

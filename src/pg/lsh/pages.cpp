@@ -80,11 +80,10 @@ static void fill_info(Relation index, void *out) {
     auto *info = static_cast<LshIndexInfo *>(out);
     Buffer buf = ReadBuffer(index, VS_METAPAGE_BLKNO);
     LockBuffer(buf, BUFFER_LOCK_SHARE);
-    Page page = BufferGetPage(buf);
-    const auto *meta = reinterpret_cast<const LshMeta *>(index_page_data(page));
-    index_check_meta(index, &meta->header, VS_LSH_PAGE_ID, LSH_LAYOUT_VERSION);
-    info->meta = *meta;
+    // Copied out and checked after the unlock: the check reads the operator class's catalog.
+    info->meta = *reinterpret_cast<const LshMeta *>(index_page_data(BufferGetPage(buf)));
     UnlockReleaseBuffer(buf);
+    index_check_meta(index, &info->meta.header, VS_LSH_PAGE_ID, LSH_LAYOUT_VERSION);
     const vs::lsh::Layout &layout = info->meta.layout;
     const char *problem = lsh_layout_problem(info->meta);
     const uint32 slots_per_page = uint32(INDEX_PAGE_SPACE / sizeof(BlockNumber));

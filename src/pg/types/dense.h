@@ -136,7 +136,12 @@ void view_vector(Datum datum, DenseView<T> *view) {
         view->dim = dim;
         view->x = view->aligned_copy;
     } else {
+        // A value of another type (a superuser's operator class pairing halfvec with float4 keys)
+        // must not be read past its end.
         const Dense<T> *v = reinterpret_cast<const Dense<T> *>(p);
+        if (v->dim < 0 || VARSIZE(p) != dense_size<T>(v->dim))
+            ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+                            errmsg("%s datum of %d dimensions has size %d", T::name, v->dim, int(VARSIZE(p)))));
         view->dim = v->dim;
         view->x = v->x;
     }
