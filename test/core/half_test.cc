@@ -95,6 +95,29 @@ TEST(HalfConversion, NarrowingAgreesWithF16c) {
 }
 #endif
 
+// Each tier's bulk narrowing rounds every float as float_to_half does: random floats of every
+// magnitude (below the subnormals, through the range, past 65504), ties, and every tail length.
+TEST(HalfConversion, BulkNarrowingOfEveryTierIsFloatToHalf) {
+    std::mt19937 rng(9);
+    std::uniform_int_distribution<std::uint32_t> any_bits;
+    std::vector<float> in;
+    for (int i = 0; i < 100000; i++) {
+        float f = from_bits(any_bits(rng));
+        if (!std::isnan(f)) in.push_back(f);
+    }
+    for (float f : {65504.0f, 65519.0f, 65520.0f, -65520.0f, 1.0f + std::ldexp(1.0f, -11), std::ldexp(1.0f, -25), 0.0f, -0.0f})
+        in.push_back(f);
+    for (Isa isa : {Isa::Scalar, Isa::Avx2Fma, Isa::Avx512}) {
+        if (!cpu_has(isa)) continue;
+        vs::HalfKernels k = vs::select_half_kernels(isa);
+        for (std::size_t n : {in.size(), std::size_t(1), std::size_t(7), std::size_t(15), std::size_t(17), std::size_t(31)}) {
+            std::vector<Half> out(n);
+            k.narrow(in.data(), out.data(), n);
+            for (std::size_t i = 0; i < n; i++) ASSERT_EQ(out[i], vs::float_to_half(in[i])) << vs::isa_name(isa) << " " << in[i];
+        }
+    }
+}
+
 class HalfKernelTest : public ::testing::TestWithParam<Isa> {
   protected:
     void SetUp() override {

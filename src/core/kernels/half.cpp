@@ -176,6 +176,14 @@ VS_AVX2_F16C CosineParts cosine_parts_avx2(const Half *a, const Half *b, std::si
     return {dot_sum, norm_a, norm_b};
 }
 
+VS_AVX2_F16C void narrow_avx2(const float *in, Half *out, std::size_t n) noexcept {
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128(reinterpret_cast<__m128i *>(out + i),
+                         _mm256_cvtps_ph(_mm256_loadu_ps(in + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    for (; i < n; i++) out[i] = float_to_half(in[i]);
+}
+
 #define VS_AVX512 __attribute__((target("avx512f")))
 
 // As in distance.cpp: GCC 12's _mm512_reduce_add_ps warns about its own undefined registers.
@@ -193,6 +201,14 @@ VS_AVX512 inline __m512 load_tail(const Half *p, std::size_t count) noexcept {
     Half padded[16] = {};
     std::memcpy(padded, p, count * sizeof(Half));
     return load16(padded);
+}
+
+VS_AVX512 void narrow_avx512(const float *in, Half *out, std::size_t n) noexcept {
+    std::size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm256_storeu_si256(reinterpret_cast<__m256i *>(out + i),
+                            _mm512_cvtps_ph(_mm512_loadu_ps(in + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    for (; i < n; i++) out[i] = float_to_half(in[i]);
 }
 
 VS_AVX512 float l2_squared_avx512(const Half *a, const Half *b, std::size_t n) noexcept {
@@ -252,6 +268,10 @@ VS_AVX512 CosineParts cosine_parts_avx512(const Half *a, const Half *b, std::siz
 
 #endif  // VS_X86
 
+void narrow_scalar(const float *in, Half *out, std::size_t n) noexcept {
+    for (std::size_t i = 0; i < n; i++) out[i] = float_to_half(in[i]);
+}
+
 template <HalfDistanceFn F>
 float negated(const Half *a, const Half *b, std::size_t n) noexcept {
     return -F(a, b, n);
@@ -270,13 +290,13 @@ HalfKernels select_half_kernels(Isa isa) noexcept {
 #ifdef VS_X86
     if (isa == Isa::Avx512)
         return {isa,          l2_squared_avx512,   inner_product_avx512, negated<inner_product_avx512>, l1_avx512,
-                cosine_parts_avx512, cosine_as_distance<cosine_parts_avx512>};
+                cosine_parts_avx512, cosine_as_distance<cosine_parts_avx512>, narrow_avx512};
     if (isa == Isa::Avx2Fma)
         return {isa,          l2_squared_avx2,   inner_product_avx2, negated<inner_product_avx2>, l1_avx2,
-                cosine_parts_avx2, cosine_as_distance<cosine_parts_avx2>};
+                cosine_parts_avx2, cosine_as_distance<cosine_parts_avx2>, narrow_avx2};
 #endif
     return {Isa::Scalar,         l2_squared_scalar,   inner_product_scalar, negated<inner_product_scalar>, l1_scalar,
-            cosine_parts_scalar, cosine_as_distance<cosine_parts_scalar>};
+            cosine_parts_scalar, cosine_as_distance<cosine_parts_scalar>, narrow_scalar};
 }
 
 }  // namespace vs

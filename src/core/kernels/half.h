@@ -41,6 +41,10 @@ struct HalfKernels {
     // orders by under cosine, since halves scaled to unit length and rounded would not keep the
     // operator's order (neighbours 1e-4 apart swap).
     HalfDistanceFn cosine_distance;
+    // float_to_half over n floats: the F16C tiers round eight or sixteen at once, as it does.
+    // What a cast of a vector to halfvec spends its time on (an expression index's query and
+    // every row it returns).
+    void (*narrow)(const float *in, Half *out, std::size_t n) noexcept;
 };
 
 // The kernels for isa (see select_kernels): the AVX2 tier also needs F16C, which every CPU with

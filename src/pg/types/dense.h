@@ -31,6 +31,8 @@ struct VectorType {
     static constexpr const char *name = "vector";
     static float widen(float x) { return x; }
     static float narrow(float x) { return x; }
+    static void narrow_many(const float *in, float *out, int n) { memcpy(out, in, sizeof(float) * n); }
+    static bool is_infinite(float x) { return std::isinf(x); }
     static float read_element(StringInfo buf) { return pq_getmsgfloat4(buf); }
     static void send_element(StringInfo buf, float x) { pq_sendfloat4(buf, x); }
 
@@ -62,6 +64,8 @@ struct HalfvecType {
     static constexpr const char *name = "halfvec";
     static float widen(vs::Half x) { return vs::half_to_float(x); }
     static vs::Half narrow(float x) { return vs::float_to_half(x); }
+    static void narrow_many(const float *in, vs::Half *out, int n) { vs_half_kernels.narrow(in, out, std::size_t(n)); }
+    static bool is_infinite(vs::Half x) { return (x & 0x7fff) == 0x7c00; }
     static vs::Half read_element(StringInfo buf) { return vs::Half(pq_getmsgint(buf, sizeof(vs::Half))); }
     static void send_element(StringInfo buf, vs::Half x) { pq_sendint16(buf, x); }
 

@@ -241,7 +241,15 @@ Datum convert_dense(FunctionCallInfo fcinfo) {
     check_dims<To>(v.dim);
     check_expected_dims(PG_GETARG_INT32(1), v.dim);
     Dense<To> *result = new_dense<To>(v.dim);
-    for (int i = 0; i < v.dim; i++) result->x[i] = narrow_checked<To>(From::widen(v.x[i]));
+    if constexpr (std::is_same_v<From, VectorType>) {
+        // All at once, then checked: a vector's elements are finite, so an infinity is an
+        // overflow, which narrow_checked reports.
+        To::narrow_many(v.x, result->x, v.dim);
+        for (int i = 0; i < v.dim; i++)
+            if (To::is_infinite(result->x[i])) narrow_checked<To>(v.x[i]);
+    } else {
+        for (int i = 0; i < v.dim; i++) result->x[i] = narrow_checked<To>(From::widen(v.x[i]));
+    }
     PG_RETURN_POINTER(result);
 }
 
