@@ -535,12 +535,6 @@ bool hnsw_still_claims(VsIndexCheck *check, const VsHeapClaim *claim) {
 // cosine has no direction and is not indexed.
 bool hnsw_fingerprint(VsIndexCheck *check, Datum value, uint32 *fingerprint) {
     auto *s = static_cast<HnswCheck *>(check->am_state);
-    // A value of other dimensions could not have been inserted: no element stores it.
-    if (index_key_dims(value, s->info.element) != s->info.dims) {
-        struct varlena *raw = PG_DETOAST_DATUM_PACKED(value);
-        *fingerprint = vs_fingerprint_end(vs_fingerprint_add(VS_FINGERPRINT_START, VARDATA_ANY(raw), VARSIZE_ANY_EXHDR(raw)));
-        return true;
-    }
     if (!index_read_key(value, s->info.element, s->metric, s->info.dims, s->key)) return false;
     *fingerprint = vs_fingerprint_end(vs_fingerprint_add(VS_FINGERPRINT_START, s->key, s->info.key_bytes));
     return true;

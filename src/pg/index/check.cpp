@@ -79,6 +79,8 @@ void vs_check_meta_header(VsIndexCheck *check, Page page, uint16 page_id, uint16
     int32 typmod = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
     if (typmod > 0 && header.dims != typmod)
         vs_check_corrupt(check, 0, "dims %d, for a column of %d dimensions", header.dims, typmod);
+    check->element = vs::Element(header.element_type);
+    check->dims = header.dims;
     int opclass_metric = int(index_metric(index));
     if (header.metric != opclass_metric)
         vs_check_corrupt(check, 0, "metric %u, where the operator class's is %d", header.metric, opclass_metric);
@@ -171,7 +173,13 @@ static void check_heap_row(Relation index, ItemPointer tid, Datum *values, bool 
     CHECK_FOR_INTERRUPTS();
     uint32 fingerprint;
     MemoryContext old = MemoryContextSwitchTo(state->row_context);
-    bool indexable = !isnull[0] && check->methods->fingerprint(check, values[0], &fingerprint);
+    bool indexable = !isnull[0];
+    if (indexable && index_key_dims(values[0], check->element) != check->dims) {
+        struct varlena *raw = PG_DETOAST_DATUM_PACKED(values[0]);
+        fingerprint = vs_fingerprint_end(vs_fingerprint_add(VS_FINGERPRINT_START, VARDATA_ANY(raw), VARSIZE_ANY_EXHDR(raw)));
+    } else if (indexable) {
+        indexable = check->methods->fingerprint(check, values[0], &fingerprint);
+    }
     MemoryContextSwitchTo(old);
     MemoryContextReset(state->row_context);
     if (!indexable) return;

@@ -15,6 +15,7 @@
 #pragma once
 
 #include "pg/pg.h"
+#include "pg/index/key.h"
 
 extern "C" {
 #pragma GCC diagnostic push
@@ -69,6 +70,8 @@ struct VsIndexCheckMethods {
     bool (*still_claims)(VsIndexCheck *check, const VsHeapClaim *claim);
     // Whether the index holds an element for a heap row whose (non-null) key is value, as its
     // build and insert decide; if it does, the fingerprint of the key as the element stores it.
+    // Only a value of the index's dimensions is passed: one of others, which no insert would have
+    // taken, is fingerprinted by its bytes and so reported as missing.
     bool (*fingerprint)(VsIndexCheck *check, Datum value, uint32 *fingerprint);
 };
 
@@ -81,6 +84,8 @@ struct VsIndexCheck {
     BlockNumber nblocks;  // of the index, when the walk began
     MemoryContext context;  // of the whole check, deleted at its end
     void *am_state;  // the access method's own, allocated in context
+    vs::Element element;  // of the keys, and their dimensions: the metapage's, once checked
+    int dims;
     VsHeapClaim *claims;
     Size n_claims;
     Size claims_capacity;

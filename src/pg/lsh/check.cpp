@@ -333,15 +333,7 @@ bool lsh_still_claims(VsIndexCheck *check, const VsHeapClaim *claim) {
 bool lsh_fingerprint(VsIndexCheck *check, Datum value, uint32 *fingerprint) {
     auto *s = static_cast<LshCheck *>(check->am_state);
     const LshIndexInfo &info = s->info;
-    const vs::Element element = vs::Element(info.meta.header.element_type);
-    // An insert refuses a vector of other dimensions, so the table cannot hold one beside the
-    // index: such a row is reported with a fingerprint no entry stores.
-    if (index_key_dims(value, element) != info.dims) {
-        struct varlena *raw = PG_DETOAST_DATUM_PACKED(value);
-        *fingerprint = vs_fingerprint_end(vs_fingerprint_add(VS_FINGERPRINT_START, VARDATA_ANY(raw), VARSIZE_ANY_EXHDR(raw)));
-        return true;
-    }
-    index_read_floats(value, element, info.dims, s->row);
+    index_read_floats(value, vs::Element(info.meta.header.element_type), info.dims, s->row);
     if (!info.meta.shaped) {
         if (!lsh_indexes_vector(info.metric, s->row, info.dims)) return false;
         *fingerprint = entry_fingerprint(s->sketch, 0, 0);
