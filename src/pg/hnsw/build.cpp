@@ -288,27 +288,6 @@ static void build_callback(Relation index, ItemPointer tid, Datum *values, bool 
     MemoryContextReset(state->tuple_context);
 }
 
-// Dimensions come from the column's type modifier (a bit string's length): a graph needs one
-// dimension for all rows.
-static int indexed_dims(Relation index, vs::Element element) {
-    // bit varying(n) is binary-coercible to bit, so bit's classes accept it, but its rows may be
-    // shorter than n: as pgvector does, such a column is refused (cast it to bit(n) instead).
-    if (TupleDescAttr(index->rd_att, 0)->atttypid == VARBITOID)
-        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("type not supported for hnsw index"),
-                        errhint("Index the expression column::bit(n).")));
-    int dims = TupleDescAttr(index->rd_att, 0)->atttypmod;
-    if (dims < 0)
-        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("column does not have dimensions"),
-                        errhint("Declare the column as vector(n), halfvec(n) or bit(n).")));
-    if (vs::element_vector_bytes(element, dims) > INDEX_MAX_KEY_BYTES) {
-        int limit = element == vs::Element::Bit ? INDEX_MAX_KEY_BYTES * 8
-                                                : int(INDEX_MAX_KEY_BYTES / vs::element_vector_bytes(element, 1));
-        ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-                        errmsg("column cannot have more than %d dimensions for hnsw index", limit)));
-    }
-    return dims;
-}
-
 static void check_options(int m, int ef_construction) {
     if (ef_construction < 2 * m)
         ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -320,7 +299,7 @@ static void init_info(Relation index, HnswIndexInfo *info) {
     info->ef_construction = hnsw_option_ef_construction(index);
     check_options(m, info->ef_construction);
     vs::Element element = index_element(index);
-    hnsw_layout(element, indexed_dims(index, element), m, info);
+    hnsw_layout(element, index_column_dims(index, element), m, info);
     info->metric = index_metric(index);
     info->distance = index_kernel(element, info->metric);
     info->summable = vs::element_summable(element, info->metric);

@@ -110,6 +110,7 @@ vs::hnsw::EntryPoint hnsw_entry_point(Relation index, const HnswIndexInfo *info,
 static void read_index_info(Relation index, void *into) {
     HnswMeta meta;
     hnsw_read_meta(index, &meta);
+    index_check_element(index, &meta.header);
     auto &info = *static_cast<HnswIndexInfo *>(into);
     info.element = vs::Element(meta.header.element_type);
     info.metric = vs::Metric(meta.header.metric);

@@ -76,6 +76,7 @@ void vs_check_meta_header(VsIndexCheck *check, Page page, uint16 page_id, uint16
         vs_check_corrupt(check, 0, "magic number 0x%08X and page id 0x%04X, not 0x%08X and %s's 0x%04X", header.magic,
                          header.page_id, VS_META_MAGIC, get_am_name(index->rd_rel->relam), page_id);
     index_check_meta(index, &header, page_id, layout_version);
+    index_check_element(index, &header);
     int32 typmod = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
     if (typmod > 0 && header.dims != typmod)
         vs_check_corrupt(check, 0, "dims %d, for a column of %d dimensions", header.dims, typmod);
@@ -174,11 +175,13 @@ static void check_heap_row(Relation index, ItemPointer tid, Datum *values, bool 
     uint32 fingerprint;
     MemoryContext old = MemoryContextSwitchTo(state->row_context);
     bool indexable = !isnull[0];
-    if (indexable && index_key_dims(values[0], check->element) != check->dims) {
+    if (indexable) {
+        // Detoasted once here, for the dimensions and for the access method's fingerprint.
         struct varlena *raw = PG_DETOAST_DATUM_PACKED(values[0]);
-        fingerprint = vs_fingerprint_end(vs_fingerprint_add(VS_FINGERPRINT_START, VARDATA_ANY(raw), VARSIZE_ANY_EXHDR(raw)));
-    } else if (indexable) {
-        indexable = check->methods->fingerprint(check, values[0], &fingerprint);
+        if (index_key_dims(PointerGetDatum(raw), check->element) != check->dims)
+            fingerprint = vs_fingerprint_end(vs_fingerprint_add(VS_FINGERPRINT_START, VARDATA_ANY(raw), VARSIZE_ANY_EXHDR(raw)));
+        else
+            indexable = check->methods->fingerprint(check, PointerGetDatum(raw), &fingerprint);
     }
     MemoryContextSwitchTo(old);
     MemoryContextReset(state->row_context);

@@ -8,6 +8,7 @@ extern "C" {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wregister"
 #include "access/genam.h"
+#include "commands/defrem.h"
 #include "utils/varbit.h"
 #pragma GCC diagnostic pop
 }
@@ -35,6 +36,32 @@ vs::Element index_element(Relation index) {
     int32 value = DatumGetInt32(FunctionCall1Coll(proc, InvalidOid, PointerGetDatum(index)));
     if (!vs::element_valid(value)) elog(ERROR, "element support function returned %d", value);
     return vs::Element(value);
+}
+
+void index_check_element(Relation index, const IndexMetaHeader *meta) {
+    if (meta->element_type != uint16(index_element(index)))
+        ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+                        errmsg("index \"%s\" has a corrupt metapage (element type %u, its operator class's %d)",
+                               RelationGetRelationName(index), meta->element_type, int(index_element(index))),
+                        errhint("REINDEX the index.")));
+}
+
+int index_column_dims(Relation index, vs::Element element) {
+    const char *am = get_am_name(index->rd_rel->relam);
+    if (TupleDescAttr(index->rd_att, 0)->atttypid == VARBITOID)
+        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("type not supported for %s index", am),
+                        errhint("Index the expression column::bit(n).")));
+    int dims = TupleDescAttr(index->rd_att, 0)->atttypmod;
+    if (dims < 0)
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("column does not have dimensions"),
+                        errhint("Declare the column as vector(n), halfvec(n) or bit(n).")));
+    if (vs::element_vector_bytes(element, dims) > INDEX_MAX_KEY_BYTES) {
+        int limit = element == vs::Element::Bit ? INDEX_MAX_KEY_BYTES * 8
+                                                : int(INDEX_MAX_KEY_BYTES / vs::element_vector_bytes(element, 1));
+        ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                        errmsg("column cannot have more than %d dimensions for %s index", limit, am)));
+    }
+    return dims;
 }
 
 vs::AnyKernel index_kernel(vs::Element element, vs::Metric metric) {

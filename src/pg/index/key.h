@@ -7,6 +7,7 @@
 #pragma once
 
 #include "pg/pg.h"
+#include "pg/index/page.h"
 
 extern "C" {
 #pragma GCC diagnostic push
@@ -25,6 +26,17 @@ extern "C" {
 
 // The element of the index's first column, from its operator class.
 vs::Element index_element(Relation index);
+
+// ERRORs, as corruption, when the metapage's element is not the operator class's: every reader
+// sizes every key by it. Called where the index's info is cached, not on every metapage read,
+// since it calls the operator class's support function.
+void index_check_element(Relation index, const IndexMetaHeader *meta);
+
+// The dimensions of the index's column, from its type modifier (a bit string's length): every
+// row's key has them. An error for a column without one, for bit varying (binary-coercible to
+// bit, so bit's classes take it, but its rows may be shorter: pgvector refuses it too), and for
+// keys past INDEX_MAX_KEY_BYTES.
+int index_column_dims(Relation index, vs::Element element);
 
 // The kernel an index of element and metric orders by, from the kernels chosen for this CPU;
 // an error for a pair no operator class may declare.

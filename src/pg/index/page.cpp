@@ -34,9 +34,7 @@ void index_check_meta(Relation index, const IndexMetaHeader *meta, uint16 page_i
                         errmsg("index \"%s\" has layout version %u, this vectorsearch reads version %u",
                                RelationGetRelationName(index), meta->layout_version, layout_version),
                         errhint("REINDEX the index.")));
-    // The element is the operator class's too: a reader sizes every key by it.
-    if (!vs::element_valid(meta->element_type) || meta->element_type != uint16(index_element(index)) ||
-        !vs::metric_valid(meta->metric) || !vs::index_of(vs::Element(meta->element_type), vs::Metric(meta->metric)) ||
+    if (!vs::element_valid(meta->element_type) || !vs::metric_valid(meta->metric) || !vs::index_of(vs::Element(meta->element_type), vs::Metric(meta->metric)) ||
         meta->dims < 1 || vs::element_vector_bytes(vs::Element(meta->element_type), meta->dims) > INDEX_MAX_KEY_BYTES)
         ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
                         errmsg("index \"%s\" has a corrupt metapage (element type %u, metric %u, %d dimensions)",

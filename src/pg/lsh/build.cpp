@@ -94,15 +94,6 @@ char *lsh_buildphasename(int64 phase) {
     });
 }
 
-// Dimensions come from the column's type modifier: every row is hashed the same way.
-static int indexed_dims(Relation index) {
-    int dims = TupleDescAttr(index->rd_att, 0)->atttypmod;
-    if (dims < 0)
-        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("column does not have dimensions"),
-                        errhint("Declare the column as vector(n) or halfvec(n).")));
-    return dims;
-}
-
 // The metapage of an index before its layout is chosen: unshaped, one table of one bucket.
 static void init_unshaped(Relation index, LshIndexInfo *info, const LshOptions &options) {
     memset(info, 0, sizeof(LshIndexInfo));
@@ -117,7 +108,7 @@ static void init_unshaped(Relation index, LshIndexInfo *info, const LshOptions &
                         errmsg("lsh indexes support the <->, <#> and <=> distances only"),
                         errdetail("No hash family here is sensitive to the operator class's distance.")));
     meta.header = {VS_META_MAGIC, VS_LSH_PAGE_ID, LSH_LAYOUT_VERSION, uint16(element), uint16(metric),
-                   int32(indexed_dims(index))};
+                   int32(index_column_dims(index, element))};
     meta.shape_rows = uint32(options.shape_rows);
     meta.directory_start = InvalidBlockNumber;
     vs::lsh::Layout &layout = meta.layout;
@@ -169,7 +160,6 @@ static void write_bucket_page(LshBuildState *state, std::size_t slot, Page page)
     lsh_bucket_header(page)->next = state->last_page[slot];
     lsh_bucket_header(page)->older_entries = state->chain_entries[slot];
     state->chain_entries[slot] += lsh_bucket_header(page)->count;
-    lsh_set_bucket_hole(&state->info, page);
     state->writer.write(page);
     state->last_page[slot] = state->next_block++;
 }

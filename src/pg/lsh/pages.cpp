@@ -84,6 +84,7 @@ static void fill_info(Relation index, void *out) {
     info->meta = *reinterpret_cast<const LshMeta *>(index_page_data(BufferGetPage(buf)));
     UnlockReleaseBuffer(buf);
     index_check_meta(index, &info->meta.header, VS_LSH_PAGE_ID, LSH_LAYOUT_VERSION);
+    index_check_element(index, &info->meta.header);
     const vs::lsh::Layout &layout = info->meta.layout;
     const char *problem = lsh_layout_problem(info->meta);
     const uint32 slots_per_page = uint32(INDEX_PAGE_SPACE / sizeof(BlockNumber));

@@ -59,6 +59,7 @@ struct LshScanState {
     double memory_limit;  // bytes
     float *query;  // nullptr for a NULL query, or one that orders nothing (zero, under <=> and <#>)
     vs::Half *query_halves;  // a halfvec index's query as given, which rows are re-ranked against
+    vs::VectorKernel<vs::Half> half_distance;  // by halfvec's own kernel of the index's metric
 
     bool searched;
     bool exhausted;  // the last batch probed and re-ranked everything
@@ -163,12 +164,15 @@ void lsh_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, i
         Datum query = scan->orderByData[0].sk_argument;
         const int dims = so->info.dims;
         so->query = static_cast<float *>(palloc(sizeof(float) * dims));
-        index_read_floats(query, vs::Element(so->info.meta.header.element_type), dims, so->query);
         if (so->info.meta.header.element_type == uint16(vs::Element::Half)) {
-            DenseView<HalfvecType> v;
-            view_vector(query, &v);
+            // The halves as given (a zero one has no key under cosine, but its halves are read)
+            // and the floats they widen to, from one read of the query.
             so->query_halves = static_cast<vs::Half *>(palloc(sizeof(vs::Half) * dims));
-            memcpy(so->query_halves, v.x, sizeof(vs::Half) * dims);
+            index_read_key(query, vs::Element::Half, so->info.metric, dims, reinterpret_cast<unsigned char *>(so->query_halves));
+            for (int i = 0; i < dims; i++) so->query[i] = vs::half_to_float(so->query_halves[i]);
+            so->half_distance = vs::HalfVector::kernel(vs_half_kernels, so->info.metric);
+        } else {
+            index_read_floats(query, vs::Element::Float4, dims, so->query);
         }
         // A zero query has no cosine distance, and no inner product but 0, with any row: like a
         // NULL, it orders nothing.
@@ -220,12 +224,7 @@ static float row_distance(const LshScanState *so, Datum value) {
         DenseView<HalfvecType> v;
         view_vector(value, &v);
         check_expected_dims(dims, v.dim);
-        switch (so->info.metric) {
-            case vs::Metric::L2: return vs_half_kernels.l2_squared(so->query_halves, v.x, std::size_t(dims));
-            case vs::Metric::InnerProduct:
-                return vs_half_kernels.negative_inner_product(so->query_halves, v.x, std::size_t(dims));
-            default: return vs_half_kernels.cosine_distance(so->query_halves, v.x, std::size_t(dims));
-        }
+        return so->half_distance(so->query_halves, v.x, std::size_t(dims));
     }
     VectorView v;
     view_vector(value, &v);

@@ -302,7 +302,14 @@ static Datum sparsevec_to_dense(FunctionCallInfo fcinfo) {
     check_expected_dims(PG_GETARG_INT32(1), v->dim);
     Dense<T> *result = new_dense<T>(v->dim);
     const float *values = sparsevec_values(v);
-    for (int i = 0; i < v->nnz; i++) result->x[v->indices[i]] = narrow_checked<T>(values[i]);
+    for (int i = 0; i < v->nnz; i++) {
+        // A stored value's indices were checked when it was made; a damaged one must not write
+        // past the result.
+        if (v->indices[i] < 0 || v->indices[i] >= v->dim)
+            ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("sparsevec datum has index %d of %d dimensions",
+                                                                    v->indices[i], v->dim)));
+        result->x[v->indices[i]] = narrow_checked<T>(values[i]);
+    }
     PG_RETURN_POINTER(result);
 }
 
