@@ -8,7 +8,7 @@ PG_SRCS = $(wildcard src/pg/*.cpp src/pg/*/*.cpp)
 OBJS = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o)
 SRC_HEADERS = $(wildcard src/core/*/*.h src/pg/*.h src/pg/*/*.h)
 
-REGRESS = vector_io vector_casts vector_ops vector_functions vector_aggregates vector_btree vector_copy vector_errors halfvec sparsevec bit hnsw hnsw_types hnsw_scan_settings hnsw_vacuum hnsw_vacuum_io hnsw_monitoring hnsw_limit index_pages extension_upgrade hnsw_check lsh lsh_scan_settings lsh_vacuum
+REGRESS = vector_io vector_casts vector_ops vector_functions vector_aggregates vector_btree vector_copy vector_errors halfvec sparsevec bit hnsw hnsw_types hnsw_sparse hnsw_scan_settings hnsw_vacuum hnsw_vacuum_io hnsw_monitoring hnsw_limit index_pages extension_upgrade hnsw_check lsh lsh_scan_settings lsh_vacuum
 REGRESS_OPTS = --inputdir=. --outputdir=. --load-extension=$(EXTENSION)
 
 # No -march=native: kernels pick their instruction set at run time (src/core/kernels/distance.cpp).

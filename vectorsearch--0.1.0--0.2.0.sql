@@ -507,6 +507,38 @@ CREATE OPERATOR CLASS sparsevec_ops
 	OPERATOR 5 > ,
 	FUNCTION 1 sparsevec_cmp(sparsevec, sparsevec);
 
+-- hnsw for sparsevec: keys are stored as their non-zero elements, of any count the type allows.
+CREATE FUNCTION vectorsearch_sparsevec_element(internal) RETURNS integer
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE OPERATOR CLASS sparsevec_l2_ops
+	FOR TYPE sparsevec USING hnsw AS
+	OPERATOR 1 <-> (sparsevec, sparsevec) FOR ORDER BY float_ops,
+	FUNCTION 1 sparsevec_l2_squared_distance(sparsevec, sparsevec),
+	FUNCTION 3 vectorsearch_l2_metric(internal),
+	FUNCTION 4 vectorsearch_sparsevec_element(internal);
+
+CREATE OPERATOR CLASS sparsevec_ip_ops
+	FOR TYPE sparsevec USING hnsw AS
+	OPERATOR 1 <#> (sparsevec, sparsevec) FOR ORDER BY float_ops,
+	FUNCTION 1 sparsevec_negative_inner_product(sparsevec, sparsevec),
+	FUNCTION 3 vectorsearch_ip_metric(internal),
+	FUNCTION 4 vectorsearch_sparsevec_element(internal);
+
+CREATE OPERATOR CLASS sparsevec_cosine_ops
+	FOR TYPE sparsevec USING hnsw AS
+	OPERATOR 1 <=> (sparsevec, sparsevec) FOR ORDER BY float_ops,
+	FUNCTION 1 cosine_distance(sparsevec, sparsevec),
+	FUNCTION 3 vectorsearch_cosine_metric(internal),
+	FUNCTION 4 vectorsearch_sparsevec_element(internal);
+
+CREATE OPERATOR CLASS sparsevec_l1_ops
+	FOR TYPE sparsevec USING hnsw AS
+	OPERATOR 1 <+> (sparsevec, sparsevec) FOR ORDER BY float_ops,
+	FUNCTION 1 l1_distance(sparsevec, sparsevec),
+	FUNCTION 3 vectorsearch_l1_metric(internal),
+	FUNCTION 4 vectorsearch_sparsevec_element(internal);
+
 -- lsh for halfvec: rows are hashed as the floats their halves widen to, and re-ranked by
 -- halfvec's own distances.
 

@@ -49,10 +49,10 @@ SMOKE_INDEXES = {"hnsw:m=16,ef_construction=64": {"sweep": [20, 40], "floor": 0.
 SMOKE_RECALL_FLOOR = 0.95  # of an index given with --index
 
 # What an index holds of each row (bench/run --index hnsw:key=halfvec,...), as pgvector documents
-# the recipes: the vector itself; an expression index on embedding::halfvec(d), queried through
-# the same expression; or binary_quantize(embedding)::bit(d) ordered by Hamming distance, whose
+# the recipes: the vector itself; an expression index on embedding::halfvec(d) or
+# embedding::sparsevec(d) (its non-zero elements), queried through the same expression; or binary_quantize(embedding)::bit(d) ordered by Hamming distance, whose
 # best `rerank` rows (default 100) a query then orders exactly by the vector's own distance.
-KEYS = ("vector", "halfvec", "bit")
+KEYS = ("vector", "halfvec", "sparsevec", "bit")
 DEFAULT_RERANK = 100
 
 QUERY_TIMEOUT_MS = 60_000
@@ -80,8 +80,8 @@ def index_config(text):
     params = parse_params(params)
     if params.get("key", "vector") not in KEYS:
         raise argparse.ArgumentTypeError(f"unknown key {params['key']!r} (known: {', '.join(KEYS)})")
-    if params.get("key") == "bit" and method != "hnsw":
-        raise argparse.ArgumentTypeError(f"{method} has no bit operator class")
+    if params.get("key") in ("bit", "sparsevec") and method != "hnsw":
+        raise argparse.ArgumentTypeError(f"{method} has no {params['key']} operator class")
     if "rerank" in params and not params["rerank"].isdigit():
         raise argparse.ArgumentTypeError("rerank must be a whole number of rows")
     return {"method": method, "params": params, "spec": text, "sweep": None}
@@ -201,11 +201,11 @@ def load_table(server, ds):
 def key_sql(ds, key, rerank, k):
     """(the indexed expression and its operator class, the query: one parameter, the vector)."""
     operator = METRICS[ds.metric]["operator"]
-    if key == "halfvec":
-        expression = f"(embedding::halfvec({ds.dim}))"
-        opclass = METRICS[ds.metric]["opclass"].replace("vector_", "halfvec_")
+    if key in ("halfvec", "sparsevec"):
+        expression = f"(embedding::{key}({ds.dim}))"
+        opclass = METRICS[ds.metric]["opclass"].replace("vector_", f"{key}_")
         return (f"{expression} {opclass}",
-                f"SELECT id FROM items ORDER BY {expression} {operator} %s::vector::halfvec({ds.dim}) LIMIT {k}")
+                f"SELECT id FROM items ORDER BY {expression} {operator} %s::vector::{key}({ds.dim}) LIMIT {k}")
     if key == "bit":
         expression = f"(binary_quantize(embedding)::bit({ds.dim}))"
         # The vector appears twice: the candidates' order and the exact one; a CTE binds it once.

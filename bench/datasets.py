@@ -32,6 +32,13 @@ def _fashion_mnist(normalise):
     return (_normalised(base), _normalised(queries)) if normalise else (base, queries)
 
 
+def _fashion_mnist_sparse():
+    """Fashion-MNIST with the pixels of 127 and below dropped: 245 non-zero elements of 784 on
+    average (at most 663), for the sparsevec index."""
+    base, queries = _fashion_mnist(False)
+    return np.where(base > 127, base, 0).astype(np.float32), np.where(queries > 127, queries, 0).astype(np.float32)
+
+
 def _clustered(rows, dim, clusters=100, spread=0.5, nq=10_000):
     """A Gaussian mixture: unit-normal centres, points at `spread` around a random centre; the
     queries are fresh draws from the same mixture. Generated in chunks to bound memory at 10^6."""
@@ -53,6 +60,7 @@ def _clustered(rows, dim, clusters=100, spread=0.5, nq=10_000):
 NAMED = {
     "fashion-mnist": ("l2", lambda: _fashion_mnist(False), "fashion-mnist-784-euclidean"),
     "fashion-mnist-angular": ("cosine", lambda: _fashion_mnist(True), "fashion-mnist-784-angular"),
+    "fashion-mnist-sparse": ("l2", _fashion_mnist_sparse, None),
     "seed": ("l2", vsutil.seed_dataset, "seed-128-euclidean"),
 }
 
@@ -103,7 +111,7 @@ class Dataset:
 
 
 def load(name, nq, rows=None, dim=None):
-    """The dataset `name` ('fashion-mnist', 'fashion-mnist-angular', 'seed', or 'clustered' with
+    """The dataset `name` ('fashion-mnist', 'fashion-mnist-angular', 'fashion-mnist-sparse', 'seed', or 'clustered' with
     rows and dim) with its first nq queries (None: all of them)."""
     if name == "clustered":
         key, metric, reference = f"clustered-{dim}d-{rows}", "l2", None

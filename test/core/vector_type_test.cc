@@ -224,10 +224,90 @@ TEST(AnyVectorType, GraphOverBytesSearchesAsTheTypedGraph) {
     EXPECT_GE(recall_at_k(f, data, queries, key_bytes, 10, 80, kernel), 0.97);
 }
 
+// Sparse keys as an index lays them out (count, indices, values), in clusters as real sparse
+// features come: each cluster has a support of about density of dim indices, and each of its
+// keys holds most of that support, at values near the cluster's.
+std::vector<std::vector<unsigned char>> sparse_keys(std::mt19937 &rng, std::size_t n, int dim, double density) {
+    std::uniform_real_distribution<double> coin(0, 1);
+    std::uniform_real_distribution<float> value(0.5f, 2.0f), noise(-0.1f, 0.1f);
+    std::vector<std::vector<float>> centres(20, std::vector<float>(dim, 0.0f));
+    for (auto &centre : centres)
+        for (int i = 0; i < dim; i++)
+            if (coin(rng) < density) centre[i] = value(rng);
+    std::vector<std::vector<unsigned char>> keys;
+    for (std::size_t k = 0; k < n; k++) {
+        const auto &centre = centres[k % centres.size()];
+        std::vector<std::int32_t> indices;
+        std::vector<float> values;
+        for (int i = 0; i < dim; i++)
+            if (centre[i] != 0 && coin(rng) < 0.8) {
+                indices.push_back(i);
+                values.push_back(centre[i] + noise(rng));  // never zero
+            }
+        std::vector<unsigned char> key(vs::sparse_key::bytes(indices.size()));
+        std::int32_t nnz = std::int32_t(indices.size());
+        std::memcpy(key.data(), &nnz, sizeof(nnz));
+        std::memcpy(key.data() + 4, indices.data(), 4 * indices.size());
+        std::memcpy(key.data() + 4 + 4 * indices.size(), values.data(), 4 * values.size());
+        keys.push_back(std::move(key));
+    }
+    return keys;
+}
+
+// Over whole sparse keys the run-time kernel is the merge kernel the metric names, the cosine
+// distance included (computed, as the SQL operator does, from its parts).
+TEST(AnyVectorType, AnyKernelOverSparseKeysIsTheMergeKernel) {
+    std::mt19937 rng(9);
+    auto keys = sparse_keys(rng, 2, 300, 0.1);
+    vs::Kernels float4 = vs::select_kernels(vs::detect_isa());
+    vs::HalfKernels half = vs::select_half_kernels(vs::detect_isa());
+    vs::BitKernels bit = vs::select_bit_kernels(vs::detect_isa());
+    vs::SparseVector a = vs::sparse_key::view(keys[0].data()), b = vs::sparse_key::view(keys[1].data());
+    ASSERT_TRUE(vs::sparse_key::complete(keys[0].data(), keys[0].size()));
+    EXPECT_FALSE(vs::sparse_key::complete(keys[0].data(), keys[0].size() - 4));
+    auto distance = [&](vs::Metric metric) {
+        vs::AnyKernel k = vs::any_kernel(vs::Element::Sparse, metric, float4, half, bit);
+        EXPECT_TRUE(k);
+        return k(keys[0].data(), keys[1].data(), 0);
+    };
+    EXPECT_EQ(distance(vs::Metric::L2), vs::sparse_l2_squared(a, b));
+    EXPECT_EQ(distance(vs::Metric::InnerProduct), -vs::sparse_inner_product(a, b));
+    EXPECT_EQ(distance(vs::Metric::L1), vs::sparse_l1(a, b));
+    EXPECT_EQ(distance(vs::Metric::Cosine), float(vs::cosine_distance(vs::sparse_cosine_parts(a, b))));
+    EXPECT_GT(distance(vs::Metric::Cosine), 0.0f);
+    EXPECT_FALSE(vs::any_kernel(vs::Element::Sparse, vs::Metric::Hamming, float4, half, bit));
+    EXPECT_FALSE(vs::element_summable(vs::Element::Sparse, vs::Metric::L2));
+}
+
+// An index build's graph holds sparse keys by address, as offsets from where their memory is
+// mapped: it finds their nearest as a search over the keys themselves would.
+TEST(AnyVectorType, GraphOverSparseKeyAddressesFindsTheNearest) {
+    GraphFixture<vs::AnyVector> f;
+    auto keys = sparse_keys(f.rng, 1600, 400, 0.05);
+    std::vector<unsigned char> arena;
+    std::vector<std::uint64_t> offsets;
+    for (const auto &key : keys) {
+        offsets.push_back(arena.size());
+        arena.insert(arena.end(), key.begin(), key.end());
+    }
+    std::vector<unsigned char> data(offsets.size() * sizeof(std::uint64_t));
+    std::memcpy(data.data(), offsets.data(), data.size());
+    auto queries = split_queries(data, 100, int(sizeof(std::uint64_t)));
+    vs::AnyKernel kernel = vs::any_kernel(vs::Element::Sparse, vs::Metric::L2, vs::select_kernels(vs::detect_isa()),
+                                          vs::select_half_kernels(vs::detect_isa()), vs::select_bit_kernels(vs::detect_isa()));
+    kernel.sparse_addresses = true;
+    kernel.sparse_base = reinterpret_cast<std::uintptr_t>(arena.data());
+    f.build(data, int(sizeof(std::uint64_t)), 12, 64, kernel);
+    EXPECT_GE(recall_at_k(f, data, queries, int(sizeof(std::uint64_t)), 10, 80, kernel), 0.95);
+}
+
 TEST(VectorType, SizesFollowTheComponentType) {
     EXPECT_EQ(vs::element_vector_bytes(vs::Element::Float4, 784), 3136u);
     EXPECT_EQ(vs::element_vector_bytes(vs::Element::Half, 784), 1568u);
     EXPECT_EQ(vs::element_vector_bytes(vs::Element::Bit, 785), 99u);
+    // A sparse key's most: every dimension, up to the type's limit of non-zero elements.
+    EXPECT_EQ(vs::element_vector_bytes(vs::Element::Sparse, 10), 84u);
+    EXPECT_EQ(vs::element_vector_bytes(vs::Element::Sparse, 1000000), 128004u);
     EXPECT_EQ(vs::vector_bytes<vs::FloatVector>(784), 3136u);
     EXPECT_EQ(vs::vector_bytes<Uint8Codes>(784), 784u);
     // An in-memory graph of codes stores a quarter of the bytes per vector.

@@ -24,14 +24,20 @@
 //                                      false for a cosine computed from unnormalised vectors.
 //
 // The metric comes from the operator class; the type only says how to compute it.
+//
+// `sparsevec` keys have no fixed size and so no such struct: an index stores each apart, and
+// only AnyKernel, over whole keys, computes their distances (see SparseKey).
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <type_traits>
 
 #include "core/kernels/bits.h"
 #include "core/kernels/distance.h"
 #include "core/kernels/half.h"
+#include "core/kernels/sparse.h"
 
 namespace vs {
 
@@ -39,9 +45,9 @@ template <class Component>
 using VectorKernel = float (*)(const Component *a, const Component *b, std::size_t n) noexcept;
 
 // The element types an index stores, as recorded in its metapage: never renumber.
-enum class Element : std::uint16_t { Float4 = 1, Half = 2, Bit = 3 };
+enum class Element : std::uint16_t { Float4 = 1, Half = 2, Bit = 3, Sparse = 4 };
 
-inline bool element_valid(int value) noexcept { return value >= 1 && value <= 3; }
+inline bool element_valid(int value) noexcept { return value >= 1 && value <= 4; }
 
 template <class VectorType>
 constexpr std::size_t vector_bytes(std::size_t dims) noexcept {
@@ -97,6 +103,43 @@ struct BitVector {
     static constexpr bool summable(Metric metric) noexcept { return metric != Metric::Jaccard; }
 };
 
+// A `sparsevec` key: its non-zero elements, as many as the type allows, laid out as
+//
+//   int32 nnz | int32 indices[nnz] (0-based, strictly ascending) | float values[nnz]
+//
+// from a key's first byte, which is 4-byte aligned.
+namespace sparse_key {
+constexpr std::size_t kMaxNnz = 16000;  // the type's limit
+constexpr std::size_t bytes(std::size_t nnz) noexcept { return sizeof(std::int32_t) + nnz * 8; }
+constexpr std::size_t kMaxBytes = bytes(kMaxNnz);
+inline std::size_t nnz(const unsigned char *key) noexcept {
+    std::int32_t n;
+    std::memcpy(&n, key, sizeof(n));
+    return std::size_t(std::uint32_t(n));
+}
+inline SparseVector view(const unsigned char *key) noexcept {
+    std::size_t n = nnz(key);
+    const auto *indices = reinterpret_cast<const std::int32_t *>(key + sizeof(std::int32_t));
+    return {n, indices, reinterpret_cast<const float *>(indices + n)};
+}
+// Whether length bytes hold a whole key: a count within the limit and exactly its elements.
+inline bool complete(const unsigned char *key, std::size_t length) noexcept {
+    return length >= sizeof(std::int32_t) && nnz(key) <= kMaxNnz && bytes(nnz(key)) == length;
+}
+}  // namespace sparse_key
+
+inline SparseDistance sparse_index_distance(Metric metric) noexcept {
+    switch (metric) {
+        case Metric::L2: return sparse_l2_squared;
+        case Metric::InnerProduct: return sparse_negative_inner_product;
+        case Metric::Cosine: return sparse_cosine_distance;
+        case Metric::L1: return sparse_l1;
+        case Metric::Hamming:
+        case Metric::Jaccard: break;
+    }
+    return nullptr;
+}
+
 // The distance of a vector of the element type chosen at run time, over the vectors' bytes: how
 // the index glue, which learns the element from the operator class, runs the typed kernels. A
 // switch on the element before each call, which the CPU predicts, costs nothing measurable
@@ -106,33 +149,54 @@ struct AnyKernel {
     VectorKernel<float> float4 = nullptr;
     VectorKernel<Half> half = nullptr;
     VectorKernel<std::uint8_t> bits = nullptr;
+    SparseDistance sparse = nullptr;
+    // Where every vector must have one size (an in-memory graph), a sparse key lives apart and
+    // its vector is the key's address, 8 bytes: an offset from sparse_base, where the memory
+    // holding the keys is mapped (0 when addresses are the process's own).
+    bool sparse_addresses = false;
+    std::uintptr_t sparse_base = 0;
 
     explicit operator bool() const noexcept {
-        return element == Element::Half ? half != nullptr : element == Element::Bit ? bits != nullptr : float4 != nullptr;
+        switch (element) {
+            case Element::Half: return half != nullptr;
+            case Element::Bit: return bits != nullptr;
+            case Element::Sparse: return sparse != nullptr;
+            case Element::Float4: break;
+        }
+        return float4 != nullptr;
     }
-    // bytes: the length of each vector; a multiple of the element's size.
+    // bytes: the length of each vector; a multiple of the element's size. Sparse keys carry
+    // their own length, so bytes is not used for them.
     float operator()(const unsigned char *a, const unsigned char *b, std::size_t bytes) const noexcept {
         switch (element) {
             case Element::Half:
                 return half(reinterpret_cast<const Half *>(a), reinterpret_cast<const Half *>(b), bytes / sizeof(Half));
             case Element::Bit: return bits(a, b, bytes);
+            case Element::Sparse: return sparse(sparse_key::view(sparse_key_at(a)), sparse_key::view(sparse_key_at(b)));
             case Element::Float4: break;
         }
         return float4(reinterpret_cast<const float *>(a), reinterpret_cast<const float *>(b), bytes / sizeof(float));
     }
+    const unsigned char *sparse_key_at(const unsigned char *vector) const noexcept {
+        if (!sparse_addresses) return vector;
+        std::uint64_t offset;
+        std::memcpy(&offset, vector, sizeof(offset));
+        return reinterpret_cast<const unsigned char *>(sparse_base + std::uintptr_t(offset));
+    }
 };
 
-// The bytes of a vector of dims dimensions of element.
+// The bytes of a vector of dims dimensions of element; for a sparse key, the most it can have.
 inline std::size_t element_vector_bytes(Element element, std::size_t dims) noexcept {
     switch (element) {
         case Element::Half: return vector_bytes<HalfVector>(dims);
         case Element::Bit: return vector_bytes<BitVector>(dims);
+        case Element::Sparse: return sparse_key::bytes(dims < sparse_key::kMaxNnz ? dims : sparse_key::kMaxNnz);
         case Element::Float4: break;
     }
     return vector_bytes<FloatVector>(dims);
 }
 
-// Whether an index of element may order by metric: the dense vectors' four, or the bits' two.
+// Whether an index of element may order by metric: the vectors' four, or the bits' two.
 inline bool index_of(Element element, Metric metric) noexcept {
     return element == Element::Bit ? metric == Metric::Hamming || metric == Metric::Jaccard : metric_on_vectors(metric);
 }
@@ -148,6 +212,7 @@ inline AnyKernel any_kernel(Element element, Metric metric, const Kernels &float
         case Element::Float4: k.float4 = FloatVector::kernel(float4, metric); break;
         case Element::Half: k.half = HalfVector::kernel(half, metric); break;
         case Element::Bit: k.bits = BitVector::kernel(bits, metric); break;
+        case Element::Sparse: k.sparse = sparse_index_distance(metric); break;
     }
     return k;
 }
@@ -156,6 +221,7 @@ inline bool element_summable(Element element, Metric metric) noexcept {
     switch (element) {
         case Element::Half: return HalfVector::summable(metric);
         case Element::Bit: return BitVector::summable(metric);
+        case Element::Sparse: return false;  // a key is always compared whole
         case Element::Float4: break;
     }
     return FloatVector::summable(metric);

@@ -94,6 +94,14 @@ CosineParts sparse_cosine_parts(const SparseVector &a, const SparseVector &b) no
     return {inner_product_in<double>(a, b), squared_norm_in<double>(a), squared_norm_in<double>(b)};
 }
 
+float sparse_negative_inner_product(const SparseVector &a, const SparseVector &b) noexcept {
+    return -sparse_inner_product(a, b);
+}
+
+float sparse_cosine_distance(const SparseVector &a, const SparseVector &b) noexcept {
+    return float(cosine_distance(sparse_cosine_parts(a, b)));
+}
+
 double sparse_l2_squared_double(const SparseVector &a, const SparseVector &b) noexcept {
     return l2_squared_in<double>(a, b);
 }

@@ -57,6 +57,11 @@ struct HnswBuildState {
     HnswShared *shared;           // of a parallel build, or null
     bool on_disk;
     unsigned char *key;  // the row being added, as the index stores it
+    // A sparsevec index's keys, which the graph holds by address (vs::AnyKernel::sparse_addresses),
+    // packed into blocks of the build's context.
+    unsigned char *key_block;
+    Size key_block_free;
+    Size key_memory;  // allocated for keys so far
     double indexed;
 };
 
@@ -73,8 +78,50 @@ static ItemPointerData label_tid(uint64 label) {
 
 static_assert(std::is_trivially_destructible_v<HnswBuildState>);  // lives across buffer reads
 
-// Writes the in-memory graph as: metapage, upper pages, then the runs in element order.
-// Upper pages come first so that every run's start block is known before any link is written.
+// The kernel of the in-memory graph, which holds a sparse key by its address in this process.
+static vs::AnyKernel memory_kernel(const HnswIndexInfo &info) {
+    vs::AnyKernel kernel = info.distance;
+    kernel.sparse_addresses = info.element == vs::Element::Sparse;
+    return kernel;
+}
+
+// Lays the graph's sparse keys out on key pages from block first, each key as the fewest pieces
+// (hnsw.h) in element order, and sets tids[i] to where element i's last piece goes; writes the
+// pages to writer if one is given. Returns how many pages they take.
+static BlockNumber lay_out_keys(const vs::hnsw::AnyMemoryGraph &graph, const HnswIndexInfo &info, BlockNumber first,
+                                Page page, IndexBulkWriter *writer, ItemPointerData *tids) {
+    auto *piece = static_cast<HnswKeyPiece *>(palloc(sizeof(HnswKeyPiece) + HNSW_KEY_PIECE_MAX_BYTES));
+    piece->unused = 0;
+    BlockNumber pages = 0;
+    for (std::size_t i = 0; i < graph.size(); i++) {
+        const unsigned char *key = memory_kernel(info).sparse_key_at(graph.vector(i));
+        Size length = vs::sparse_key::bytes(vs::sparse_key::nnz(key));
+        ItemPointerSetInvalid(&piece->earlier);
+        for (Size offset = 0; offset < length;) {
+            Size bytes = Min(length - offset, Size(HNSW_KEY_PIECE_MAX_BYTES));
+            Size size = sizeof(HnswKeyPiece) + bytes;
+            if (pages == 0 || PageGetFreeSpace(page) < MAXALIGN(size)) {
+                if (pages > 0 && writer) writer->write(page);
+                hnsw_init_page(page, HNSW_PAGE_KEYS, InvalidBlockNumber);
+                pages++;
+            }
+            piece->offset = uint32(offset);
+            memcpy(piece + 1, key + offset, bytes);
+            OffsetNumber at = PageAddItem(page, reinterpret_cast<Item>(piece), size, InvalidOffsetNumber, false, false);
+            if (at == InvalidOffsetNumber) elog(ERROR, "hnsw: a key piece does not fit an empty page");
+            ItemPointerSet(&piece->earlier, first + pages - 1, at);
+            offset += bytes;
+        }
+        tids[i] = piece->earlier;
+    }
+    if (pages > 0 && writer) writer->write(page);
+    pfree(piece);
+    return pages;
+}
+
+// Writes the in-memory graph as: metapage, upper pages, key pages, then the runs in element
+// order. Upper and key pages come first so that every run's start block is known before any link
+// is written.
 static void write_graph(HnswBuildState *state) {
     IndexBulkWriter writer;
     writer.start(state->index);
@@ -100,8 +147,13 @@ static void write_graph(HnswBuildState *state) {
         ItemPointerSet(&upper[i], upper_pages, FirstOffsetNumber);  // the real offset is set while writing
         upper_free -= size + sizeof(ItemIdData);
     }
+    bool sparse = info.element == vs::Element::Sparse;
+    ItemPointerData *key_tids = sparse ? static_cast<ItemPointerData *>(palloc_extended(
+                                             sizeof(ItemPointerData) * (n ? n : 1), MCXT_ALLOC_HUGE))
+                                       : nullptr;
+    BlockNumber key_pages = sparse ? lay_out_keys(graph, info, 1 + upper_pages, page, nullptr, key_tids) : 0;
     uint32 run_pages = info.link_pages_per_run + info.vector_pages_per_run;
-    BlockNumber first_run = 1 + upper_pages;
+    BlockNumber first_run = 1 + upper_pages + key_pages;
     auto ref_of = [&](vs::Ref i) {
         return hnsw_ref(first_run + BlockNumber(i / info.elements_per_run) * run_pages, uint32(i % info.elements_per_run));
     };
@@ -115,6 +167,7 @@ static void write_graph(HnswBuildState *state) {
     meta->last_run = runs ? first_run + (runs - 1) * run_pages : InvalidBlockNumber;
     meta->last_run_used = uint32(n - std::size_t(runs ? runs - 1 : 0) * info.elements_per_run);
     meta->upper_page = upper_pages ? upper_pages : InvalidBlockNumber;
+    meta->key_page = key_pages ? upper_pages + key_pages : InvalidBlockNumber;
     writer.write(page);
 
     // Upper pages.
@@ -140,7 +193,10 @@ static void write_graph(HnswBuildState *state) {
     }
     if (current != 0) writer.write(page);
 
+    if (sparse) lay_out_keys(graph, info, 1 + upper_pages, page, &writer, key_tids);
+
     // Runs: link pages, then the vectors end to end.
+    char *sparse_slots = sparse ? static_cast<char *>(palloc(info.slot_bytes * info.elements_per_run)) : nullptr;
     for (uint32 run = 0; run < runs; run++) {
         CHECK_FOR_INTERRUPTS();
         BlockNumber start = first_run + run * run_pages;
@@ -162,8 +218,14 @@ static void write_graph(HnswBuildState *state) {
             }
             writer.write(page);
         }
-        Size vector_bytes = info.key_bytes;
+        Size vector_bytes = info.slot_bytes;
         const char *stream = reinterpret_cast<const char *>(graph.vector(first));
+        if (sparse) {
+            memset(sparse_slots, 0, info.slot_bytes * info.elements_per_run);
+            for (std::size_t i = first; i < last; i++)
+                memcpy(sparse_slots + (i - first) * info.slot_bytes, &key_tids[i], sizeof(ItemPointerData));
+            stream = sparse_slots;
+        }
         Size stream_length = (last - first) * vector_bytes;
         Size space = INDEX_PAGE_SPACE;
         for (uint32 p = 0; p < info.vector_pages_per_run; p++) {
@@ -174,6 +236,10 @@ static void write_graph(HnswBuildState *state) {
         }
     }
     writer.finish();
+    if (sparse) {
+        pfree(sparse_slots);
+        pfree(key_tids);
+    }
     pfree(tuple);
     pfree(upper);
     pfree(page);
@@ -203,8 +269,16 @@ static void flush_to_disk(HnswBuildState *state) {
     report_progress(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_LOAD);
 }
 
+// The elements maintenance_work_mem holds besides the sparse keys stored so far.
+static std::size_t element_limit(const HnswBuildState *state) {
+    std::size_t budget = std::size_t(maintenance_work_mem) * 1024;
+    if (state->key_memory >= budget) return 0;
+    std::size_t per_element = vs::hnsw::AnyMemoryGraph::bytes_per_element(int(state->info.slot_bytes), state->info.m);
+    return Min(state->memory_limit, (budget - state->key_memory) / per_element);
+}
+
 static void notice_graph_full(HnswBuildState *state, double indexed) {
-    if (state->graph.capacity() < state->memory_limit)
+    if (state->graph.capacity() < element_limit(state))
         ereport(NOTICE, (errmsg("hnsw graph is full after %.0f tuples, more than the table was estimated to hold",
                                 indexed),
                          errdetail("The remaining tuples are inserted into the written graph, which takes longer."),
@@ -215,13 +289,35 @@ static void notice_graph_full(HnswBuildState *state, double indexed) {
                          errhint("Increase maintenance_work_mem to speed up builds.")));
 }
 
+// Copies a sparse key into the build's key blocks; false, storing nothing, when the keys and the
+// graph as it is would no longer fit into maintenance_work_mem.
+static bool store_sparse_key(HnswBuildState *state, unsigned char *address) {
+    Size length = vs::sparse_key::bytes(vs::sparse_key::nnz(state->key));
+    Size aligned = MAXALIGN(length);
+    if (aligned > state->key_block_free) {
+        Size block_bytes = Max(Size(1) << 20, aligned);
+        Size graph_bytes = vs::hnsw::AnyMemoryGraph::region_bytes(int(state->info.slot_bytes), state->info.m,
+                                                                  state->graph.capacity());
+        if (state->key_memory + block_bytes + graph_bytes > std::size_t(maintenance_work_mem) * 1024) return false;
+        state->key_block = static_cast<unsigned char *>(MemoryContextAlloc(state->context, block_bytes));
+        state->key_block_free = block_bytes;
+        state->key_memory += block_bytes;
+    }
+    memcpy(state->key_block, state->key, length);
+    uint64 at = uint64(reinterpret_cast<uintptr_t>(state->key_block));
+    memcpy(address, &at, sizeof(at));
+    state->key_block += aligned;
+    state->key_block_free -= aligned;
+    return true;
+}
+
 // Doubles a serial build's graph, within maintenance_work_mem; false when already at the limit.
 static bool grow_graph(HnswBuildState *state) {
     vs::hnsw::AnyMemoryGraph &graph = state->graph;
-    std::size_t capacity = Min(state->memory_limit, graph.capacity() * 2);
+    std::size_t capacity = Min(element_limit(state), graph.capacity() * 2);
     if (capacity <= graph.capacity()) return false;
     void *bigger = MemoryContextAllocExtended(
-        state->context, vs::hnsw::AnyMemoryGraph::region_bytes(state->info.key_bytes, state->info.m, capacity), MCXT_ALLOC_HUGE);
+        state->context, vs::hnsw::AnyMemoryGraph::region_bytes(state->info.slot_bytes, state->info.m, capacity), MCXT_ALLOC_HUGE);
     graph.move_to(bigger, capacity);
     pfree(state->region);
     state->region = bigger;
@@ -235,8 +331,18 @@ static bool insert_in_memory(HnswBuildState *state, ItemPointer tid) {
     int level = vs::hnsw::random_level(1.0 - pg_prng_double(&pg_global_prng_state), state->info.m);
     HnswShared *shared = state->shared;
     if (shared == nullptr) {
+        unsigned char address[8];
+        const unsigned char *vector = state->key;
+        if (state->info.element == vs::Element::Sparse) {
+            if (!store_sparse_key(state, address)) {
+                notice_graph_full(state, state->indexed);
+                flush_to_disk(state);
+                return false;
+            }
+            vector = address;
+        }
         while (!state->on_disk) {
-            vs::Ref r = graph.add(state->key, level, tid_label(tid));
+            vs::Ref r = graph.add(vector, level, tid_label(tid));
             if (r != vs::kNoRef) {
                 graph.link(r, state->info.ef_construction, state->ws);
                 return true;
@@ -316,11 +422,14 @@ static void init_state(HnswBuildState *state, Relation index) {
     state->ws.init(&state->allocator, state->info.m, state->info.ef_construction);
     state->key = static_cast<unsigned char *>(palloc(state->info.key_bytes));
     MemoryContextSwitchTo(old);
-    std::size_t per_element = vs::hnsw::AnyMemoryGraph::bytes_per_element(state->info.key_bytes, state->info.m);
+    std::size_t per_element = vs::hnsw::AnyMemoryGraph::bytes_per_element(state->info.slot_bytes, state->info.m);
     state->memory_limit = Max(std::size_t(1), std::size_t(maintenance_work_mem) * 1024 / per_element);
     state->region = nullptr;
     state->shared = nullptr;
     state->on_disk = false;
+    state->key_block = nullptr;
+    state->key_block_free = 0;
+    state->key_memory = 0;
     state->indexed = 0;
 }
 
@@ -435,7 +544,7 @@ static dsm_segment *create_graph_segment(Size bytes) {
 static double build_parallel(HnswBuildState *state, Relation heap, IndexInfo *index_info, int workers) {
     Relation index = state->index;
     std::size_t capacity = shared_capacity(heap, state->memory_limit);
-    Size graph_bytes = vs::hnsw::AnyMemoryGraph::region_bytes(state->info.key_bytes, state->info.m, capacity);
+    Size graph_bytes = vs::hnsw::AnyMemoryGraph::region_bytes(state->info.slot_bytes, state->info.m, capacity);
     dsm_segment *graph_segment = create_graph_segment(graph_bytes);
     if (graph_segment == nullptr) return -1;
     ParallelBuild build;
@@ -456,7 +565,7 @@ static double build_parallel(HnswBuildState *state, Relation heap, IndexInfo *in
     pg_atomic_init_u64(&shared->indexed, 0);
     void *region = dsm_segment_address(graph_segment);
     MemoryContext old = MemoryContextSwitchTo(state->context);
-    state->graph.create(region, state->info.key_bytes, state->info.m, capacity, &state->allocator, state->info.distance);
+    state->graph.create(region, state->info.slot_bytes, state->info.m, capacity, &state->allocator, state->info.distance);
     MemoryContextSwitchTo(old);
 
     int launched = parallel_build_launch(&build);
@@ -483,15 +592,19 @@ IndexBuildResult *hnsw_build(Relation heap, Relation index, IndexInfo *index_inf
         const int64 values[] = {HNSW_PHASE_LOAD, int64(std::max<float4>(heap->rd_rel->reltuples, 0))};
         pgstat_progress_update_multi_param(2, params, values);
 
-        int workers = plan_create_index_workers(RelationGetRelid(heap), RelationGetRelid(index));
+        // The participants of a parallel build would need their sparse keys in shared memory too,
+        // which it does not have: a sparsevec index builds alone.
+        int workers = state.info.element == vs::Element::Sparse
+                          ? 0
+                          : plan_create_index_workers(RelationGetRelid(heap), RelationGetRelid(index));
         double heap_tuples = workers > 0 ? build_parallel(&state, heap, index_info, workers) : -1;
         if (heap_tuples < 0) {
             MemoryContext old = MemoryContextSwitchTo(state.context);
             std::size_t initial = Min(state.memory_limit, std::size_t(1024));
             state.region = palloc_extended(
-                vs::hnsw::AnyMemoryGraph::region_bytes(state.info.key_bytes, state.info.m, initial), MCXT_ALLOC_HUGE);
-            state.graph.create(state.region, state.info.key_bytes, state.info.m, initial, &state.allocator,
-                               state.info.distance);
+                vs::hnsw::AnyMemoryGraph::region_bytes(state.info.slot_bytes, state.info.m, initial), MCXT_ALLOC_HUGE);
+            state.graph.create(state.region, state.info.slot_bytes, state.info.m, initial, &state.allocator,
+                               memory_kernel(state.info));
             heap_tuples = table_index_build_scan(heap, index, index_info, true, true, build_callback, &state, nullptr);
             if (!state.on_disk) flush_to_disk(&state);
             MemoryContextSwitchTo(old);

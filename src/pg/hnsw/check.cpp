@@ -11,6 +11,11 @@
 //      of an element not deleted is claimed for the heap checks;
 //   3. the upper tuples, whose lists are checked the same way.
 //
+// A sparsevec index's keys are checked in pass 2, with the record that leads to them: each piece
+// one pass 1 found on a key page (or on its page now, if added since) and of no other key, the
+// pieces ending where the next begins, and the key whole: a count within the type's limit,
+// indices ascending below the dimensions, values finite and not zero.
+//
 // Pass 1 learns where the runs are before pass 2 reads a link that may point anywhere, so that
 // the links need no memory of their own. The check runs beside inserts and VACUUM: whatever
 // pass 1 did not see (a run, a tuple or a record added since) is looked up on its page before it
@@ -49,6 +54,12 @@ struct UpperTuple {
     vs::Ref owner;  // the element whose record points here, once pass 2 has seen it
 };
 
+struct KeyPiece {
+    BlockNumber block;
+    OffsetNumber offset;
+    vs::Ref owner;  // the element whose key it is part of, once pass 2 has seen it
+};
+
 struct HnswCheck {
     VsIndexCheck *check;
     HnswIndexInfo info;
@@ -63,6 +74,10 @@ struct HnswCheck {
     UpperTuple *uppers;
     Size n_uppers;
     Size uppers_capacity;
+    KeyPiece *pieces;
+    Size n_pieces;
+    Size pieces_capacity;
+    PGAlignedBlock key_page;  // a sparse key's piece being read
     // The run pass 1 is in.
     bool in_run;
     BlockNumber run;
@@ -79,6 +94,7 @@ const char *page_type_name(int type) {
         case HNSW_PAGE_LINKS: return "link";
         case HNSW_PAGE_VECTORS: return "vector";
         case HNSW_PAGE_UPPER: return "upper";
+        case HNSW_PAGE_KEYS: return "key";
         default: return "unknown";
     }
 }
@@ -119,7 +135,8 @@ void check_meta(HnswCheck *s, Page page) {
     info.element = vs::Element(header.element_type);
     info.dims = header.dims;
     info.key_bytes = vs::element_vector_bytes(info.element, Size(header.dims));
-    Size vector_bytes = info.key_bytes;
+    info.slot_bytes = hnsw_slot_bytes(info.element, header.dims);
+    Size vector_bytes = info.slot_bytes;
     info.m = meta.m;
     info.ef_construction = meta.ef_construction;
     info.link_record_size = sizeof(HnswLinkRecordHeader) + sizeof(HnswLink) * 2 * Size(meta.m);
@@ -147,6 +164,10 @@ void check_meta(HnswCheck *s, Page page) {
                          meta.last_run_used, meta.elements_per_run, nblocks);
     if (meta.upper_page != InvalidBlockNumber && (meta.upper_page == 0 || meta.upper_page >= nblocks))
         vs_check_corrupt(check, 0, "upper page %u, in an index of %u blocks", meta.upper_page, nblocks);
+    if (meta.key_page != InvalidBlockNumber && (meta.key_page == 0 || meta.key_page >= nblocks))
+        vs_check_corrupt(check, 0, "key page %u, in an index of %u blocks", meta.key_page, nblocks);
+    if (meta.key_page != InvalidBlockNumber && info.element != vs::Element::Sparse)
+        vs_check_corrupt(check, 0, "a key page, %u, in an index of dense vectors", meta.key_page);
     if (meta.free_block != InvalidBlockNumber && (meta.free_block == 0 || meta.free_block >= nblocks))
         vs_check_corrupt(check, 0, "free block hint %u, in an index of %u blocks", meta.free_block, nblocks);
     // On a hot standby the next transaction ID lags the primary's, where the stamp was taken.
@@ -184,7 +205,7 @@ void walk_link_records(HnswCheck *s, BlockNumber block, uint32 page_in_run, Page
 // their fingerprints. The run's vectors are one byte stream across its vector pages, in order.
 void hash_vectors(HnswCheck *s, uint32 page_in_run, Page page) {
     const HnswIndexInfo &info = s->info;
-    Size length = info.key_bytes;
+    Size length = info.slot_bytes;
     Size start = Size(page_in_run - info.link_pages_per_run) * INDEX_PAGE_SPACE;
     Size end = start + INDEX_PAGE_SPACE;
     const char *data = index_page_data(page);
@@ -223,7 +244,7 @@ void walk_run_page(HnswCheck *s, BlockNumber block, Page page, int type) {
     }
     if (type == HNSW_PAGE_LINKS)
         walk_link_records(s, block, s->run_pages_seen, page);
-    else if (s->hashes)
+    else if (s->hashes && info.element != vs::Element::Sparse)  // a sparse key is hashed in pass 2
         hash_vectors(s, s->run_pages_seen, page);
     if (++s->run_pages_seen == info.link_pages_per_run + info.vector_pages_per_run) {
         s->kinds[s->run] |= RUN_COMPLETE;
@@ -255,6 +276,32 @@ void walk_upper_page(HnswCheck *s, BlockNumber block, Page page) {
     }
 }
 
+// Key pages: each tuple a piece of sound length (hnsw_key_piece); unused line pointers are the
+// pieces of keys deleted when their slots were reused.
+void walk_key_page(HnswCheck *s, BlockNumber block, Page page) {
+    if (s->info.element != vs::Element::Sparse) vs_check_corrupt(s->check, block, "a key page in an index of dense vectors");
+    if (index_page_opaque(page)->aux != InvalidBlockNumber)
+        vs_check_corrupt(s->check, block, "a key page names run %u", index_page_opaque(page)->aux);
+    auto *header = reinterpret_cast<PageHeader>(page);
+    for (OffsetNumber offset = FirstOffsetNumber; offset <= PageGetMaxOffsetNumber(page); offset++) {
+        ItemId item = PageGetItemId(page, offset);
+        if (!ItemIdIsUsed(item)) continue;
+        ItemPointerData tid;
+        ItemPointerSet(&tid, block, offset);
+        Size bytes;
+        const char *problem = nullptr;
+        if (hnsw_key_piece(page, &tid, &bytes, &problem) == nullptr)
+            vs_check_corrupt(s->check, block, "offset %u: the key piece %s", offset, problem);
+        if (ItemIdGetOffset(item) < header->pd_upper || ItemIdGetOffset(item) + ItemIdGetLength(item) > header->pd_special)
+            vs_check_corrupt(s->check, block, "offset %u: the key piece lies outside the tuple space", offset);
+        if (s->n_pieces == s->pieces_capacity) {
+            s->pieces_capacity *= 2;
+            s->pieces = static_cast<KeyPiece *>(repalloc_huge(s->pieces, sizeof(KeyPiece) * s->pieces_capacity));
+        }
+        s->pieces[s->n_pieces++] = {block, offset, vs::kNoRef};
+    }
+}
+
 void walk_page(HnswCheck *s, BlockNumber block, Page page) {
     if (PageIsNew(page)) {
         s->kinds[block] = KIND_NEW;
@@ -271,9 +318,13 @@ void walk_page(HnswCheck *s, BlockNumber block, Page page) {
             end_run(s, block, "an upper page");
             walk_upper_page(s, block, page);
             break;
+        case HNSW_PAGE_KEYS:
+            end_run(s, block, "a key page");
+            walk_key_page(s, block, page);
+            break;
         default:
-            vs_check_corrupt(s->check, block, "page type %u, not a link (%d), vector (%d) or upper (%d) page", unsigned(type),
-                             HNSW_PAGE_LINKS, HNSW_PAGE_VECTORS, HNSW_PAGE_UPPER);
+            vs_check_corrupt(s->check, block, "page type %u, not a link (%d), vector (%d), upper (%d) or key (%d) page",
+                             unsigned(type), HNSW_PAGE_LINKS, HNSW_PAGE_VECTORS, HNSW_PAGE_UPPER, HNSW_PAGE_KEYS);
     }
 }
 
@@ -372,6 +423,67 @@ void check_upper_pointer(HnswCheck *s, vs::Ref ref, const HnswLinkRecordHeader *
                          upper_block, upper_offset, record->level, problem);
 }
 
+// Why the sparse key of element ref, whose last piece is at tid, is wrong, or nullptr; the key is
+// left in s->key, *length long.
+const char *bad_sparse_key(HnswCheck *s, vs::Ref ref, ItemPointerData tid, Size *length) {
+    Size end = 0;
+    for (bool last = true;; last = false) {
+        CHECK_FOR_INTERRUPTS();
+        BlockNumber block = ItemPointerGetBlockNumberNoCheck(&tid);
+        OffsetNumber offset = ItemPointerGetOffsetNumberNoCheck(&tid);
+        if (block == VS_METAPAGE_BLKNO || block >= RelationGetNumberOfBlocks(s->check->index))
+            return "has a piece outside the index";
+        Page page = vs_check_read_page(s->check, block, &s->key_page);
+        Size bytes;
+        const char *problem = nullptr;
+        const HnswKeyPiece *piece = hnsw_key_piece(page, &tid, &bytes, &problem);
+        if (piece == nullptr) return problem;
+        if (last) *length = end = piece->offset + bytes;
+        if (piece->offset + bytes != end || end > s->info.key_bytes) return "has a piece that does not end where the next begins";
+        if ((piece->offset == 0) == ItemPointerIsValid(&piece->earlier)) return "has a piece that names a wrong one before it";
+        memcpy(s->key + piece->offset, piece + 1, bytes);
+        KeyPiece sought{block, offset, vs::kNoRef};
+        auto before = [](const KeyPiece &a, const KeyPiece &b) {
+            return a.block < b.block || (a.block == b.block && a.offset < b.offset);
+        };
+        KeyPiece *found = std::lower_bound(s->pieces, s->pieces + s->n_pieces, sought, before);
+        if (found != s->pieces + s->n_pieces && found->block == block && found->offset == offset) {
+            if (found->owner != vs::kNoRef && found->owner != ref) return "shares a piece with another element's";
+            found->owner = ref;
+        }
+        if (piece->offset == 0) break;
+        end = piece->offset;
+        tid = piece->earlier;
+    }
+    if (!vs::sparse_key::complete(s->key, *length)) return "has a count that does not match its length";
+    vs::SparseVector v = vs::sparse_key::view(s->key);
+    for (std::size_t i = 0; i < v.nnz; i++) {
+        if (v.indices[i] < 0 || v.indices[i] >= s->info.dims || (i > 0 && v.indices[i] <= v.indices[i - 1]))
+            return "has indices out of order or range";
+        if (!std::isfinite(v.values[i]) || v.values[i] == 0) return "has a zero or infinite value";
+    }
+    return nullptr;
+}
+
+// Checks the sparse key of a record that holds one (any but a slot an insert has just claimed,
+// whose key it is replacing) and returns its fingerprint. A key that changed during the check
+// (its slot reused meanwhile) is not called out.
+uint64 check_sparse_key(HnswCheck *s, vs::Ref ref, BlockNumber block, uint32 slot, const HnswLinkRecordHeader *record) {
+    ItemPointerData tid = hnsw_sparse_key_tid(s->check->index, &s->info, ref);
+    Size length = 0;
+    const char *problem = bad_sparse_key(s, ref, tid, &length);
+    if (problem) {
+        Page page = vs_check_read_page(s->check, block, &s->key_page);
+        const HnswLinkRecordHeader *now = hnsw_link_record(page, &s->info, slot);
+        ItemPointerData tid_now = hnsw_sparse_key_tid(s->check->index, &s->info, ref);
+        if (memcmp(now, record, sizeof(HnswLinkRecordHeader)) == 0 && ItemPointerEquals(&tid, &tid_now))
+            vs_check_corrupt(s->check, block, "slot %u: the sparse key ending at (%u,%u) %s", slot,
+                             ItemPointerGetBlockNumberNoCheck(&tid), ItemPointerGetOffsetNumberNoCheck(&tid), problem);
+        return 0;
+    }
+    return vs_fingerprint_add(VS_FINGERPRINT_START, s->key, length);
+}
+
 void check_record(HnswCheck *s, BlockNumber run, uint32 index, BlockNumber block, const HnswLinkRecordHeader *record) {
     VsIndexCheck *check = s->check;
     uint32 slot = index % s->info.records_per_link_page;
@@ -392,6 +504,11 @@ void check_record(HnswCheck *s, BlockNumber run, uint32 index, BlockNumber block
     ItemPointerData heap_tid = record->heap_tid;
     BlockNumber heap_block = ItemPointerGetBlockNumberNoCheck(&heap_tid);
     OffsetNumber heap_offset = ItemPointerGetOffsetNumberNoCheck(&heap_tid);
+    // An element is given its heap TID after its key; a claimed slot loses its old one first.
+    if (s->info.element == vs::Element::Sparse && (ItemPointerIsValid(&heap_tid) || (flags & HNSW_FLAG_UNLINKED))) {
+        uint64 hash = check_sparse_key(s, ref, block, slot, record);
+        if (s->hashes) s->hashes[written_bit(s, block, slot)] = hash;
+    }
     if (flags & HNSW_FLAG_UNLINKED) {
         if (ItemPointerIsValid(&heap_tid))
             vs_check_corrupt(check, block, "slot %u: an unlinked element keeps heap TID (%u,%u)", slot, heap_block, heap_offset);
@@ -497,10 +614,12 @@ void hnsw_verify(VsIndexCheck *check) {
     s->written = static_cast<uint8 *>(zeroed((slots + 7) / 8));
     if (check->heapallindexed) s->hashes = static_cast<uint64 *>(zeroed(sizeof(uint64) * slots));
     s->metric = hnsw_index_info(check->index)->metric;
-    s->key = static_cast<unsigned char *>(palloc(s->info.key_bytes));
+    s->key = static_cast<unsigned char *>(palloc(s->info.key_bytes));  // also each sparse key of pass 2
     s->zero_record = static_cast<const char *>(palloc0(s->info.link_record_size));
     s->uppers_capacity = 64;
     s->uppers = static_cast<UpperTuple *>(palloc(sizeof(UpperTuple) * s->uppers_capacity));
+    s->pieces_capacity = 64;
+    s->pieces = static_cast<KeyPiece *>(palloc(sizeof(KeyPiece) * s->pieces_capacity));
 
     s->kinds[VS_METAPAGE_BLKNO] = INDEX_PAGE_META;
     vs_check_walk(check, VS_METAPAGE_BLKNO + 1, [&](BlockNumber block, Page page) { walk_page(s, block, page); });
@@ -513,6 +632,9 @@ void hnsw_verify(VsIndexCheck *check) {
     if (meta.upper_page != InvalidBlockNumber && s->kinds[meta.upper_page] != HNSW_PAGE_UPPER)
         vs_check_corrupt(check, VS_METAPAGE_BLKNO, "the upper page, %u, is a %s page", meta.upper_page,
                          page_type_name(s->kinds[meta.upper_page] & ~RUN_COMPLETE));
+    if (meta.key_page != InvalidBlockNumber && s->kinds[meta.key_page] != HNSW_PAGE_KEYS)
+        vs_check_corrupt(check, VS_METAPAGE_BLKNO, "the key page, %u, is a %s page", meta.key_page,
+                         page_type_name(s->kinds[meta.key_page] & ~RUN_COMPLETE));
     if (meta.free_block != InvalidBlockNumber && (s->kinds[meta.free_block] & ~RUN_COMPLETE) != HNSW_PAGE_LINKS)
         vs_check_corrupt(check, VS_METAPAGE_BLKNO, "the free block hint, %u, is a %s page", meta.free_block,
                          page_type_name(s->kinds[meta.free_block] & ~RUN_COMPLETE));
@@ -536,7 +658,8 @@ bool hnsw_still_claims(VsIndexCheck *check, const VsHeapClaim *claim) {
 bool hnsw_fingerprint(VsIndexCheck *check, Datum value, uint32 *fingerprint) {
     auto *s = static_cast<HnswCheck *>(check->am_state);
     if (!index_read_key(value, s->info.element, s->metric, s->info.dims, s->key)) return false;
-    *fingerprint = vs_fingerprint_end(vs_fingerprint_add(VS_FINGERPRINT_START, s->key, s->info.key_bytes));
+    Size length = s->info.element == vs::Element::Sparse ? vs::sparse_key::bytes(vs::sparse_key::nnz(s->key)) : s->info.key_bytes;
+    *fingerprint = vs_fingerprint_end(vs_fingerprint_add(VS_FINGERPRINT_START, s->key, length));
     return true;
 }
 

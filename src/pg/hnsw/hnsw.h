@@ -13,9 +13,16 @@
 //                  next, where VACUUM freed slots and when they may be reused
 //   run            [link page]...[link page][vector page]...[vector page]
 //   upper page     slotted page of upper-layer tuples: links on layers 1..level of one element
+//   key page       slotted page of sparse key pieces (sparsevec indexes only)
 //
 //   link record    level | flags | heap TID | upper tuple TID | layer-0 links (2m x 6 bytes)
 //   upper tuple    for each layer 1..level: m links (6 bytes each, unused ones invalid)
+//   key piece      TID of the piece before | offset in the key | bytes of the key from there
+//
+// A sparse key (vs::sparse_key) has no fixed size, so its element's place in the vector stream
+// holds a TID: where the last piece of its key is. A key that fits a page is one piece, compared
+// where it lies; a longer one (over 1,015 non-zero elements) is a chain of pieces, copied out
+// before it is compared. A slot's key is deleted when the slot is reused.
 //
 // Every page carries the shared special space (IndexPageOpaque): hnsw's page id VS_HNSW_PAGE_ID,
 // its page type below, and for link and vector pages the start of their run. After the build,
@@ -39,6 +46,7 @@ extern "C" {
 #include "access/generic_xlog.h"
 #include "access/transam.h"
 #include "access/reloptions.h"
+#include "access/xlog.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "utils/rel.h"
@@ -56,6 +64,7 @@ extern "C" {
 #define HNSW_PAGE_LINKS 2
 #define HNSW_PAGE_VECTORS 3
 #define HNSW_PAGE_UPPER 4
+#define HNSW_PAGE_KEYS 5
 
 #define HNSW_DEFAULT_M 16
 #define HNSW_DEFAULT_EF_CONSTRUCTION 64
@@ -100,7 +109,19 @@ struct HnswMeta {
     BlockNumber upper_page;  // where the next upper tuple goes, or InvalidBlockNumber
     BlockNumber free_block;  // no link page before it holds an unlinked slot; InvalidBlockNumber: none does
     FullTransactionId free_after;  // unlinked slots are free once no snapshot older than this remains
+    BlockNumber key_page;  // where the next sparse key piece goes, or InvalidBlockNumber
 };
+
+struct HnswKeyPiece {
+    ItemPointerData earlier;  // invalid in a key's first piece
+    uint16 unused;
+    uint32 offset;  // of its bytes in the key
+    // followed by the bytes
+};
+
+// The most bytes of a key one piece holds: what is left of a page for one tuple.
+#define HNSW_KEY_PIECE_MAX_BYTES \
+    (MAXALIGN_DOWN(INDEX_PAGE_SPACE - sizeof(ItemIdData)) - sizeof(HnswKeyPiece))
 
 // WITH (...) options, as stored in rd_options.
 struct HnswOptions {
@@ -116,7 +137,8 @@ struct HnswIndexInfo {
     vs::AnyKernel distance;
     bool summable;  // whether the distance over a key is the sum over its pieces on each page
     int dims;
-    Size key_bytes;
+    Size key_bytes;   // the most a key has
+    Size slot_bytes;  // of an element's place in its run's vector stream: its key, or a sparse key's TID
     int m;
     int ef_construction;
     uint32 elements_per_run;
@@ -155,6 +177,10 @@ inline bool hnsw_link_valid(const HnswLink &l) {
 constexpr HnswLink HNSW_NO_LINK = {0xffff, 0xffff, 0xffff};
 
 void hnsw_layout(vs::Element element, int dims, int m, HnswIndexInfo *info);
+// A sparse key's TID takes 8 bytes, so that none spans pages and is ever read half written.
+inline Size hnsw_slot_bytes(vs::Element element, int dims) {
+    return element == vs::Element::Sparse ? 8 : vs::element_vector_bytes(element, Size(dims));
+}
 // The index's layout and distance, kept with its relcache entry (index_cached_info): copy the
 // struct rather than keep the pointer across a call that may accept invalidations.
 const HnswIndexInfo *hnsw_index_info(Relation index);
@@ -178,18 +204,67 @@ vs::hnsw::EntryPoint hnsw_entry_point(Relation index, const HnswIndexInfo *info,
 HnswLinkRecordHeader *hnsw_link_record(Page page, const HnswIndexInfo *info, uint32 index);
 inline HnswLink *hnsw_record_links(HnswLinkRecordHeader *record) { return reinterpret_cast<HnswLink *>(record + 1); }
 BlockNumber hnsw_link_block(const HnswIndexInfo *info, vs::Ref ref);
-void hnsw_read_vector(Relation index, const HnswIndexInfo *info, vs::Ref ref, unsigned char *out);
+// Copies an element's slot in the vector stream, which may span pages.
+void hnsw_read_slot(Relation index, const HnswIndexInfo *info, vs::Ref ref, unsigned char *out);
+// Copies an element's key, from its slot or, for a sparse key, from its pieces.
+void hnsw_read_key(Relation index, const HnswIndexInfo *info, vs::Ref ref, unsigned char *out);
+// Where a sparse element's key ends: the TID of its last piece, which its slot holds.
+ItemPointerData hnsw_sparse_key_tid(Relation index, const HnswIndexInfo *info, vs::Ref ref);
+// The piece at tid on its page, read or locked by the caller; null, with the problem, when the
+// pointer or the piece's length (at least one byte, at most a page's worth) is wrong.
+const HnswKeyPiece *hnsw_key_piece(Page page, ItemPointer tid, Size *bytes, const char **problem);
+pg_attribute_noreturn() void hnsw_report_bad_key(Relation index, ItemPointer tid, const char *problem);
+
+// Calls visit(bytes, length, offset in key) for each piece of the sparse key whose last piece is
+// at tid, last first, with its page share-locked, after checking that it ends where the next
+// one begins. Returns the key's length, at most capacity; or, on a hot standby, 0 for a key that
+// is not there. (Replay may delete the pieces of a reused slot's key while a scan that read the
+// old TID is on its way to them: the primary's wait before reuse does not see the standby's
+// scans. Such a scan re-ranks its results under each element's lock, where the key is whole.)
+template <typename Visit>
+Size hnsw_visit_key_pieces(Relation index, ItemPointerData tid, Size capacity, Visit visit) {
+    Size length = 0, end = 0;  // the key's, and where this piece must end
+    for (bool last = true;; last = false) {
+        // Offsets fall from piece to piece and no piece is empty, so the walk ends.
+        BlockNumber block = ItemPointerGetBlockNumberNoCheck(&tid);
+        const char *problem = block == VS_METAPAGE_BLKNO || block == InvalidBlockNumber ? "is not in a block of the index" : nullptr;
+        Buffer buf = problem ? InvalidBuffer : index_read_buffer(index, block);
+        const HnswKeyPiece *piece = nullptr;
+        Size bytes = 0;
+        if (!problem) {
+            LockBuffer(buf, BUFFER_LOCK_SHARE);
+            piece = hnsw_key_piece(BufferGetPage(buf), &tid, &bytes, &problem);
+        }
+        if (piece) {
+            if (last) length = end = piece->offset + bytes;
+            if (piece->offset + bytes != end || length > capacity || (piece->offset == 0) == ItemPointerIsValid(&piece->earlier))
+                problem = "does not continue the key's next piece";
+        }
+        if (problem) {
+            if (BufferIsValid(buf)) UnlockReleaseBuffer(buf);
+            if (RecoveryInProgress()) return 0;
+            hnsw_report_bad_key(index, &tid, problem);
+        }
+        Size offset = piece->offset;
+        ItemPointerData earlier = piece->earlier;
+        visit(reinterpret_cast<const unsigned char *>(piece + 1), bytes, offset);
+        UnlockReleaseBuffer(buf);
+        if (offset == 0) return length;
+        tid = earlier;
+        end = offset;
+    }
+}
 
 inline bool hnsw_vector_crosses_pages(const HnswIndexInfo *info, vs::Ref ref) {
-    Size length = info->key_bytes;
+    Size length = info->slot_bytes;
     return (Size(hnsw_ref_index(ref)) * length) % INDEX_PAGE_SPACE + length > INDEX_PAGE_SPACE;
 }
 
-// Calls visit(block, offset in page, offset in vector, length) for each piece of ref's vector
-// in the run's byte stream, in order.
+// Calls visit(block, offset in page, offset in slot, length) for each piece of ref's slot in
+// the run's byte stream, in order.
 template <typename Visit>
 void hnsw_vector_pieces(const HnswIndexInfo *info, vs::Ref ref, Visit visit) {
-    Size length = info->key_bytes;
+    Size length = info->slot_bytes;
     Size offset = Size(hnsw_ref_index(ref)) * length;
     BlockNumber block = hnsw_ref_run(ref) + info->link_pages_per_run + BlockNumber(offset / INDEX_PAGE_SPACE);
     Size in_page = offset % INDEX_PAGE_SPACE;
@@ -235,8 +310,9 @@ class HnswPageStore {
     bool replace_links(vs::Ref r, int layer, const vs::Ref *list, int n, const HnswLink *expected);
 
   private:
-    // Distance from q to r's vector, computed piece by piece on the pages themselves.
+    // Distance from q to r's key, computed piece by piece on the pages themselves.
     float distance_from(const unsigned char *q, vs::Ref r);
+    float sparse_distance_from(const unsigned char *q, vs::Ref r);
 
     Relation index_;
     const HnswIndexInfo *info_;

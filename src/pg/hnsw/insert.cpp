@@ -5,11 +5,14 @@
 #include "pg/hnsw/hnsw.h"
 #include "pg/test_hooks.h"
 
+#include <initializer_list>
+
 extern "C" {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wregister"
 #include "common/pg_prng.h"
 #include "miscadmin.h"
+#include "storage/freespace.h"
 #include "storage/lmgr.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -72,7 +75,82 @@ static vs::Ref reserve_new_slot(Relation index, const HnswIndexInfo *info) {
     }
 }
 
-// Adds an upper tuple with no links yet to the metapage's current upper page, or to a new one.
+// Whether a tuple of size fits page, in a line pointer deleted before (see delete_sparse_key) or
+// a new one.
+static bool tuple_fits(Page page, Size size) {
+    bool unused_pointer = false;
+    for (OffsetNumber offset = FirstOffsetNumber; offset <= PageGetMaxOffsetNumber(page) && !unused_pointer; offset++)
+        unused_pointer = !ItemIdIsUsed(PageGetItemId(page, offset));
+    return PageGetExactFreeSpace(page) >= MAXALIGN(size) + (unused_pointer ? 0 : sizeof(ItemIdData));
+}
+
+// Adds a tuple to a slotted page of type: preferred, if it has room; for key pages, one the free
+// space map offers; the page the metapage's hint names; or a new one it then names. The free
+// space map, PostgreSQL's own fork and a hint only (neither WAL-logged nor trusted: a page it
+// offers is checked, and passed over if it is not what it should be), learns of the room that
+// deleted key pieces leave (delete_sparse_key) and of what each added piece takes.
+static ItemPointerData add_tuple(Relation index, uint16 type, BlockNumber HnswMeta::*hint, const void *tuple, Size size,
+                                 BlockNumber preferred) {
+    bool keys = type == HNSW_PAGE_KEYS;
+    for (;;) {
+        CHECK_FOR_INTERRUPTS();
+        HnswMeta meta;
+        hnsw_read_meta(index, &meta);
+        BlockNumber hinted = meta.*hint;
+        BlockNumber offered = keys ? GetPageWithFreeSpace(index, MAXALIGN(size) + sizeof(ItemIdData)) : InvalidBlockNumber;
+        for (BlockNumber block : {preferred, offered, hinted}) {
+            if (block == InvalidBlockNumber) continue;
+            bool from_map = block == offered && block != preferred && block != hinted;
+            if (block == VS_METAPAGE_BLKNO || (from_map && block >= RelationGetNumberOfBlocks(index))) {
+                if (from_map) continue;
+                ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+                                errmsg("hnsw index \"%s\" names the metapage as a page of tuples",
+                                       RelationGetRelationName(index))));
+            }
+            Buffer buf = index_read_buffer(index, block);
+            LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+            Page page = BufferGetPage(buf);
+            const IndexPageOpaque *opaque = index_page_opaque(page);
+            bool typed = opaque != nullptr && opaque->page_id == VS_HNSW_PAGE_ID && opaque->page_type == type;
+            if (!typed && !from_map)
+                ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+                                errmsg("hnsw index \"%s\" names block %u as a page of type %u, which it is not",
+                                       RelationGetRelationName(index), block, unsigned(type))));
+            OffsetNumber offset = InvalidOffsetNumber;
+            if (typed && tuple_fits(page, size)) {
+                index_edit_page(index, buf, [&](Page page) {
+                    offset = PageAddItem(page, static_cast<Item>(const_cast<void *>(tuple)), size, InvalidOffsetNumber,
+                                         false, false);
+                    if (offset == InvalidOffsetNumber) elog(ERROR, "hnsw: failed to add a tuple");
+                });
+            }
+            Size left = typed ? PageGetExactFreeSpace(page) : 0;
+            UnlockReleaseBuffer(buf);
+            if (keys) RecordPageWithFreeSpace(index, block, left);
+            if (offset != InvalidOffsetNumber) {
+                ItemPointerData tid;
+                ItemPointerSet(&tid, block, offset);
+                return tid;
+            }
+        }
+        if (keys && offered != InvalidBlockNumber) FreeSpaceMapVacuumRange(index, offered, offered + 1);
+        preferred = InvalidBlockNumber;
+        lock_growth(index);
+        hnsw_read_meta(index, &meta);
+        if (meta.*hint == hinted) {
+            Buffer buf = new_page(index, type, InvalidBlockNumber);
+            BlockNumber added = BufferGetBlockNumber(buf);
+            UnlockReleaseBuffer(buf);
+            index_change_meta<HnswMeta>(index, [&](HnswMeta *m) {
+                m->*hint = added;
+                return true;
+            });
+        }
+        unlock_growth(index);
+    }
+}
+
+// Adds an upper tuple with no links yet.
 static ItemPointerData add_upper_tuple(Relation index, const HnswIndexInfo *info, int level) {
     Size size = hnsw_upper_tuple_size(level, info->m);
     // A drawn level fits (m = 100 draws at most level 7: 4,200 bytes); a forced one may not.
@@ -82,48 +160,79 @@ static ItemPointerData add_upper_tuple(Relation index, const HnswIndexInfo *info
                                info->m)));
     HnswLink *tuple = static_cast<HnswLink *>(palloc(size));
     for (int i = 0; i < level * info->m; i++) tuple[i] = HNSW_NO_LINK;
+    ItemPointerData tid = add_tuple(index, HNSW_PAGE_UPPER, &HnswMeta::upper_page, tuple, size, InvalidBlockNumber);
+    pfree(tuple);
+    return tid;
+}
+
+// The most pieces a sparse key has.
+#define HNSW_MAX_KEY_PIECES ((vs::sparse_key::kMaxBytes + HNSW_KEY_PIECE_MAX_BYTES - 1) / HNSW_KEY_PIECE_MAX_BYTES)
+
+// Where a reused slot's old key was, piece by piece from its first: a new key of the same size
+// fits there again.
+struct KeyPlaces {
+    int count;
+    BlockNumber blocks[HNSW_MAX_KEY_PIECES];
+};
+
+// Writes a sparse key as pieces, first to last, each naming the one before and each where the
+// old key's piece of the same place was, if it fits; returns the last's TID. Each is logged
+// before the slot that leads to it is written.
+static ItemPointerData write_sparse_key(Relation index, const unsigned char *key, const KeyPlaces &places) {
+    Size length = vs::sparse_key::bytes(vs::sparse_key::nnz(key));
+    auto *piece = static_cast<HnswKeyPiece *>(palloc(sizeof(HnswKeyPiece) + HNSW_KEY_PIECE_MAX_BYTES));
+    ItemPointerSetInvalid(&piece->earlier);
+    piece->unused = 0;
+    for (Size offset = 0; offset < length;) {
+        Size bytes = Min(length - offset, Size(HNSW_KEY_PIECE_MAX_BYTES));
+        piece->offset = uint32(offset);
+        memcpy(piece + 1, key + offset, bytes);
+        int place = int(offset / HNSW_KEY_PIECE_MAX_BYTES);
+        BlockNumber preferred = place < places.count ? places.blocks[place] : InvalidBlockNumber;
+        piece->earlier = add_tuple(index, HNSW_PAGE_KEYS, &HnswMeta::key_page, piece, sizeof(HnswKeyPiece) + bytes, preferred);
+        offset += bytes;
+    }
+    ItemPointerData last = piece->earlier;
+    pfree(piece);
+    return last;
+}
+
+// Deletes the pieces of the key a reused slot held, and says where they were. No scan reads them
+// any more: the slot is free (see claim_free_slot), and a hot standby's scans expect keys to go
+// (hnsw_visit_key_pieces).
+static KeyPlaces delete_sparse_key(Relation index, const HnswIndexInfo *info, vs::Ref ref) {
+    ItemPointerData tid = hnsw_sparse_key_tid(index, info, ref);
+    KeyPlaces places;
+    places.count = 0;
     for (;;) {
         CHECK_FOR_INTERRUPTS();
-        HnswMeta meta;
-        hnsw_read_meta(index, &meta);
-        BlockNumber block = meta.upper_page;
-        if (block != InvalidBlockNumber) {
-            ItemPointerData hint;
-            ItemPointerSet(&hint, block, FirstOffsetNumber);
-            Buffer buf = hnsw_read_upper_buffer(index, &hint);
-            LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-            Page page = BufferGetPage(buf);
-            const IndexPageOpaque *opaque = index_page_opaque(page);
-            if (opaque == nullptr || opaque->page_id != VS_HNSW_PAGE_ID || opaque->page_type != HNSW_PAGE_UPPER)
-                ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
-                                errmsg("hnsw index \"%s\" names block %u as its upper page, which is not one",
-                                       RelationGetRelationName(index), block)));
-            if (PageGetFreeSpace(page) >= MAXALIGN(size)) {
-                OffsetNumber offset = InvalidOffsetNumber;
-                index_edit_page(index, buf, [&](Page page) {
-                    offset = PageAddItem(page, reinterpret_cast<Item>(tuple), size, InvalidOffsetNumber, false, false);
-                    if (offset == InvalidOffsetNumber) elog(ERROR, "hnsw: failed to add upper tuple");
-                });
-                UnlockReleaseBuffer(buf);
-                pfree(tuple);
-                ItemPointerData tid;
-                ItemPointerSet(&tid, block, offset);
-                return tid;
-            }
-            UnlockReleaseBuffer(buf);
-        }
-        lock_growth(index);
-        hnsw_read_meta(index, &meta);
-        if (meta.upper_page == block) {
-            Buffer buf = new_page(index, HNSW_PAGE_UPPER, InvalidBlockNumber);
-            BlockNumber added = BufferGetBlockNumber(buf);
-            UnlockReleaseBuffer(buf);
-            index_change_meta<HnswMeta>(index, [&](HnswMeta *m) {
-                m->upper_page = added;
-                return true;
-            });
-        }
-        unlock_growth(index);
+        BlockNumber block = ItemPointerGetBlockNumberNoCheck(&tid);
+        if (block == VS_METAPAGE_BLKNO || block == InvalidBlockNumber)
+            hnsw_report_bad_key(index, &tid, "is not in a block of the index");
+        Buffer buf = index_read_buffer(index, block);
+        LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+        Size bytes;
+        const char *problem = nullptr;
+        const HnswKeyPiece *piece = hnsw_key_piece(BufferGetPage(buf), &tid, &bytes, &problem);
+        if (piece == nullptr) hnsw_report_bad_key(index, &tid, problem);
+        ItemPointerData earlier = piece->earlier;
+        int place = int(piece->offset / HNSW_KEY_PIECE_MAX_BYTES);
+        if (place >= int(HNSW_MAX_KEY_PIECES) || piece->offset % HNSW_KEY_PIECE_MAX_BYTES != 0)
+            hnsw_report_bad_key(index, &tid, "does not start where a piece may");
+        places.count = Max(places.count, place + 1);
+        places.blocks[place] = block;
+        index_edit_page(index, buf, [&](Page page) {
+            OffsetNumber offset = ItemPointerGetOffsetNumber(&tid);
+            bool last_pointer = offset == PageGetMaxOffsetNumber(page);
+            PageIndexTupleDeleteNoCompact(page, offset);
+            if (!last_pointer) PageSetHasFreeLinePointers(page);  // for PageAddItem to take it
+        });
+        Size left = PageGetExactFreeSpace(BufferGetPage(buf));
+        UnlockReleaseBuffer(buf);
+        RecordPageWithFreeSpace(index, block, left);
+        FreeSpaceMapVacuumRange(index, block, block + 1);
+        if (place == 0) return places;
+        tid = earlier;
     }
 }
 
@@ -226,7 +335,17 @@ static vs::Ref claim_free_slot(Relation index, Relation heap, const HnswIndexInf
     return ref;
 }
 
-static void write_vector(Relation index, const HnswIndexInfo *info, vs::Ref ref, const unsigned char *source) {
+// Writes ref's key: into its slot, or a sparse key's pieces first (where key_places were, if
+// they fit) and their TID into the slot.
+static void write_key(Relation index, const HnswIndexInfo *info, vs::Ref ref, const unsigned char *key,
+                      const KeyPlaces &key_places) {
+    unsigned char slot[8] = {0};
+    const unsigned char *source = key;
+    if (info->element == vs::Element::Sparse) {
+        ItemPointerData tid = write_sparse_key(index, key, key_places);
+        memcpy(slot, &tid, sizeof(tid));
+        source = slot;
+    }
     hnsw_vector_pieces(info, ref, [&](BlockNumber block, Size in_page, Size done, Size piece) {
         Buffer buf = index_read_buffer(index, block);
         LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
@@ -305,9 +424,12 @@ void hnsw_insert_element(Relation index, Relation heap, const HnswIndexInfo *inf
     // upper tuple is left behind.
     int level;
     ItemPointerData upper;
+    KeyPlaces key_places;
+    key_places.count = 0;
     vs::Ref ref = claim_free_slot(index, heap, info, &level, &upper);
     if (ref != vs::kNoRef) {
         if (level > 0) reset_upper_tuple(index, &upper, level, info->m);
+        if (info->element == vs::Element::Sparse) key_places = delete_sparse_key(index, info, ref);
     } else {
         ref = reserve_new_slot(index, info);
         level = VS_TEST_LEVEL(vs::hnsw::random_level(1.0 - pg_prng_double(&pg_global_prng_state), info->m));
@@ -315,7 +437,7 @@ void hnsw_insert_element(Relation index, Relation heap, const HnswIndexInfo *inf
         if (level > 0) upper = add_upper_tuple(index, info, level);
     }
     VS_TEST_PAUSE("hnsw_insert_reserved");
-    write_vector(index, info, ref, key);
+    write_key(index, info, ref, key, key_places);
     write_record(index, info, ref, level, 0, heap_tid, &upper);
 
     vs::Allocator allocator = index_allocator(context);

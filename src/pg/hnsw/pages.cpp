@@ -10,6 +10,7 @@ extern "C" {
 }
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 
 // Chooses how many elements a run holds: the count, up to about 64 pages' worth, that wastes
@@ -18,10 +19,11 @@ void hnsw_layout(vs::Element element, int dims, int m, HnswIndexInfo *info) {
     info->element = element;
     info->dims = dims;
     info->key_bytes = vs::element_vector_bytes(element, dims);
+    info->slot_bytes = hnsw_slot_bytes(element, dims);
     info->m = m;
     info->link_record_size = sizeof(HnswLinkRecordHeader) + sizeof(HnswLink) * 2 * m;
     info->records_per_link_page = uint32(INDEX_PAGE_SPACE / info->link_record_size);
-    Size vector_bytes = info->key_bytes;
+    Size vector_bytes = info->slot_bytes;
     uint32 limit = uint32(std::min<Size>(65535, std::max<Size>(1, 64 * INDEX_PAGE_SPACE / (info->link_record_size + vector_bytes))));
     double best = 0;
     for (uint32 n = 1; n <= limit; n++) {
@@ -54,6 +56,7 @@ HnswMeta *hnsw_init_meta_page(Page page, const HnswIndexInfo *info) {
     meta->upper_page = InvalidBlockNumber;
     meta->free_block = InvalidBlockNumber;
     meta->free_after = InvalidFullTransactionId;
+    meta->key_page = InvalidBlockNumber;
     return meta;
 }
 
@@ -118,6 +121,7 @@ static void read_index_info(Relation index, void *into) {
     info.summable = vs::element_summable(info.element, info.metric);
     info.dims = meta.header.dims;
     info.key_bytes = vs::element_vector_bytes(info.element, info.dims);
+    info.slot_bytes = hnsw_slot_bytes(info.element, info.dims);
     info.m = meta.m;
     info.ef_construction = meta.ef_construction;
     info.link_record_size = sizeof(HnswLinkRecordHeader) + sizeof(HnswLink) * 2 * meta.m;
@@ -163,8 +167,7 @@ static bool lock_vector_page(Buffer buf) {
     return standby;
 }
 
-// Copies an element's vector, which may span pages.
-void hnsw_read_vector(Relation index, const HnswIndexInfo *info, vs::Ref ref, unsigned char *out) {
+void hnsw_read_slot(Relation index, const HnswIndexInfo *info, vs::Ref ref, unsigned char *out) {
     unsigned char *dest = out;
     hnsw_vector_pieces(info, ref, [&](BlockNumber block, Size in_page, Size done, Size piece) {
         Buffer buf = index_read_buffer(index, block);
@@ -173,6 +176,63 @@ void hnsw_read_vector(Relation index, const HnswIndexInfo *info, vs::Ref ref, un
         if (locked) LockBuffer(buf, BUFFER_LOCK_UNLOCK);
         ReleaseBuffer(buf);
     });
+}
+
+static_assert(INDEX_PAGE_SPACE % 8 == 0 && sizeof(ItemPointerData) <= 8);
+
+ItemPointerData hnsw_sparse_key_tid(Relation index, const HnswIndexInfo *info, vs::Ref ref) {
+    unsigned char slot[8];
+    hnsw_read_slot(index, info, ref, slot);
+    ItemPointerData tid;
+    memcpy(&tid, slot, sizeof(tid));
+    return tid;
+}
+
+void hnsw_report_bad_key(Relation index, ItemPointer tid, const char *problem) {
+    ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+                    errmsg("hnsw index \"%s\" has a sparse key piece at (%u,%u) that %s", RelationGetRelationName(index),
+                           ItemPointerGetBlockNumberNoCheck(tid), ItemPointerGetOffsetNumberNoCheck(tid), problem),
+                    errhint("REINDEX the index.")));
+}
+
+const HnswKeyPiece *hnsw_key_piece(Page page, ItemPointer tid, Size *bytes, const char **problem) {
+    OffsetNumber offset = ItemPointerGetOffsetNumberNoCheck(tid);
+    const IndexPageOpaque *opaque = index_page_opaque(page);
+    if (opaque == nullptr || opaque->page_id != VS_HNSW_PAGE_ID || opaque->page_type != HNSW_PAGE_KEYS) {
+        *problem = "is not on a key page";
+        return nullptr;
+    }
+    if (offset < FirstOffsetNumber || offset > PageGetMaxOffsetNumber(page) || !ItemIdIsNormal(PageGetItemId(page, offset))) {
+        *problem = "is not a tuple of its page";
+        return nullptr;
+    }
+    ItemId item = PageGetItemId(page, offset);
+    Size length = ItemIdGetLength(item);
+    if (length <= sizeof(HnswKeyPiece) || length > sizeof(HnswKeyPiece) + HNSW_KEY_PIECE_MAX_BYTES) {
+        *problem = "has the wrong length";
+        return nullptr;
+    }
+    *bytes = length - sizeof(HnswKeyPiece);
+    return reinterpret_cast<const HnswKeyPiece *>(PageGetItem(page, item));
+}
+
+// A sparse key's pieces copied end to end, checked to be a whole key. False on a hot standby
+// when the key is gone (see hnsw_visit_key_pieces).
+static bool read_sparse_key(Relation index, const HnswIndexInfo *info, vs::Ref ref, unsigned char *out) {
+    ItemPointerData tid = hnsw_sparse_key_tid(index, info, ref);
+    Size length = hnsw_visit_key_pieces(index, tid, info->key_bytes, [&](const unsigned char *bytes, Size n, Size offset) {
+        memcpy(out + offset, bytes, n);
+    });
+    if (length == 0) return false;
+    if (!vs::sparse_key::complete(out, length)) hnsw_report_bad_key(index, &tid, "ends a key of the wrong length");
+    return true;
+}
+
+void hnsw_read_key(Relation index, const HnswIndexInfo *info, vs::Ref ref, unsigned char *out) {
+    if (info->element != vs::Element::Sparse) return hnsw_read_slot(index, info, ref, out);
+    // A key gone on a standby reads as one with no elements: a wrong distance for a moment, which
+    // the scan's re-ranking puts right.
+    if (!read_sparse_key(index, info, ref, out)) memset(out, 0, sizeof(int32));
 }
 
 Size hnsw_upper_tuple_size(int level, int m) { return sizeof(HnswLink) * Size(level) * m; }
@@ -222,8 +282,9 @@ void HnswPageStore::init(Relation index, const HnswIndexInfo *info, MemoryContex
 // key within one page (its one piece) and over a copy of a key that crosses pages.
 float HnswPageStore::distance_from(const unsigned char *q, vs::Ref r) {
     static_assert(INDEX_PAGE_SPACE % sizeof(float) == 0);
+    if (info_->element == vs::Element::Sparse) return sparse_distance_from(q, r);
     if (!info_->summable && hnsw_vector_crosses_pages(info_, r)) {
-        hnsw_read_vector(index_, info_, r, piece_scratch_);
+        hnsw_read_slot(index_, info_, r, piece_scratch_);
         return info_->distance(q, piece_scratch_, info_->key_bytes);
     }
     float sum = 0;
@@ -238,12 +299,34 @@ float HnswPageStore::distance_from(const unsigned char *q, vs::Ref r) {
     return sum;
 }
 
+// A key of one piece is compared on its page; the pieces of a longer one are copied out first.
+float HnswPageStore::sparse_distance_from(const unsigned char *q, vs::Ref r) {
+    ItemPointerData tid = hnsw_sparse_key_tid(index_, info_, r);
+    float d = 0;
+    bool first = true, in_place = false, whole = true;
+    Size length = hnsw_visit_key_pieces(index_, tid, info_->key_bytes, [&](const unsigned char *bytes, Size n, Size offset) {
+        // The last piece at offset 0 is the whole key.
+        if (first && offset == 0) {
+            in_place = true;
+            whole = vs::sparse_key::complete(bytes, n);
+            if (whole) d = info_->distance(q, bytes, n);
+        } else {
+            memcpy(piece_scratch_ + offset, bytes, n);
+        }
+        first = false;
+    });
+    if (length == 0) return FLT_MAX;  // gone, on a standby: as far as can be
+    if (!in_place) whole = vs::sparse_key::complete(piece_scratch_, length);
+    if (!whole) hnsw_report_bad_key(index_, &tid, "ends a key of the wrong length");
+    return in_place ? d : info_->distance(q, piece_scratch_, length);
+}
+
 // Prefetches every vector of a batch before computing any distance, so that their memory reads
 // overlap. The addresses come from where each block was last found, without a pin: a prefetch
 // of a buffer that has since been replaced costs a wasted load, nothing more. Each vector is then
 // pinned only while its distance is computed, since holding many pins at once is slow.
 void HnswPageStore::distances_to_query(const vs::Ref *refs, int n, float *out) {
-    Size bytes = info_->key_bytes;
+    Size bytes = info_->slot_bytes;
     for (int i = 0; i < n; i++) {
         Size offset = Size(hnsw_ref_index(refs[i])) * bytes;
         index_prefetch_buffer(index_, hnsw_ref_run(refs[i]) + info_->link_pages_per_run + BlockNumber(offset / INDEX_PAGE_SPACE),
@@ -253,7 +336,7 @@ void HnswPageStore::distances_to_query(const vs::Ref *refs, int n, float *out) {
 }
 
 float HnswPageStore::distance(vs::Ref a, vs::Ref b) {
-    hnsw_read_vector(index_, info_, a, scratch_);
+    hnsw_read_key(index_, info_, a, scratch_);
     return distance_from(scratch_, b);
 }
 
@@ -309,7 +392,7 @@ float HnswPageStore::checked_distance(vs::Ref r, uint8 *flags) {
 }
 
 float HnswPageStore::exact_distance(vs::Ref r) {
-    hnsw_read_vector(index_, info_, r, scratch_);
+    hnsw_read_key(index_, info_, r, scratch_);
     return info_->distance(query_, scratch_, info_->key_bytes);
 }
 
@@ -368,7 +451,7 @@ void HnswPageStore::set_neighbors(vs::Ref r, int layer, const vs::Ref *list, int
             if (replace_links(r, layer, list, n, slots)) return;
             continue;
         }
-        hnsw_read_vector(index_, info_, r, scratch_);
+        hnsw_read_key(index_, info_, r, scratch_);
         int n_pool = 0;
         auto consider = [&](vs::Ref candidate) {
             for (int i = 0; i < n_pool; i++)

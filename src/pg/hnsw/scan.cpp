@@ -134,7 +134,8 @@ void hnsw_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, 
 
 // Rows must come in the order the SQL operator gives them, even where two distances differ only
 // in the last bit: the results whose vectors cross a page boundary, whose distances were summed
-// piece by piece, get their exact distance, and all are sorted again. On a hot standby every
+// piece by piece, get their exact distance, and all are sorted again. (A distance that does not
+// sum was computed over the whole vector already.) On a hot standby every
 // result's distance is read again under its record's lock (HnswPageStore::checked_distance),
 // and results no longer valid go: the primary's wait before reusing a slot does not see the
 // standby's snapshots, so an old scan there could otherwise mix two vectors of a reused slot.
@@ -150,7 +151,7 @@ static void take_batch(HnswScanState *so, int found) {
             c->distance = so->store.checked_distance(c->ref, &flags);
             return (flags & HNSW_FLAG_VALID) && !(flags & HNSW_FLAG_DELETED);
         }
-        if (hnsw_vector_crosses_pages(&so->info, c->ref)) {
+        if (so->info.summable && hnsw_vector_crosses_pages(&so->info, c->ref)) {
             so->stats.distances++;
             c->distance = so->store.exact_distance(c->ref);
         }
@@ -173,7 +174,7 @@ static void search(IndexScanDesc scan, HnswScanState *so) {
         // still come back as they would from a sequential scan: walk the graph around its entry.
         if (so->query == nullptr) {
             so->query = static_cast<unsigned char *>(palloc(so->info.key_bytes));
-            hnsw_read_vector(index, &so->info, entry.ref, so->query);
+            hnsw_read_key(index, &so->info, entry.ref, so->query);
         }
         so->store.set_query(so->query);
         VS_TEST_PAUSE("hnsw_scan_walk");

@@ -15,12 +15,14 @@ extern "C" {
 
 #include "pg/types/bit.h"
 #include "pg/types/dense.h"
+#include "pg/types/sparsevec.h"
 
 // Each takes an unused internal argument, so SQL cannot call it, and returns its element's
 // number.
 extern "C" {
 PG_FUNCTION_INFO_V1(vectorsearch_halfvec_element);
 PG_FUNCTION_INFO_V1(vectorsearch_bit_element);
+PG_FUNCTION_INFO_V1(vectorsearch_sparsevec_element);
 }
 
 Datum vectorsearch_halfvec_element(PG_FUNCTION_ARGS) {
@@ -29,6 +31,11 @@ Datum vectorsearch_halfvec_element(PG_FUNCTION_ARGS) {
 Datum vectorsearch_bit_element(PG_FUNCTION_ARGS) {
     return vs::guard([&]() -> Datum { PG_RETURN_INT32(int32(vs::Element::Bit)); });
 }
+Datum vectorsearch_sparsevec_element(PG_FUNCTION_ARGS) {
+    return vs::guard([&]() -> Datum { PG_RETURN_INT32(int32(vs::Element::Sparse)); });
+}
+
+static_assert(vs::sparse_key::kMaxNnz == SPARSEVEC_MAX_NNZ);
 
 vs::Element index_element(Relation index) {
     if (!OidIsValid(index_getprocid(index, 1, INDEX_ELEMENT_PROC))) return vs::Element::Float4;
@@ -54,8 +61,9 @@ int index_column_dims(Relation index, vs::Element element) {
     int dims = TupleDescAttr(index->rd_att, 0)->atttypmod;
     if (dims < 0)
         ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("column does not have dimensions"),
-                        errhint("Declare the column as vector(n), halfvec(n) or bit(n).")));
-    if (vs::element_vector_bytes(element, dims) > INDEX_MAX_KEY_BYTES) {
+                        errhint("Declare the column as vector(n), halfvec(n), sparsevec(n) or bit(n).")));
+    // A sparse key's size follows its non-zero elements, which the type limits, not its dimensions.
+    if (element != vs::Element::Sparse && vs::element_vector_bytes(element, dims) > INDEX_MAX_KEY_BYTES) {
         int limit = element == vs::Element::Bit ? INDEX_MAX_KEY_BYTES * 8
                                                 : int(INDEX_MAX_KEY_BYTES / vs::element_vector_bytes(element, 1));
         ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -80,6 +88,7 @@ int index_key_dims(Datum value, vs::Element element) {
             return v.dim;
         }
         case vs::Element::Bit: return int(VARBITLEN(DatumGetVarBitP(value)));
+        case vs::Element::Sparse: return sparsevec_arg(value)->dim;
         case vs::Element::Float4: break;
     }
     VectorView v;
@@ -123,9 +132,10 @@ void index_read_floats(Datum value, vs::Element element, int dims, float *out) {
     switch (element) {
         case vs::Element::Float4: return read_dense_floats<VectorType>(value, dims, out);
         case vs::Element::Half: return read_dense_floats<HalfvecType>(value, dims, out);
-        case vs::Element::Bit: break;
+        case vs::Element::Bit:
+        case vs::Element::Sparse: break;
     }
-    elog(ERROR, "bit strings have no floats");
+    elog(ERROR, "only dense vectors are read as floats");
 }
 
 bool index_read_key(Datum value, vs::Element element, vs::Metric metric, int dims, unsigned char *out) {
@@ -135,6 +145,16 @@ bool index_read_key(Datum value, vs::Element element, vs::Metric metric, int dim
             VarBit *bits = DatumGetVarBitP(value);
             check_expected_dims(dims, int(VARBITLEN(bits)));
             memcpy(out, VARBITS(bits), vs::element_vector_bytes(element, dims));
+            return true;
+        }
+        case vs::Element::Sparse: {
+            // Its count, indices and values; under cosine a vector with no elements (the type keeps
+            // no zeros) has no direction.
+            const SparseVec *v = sparsevec_arg(value);
+            check_expected_dims(dims, v->dim);
+            if (metric == vs::Metric::Cosine && v->nnz == 0) return false;
+            memcpy(out, &v->nnz, sizeof(int32));
+            memcpy(out + sizeof(int32), v->indices, vs::sparse_key::bytes(Size(v->nnz)) - sizeof(int32));
             return true;
         }
         case vs::Element::Float4: break;

@@ -1,6 +1,6 @@
 // What an index stores for a row, its key: the indexed value's elements as the column's type
-// holds them (float4 for vector, IEEE halves for halfvec, the bytes of a bit string), scaled to
-// unit length under cosine. The operator class names the element (support function 4, absent
+// holds them (float4 for vector, IEEE halves for halfvec, the bytes of a bit string, the non-zero
+// elements of a sparsevec: vs::sparse_key), float4 scaled to unit length under cosine. The operator class names the element (support function 4, absent
 // for vector's classes, which are float4) and the metric (support function 3); the metapage
 // records both, and every phase reads and compares keys as bytes through vs::AnyKernel
 // (core/index/vector_type.h), so one index implementation serves every type.
@@ -20,8 +20,9 @@ extern "C" {
 
 #define INDEX_ELEMENT_PROC 4
 
-// The largest key an index holds: 16,000 float4s, 32,000 halves, 512,000 bits. hnsw's keys span
-// pages, so the limit is not the page size; it bounds what one search holds in memory.
+// The largest dense key an index holds: 16,000 float4s, 32,000 halves, 512,000 bits. hnsw's
+// keys span pages, so the limit is not the page size; it bounds what one search holds in memory.
+// A sparse key is bounded by the type's 16,000 elements instead (vs::sparse_key::kMaxBytes).
 #define INDEX_MAX_KEY_BYTES 64000
 
 // The element of the index's first column, from its operator class.
@@ -49,7 +50,7 @@ int index_key_dims(Datum value, vs::Element element);
 // that it has dims: what an index that hashes floats (lsh) reads of a row or query.
 void index_read_floats(Datum value, vs::Element element, int dims, float *out);
 
-// Writes value's key, vs::element_vector_bytes(element, dims) bytes, into out, after checking
-// that it has the index's dims. Returns false for a value with no key: a zero vector under
-// cosine, which has no direction.
+// Writes value's key, vs::element_vector_bytes(element, dims) bytes (a sparse key: at most
+// that), into out, after checking that it has the index's dims. Returns false for a value with no
+// key: a zero vector under cosine, which has no direction.
 bool index_read_key(Datum value, vs::Element element, vs::Metric metric, int dims, unsigned char *out);

@@ -35,7 +35,9 @@ void index_check_meta(Relation index, const IndexMetaHeader *meta, uint16 page_i
                                RelationGetRelationName(index), meta->layout_version, layout_version),
                         errhint("REINDEX the index.")));
     if (!vs::element_valid(meta->element_type) || !vs::metric_valid(meta->metric) || !vs::index_of(vs::Element(meta->element_type), vs::Metric(meta->metric)) ||
-        meta->dims < 1 || vs::element_vector_bytes(vs::Element(meta->element_type), meta->dims) > INDEX_MAX_KEY_BYTES)
+        meta->dims < 1 ||
+        (meta->element_type != uint16(vs::Element::Sparse) &&
+         vs::element_vector_bytes(vs::Element(meta->element_type), meta->dims) > INDEX_MAX_KEY_BYTES))
         ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
                         errmsg("index \"%s\" has a corrupt metapage (element type %u, metric %u, %d dimensions)",
                                RelationGetRelationName(index), meta->element_type, meta->metric, meta->dims),

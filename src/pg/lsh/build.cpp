@@ -100,7 +100,7 @@ static void init_unshaped(Relation index, LshIndexInfo *info, const LshOptions &
     LshMeta &meta = info->meta;
     // Rows are hashed as floats, so any dense type will do: halves widen exactly.
     const vs::Element element = index_element(index);
-    if (element == vs::Element::Bit)
+    if (element != vs::Element::Float4 && element != vs::Element::Half)
         ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("lsh indexes vector and halfvec columns only")));
     const vs::Metric metric = index_metric(index);
     if (metric != vs::Metric::L2 && metric != vs::Metric::InnerProduct && metric != vs::Metric::Cosine)
