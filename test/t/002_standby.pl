@@ -2,8 +2,8 @@
 # primary and a standby each): a standby replays the build (log_newpage_range), the GenericXLog
 # records of inserts, of VACUUM's link repair and of inserts into freed slots, and answers k-NN
 # queries through the index with exactly the rows the primary returns, from pages byte for byte
-# the primary's (hnsw's round adds indexes of halves and of bits, each key type's pages). Then the
-# standby is promoted and keeps going.
+# the primary's (hnsw's round adds indexes of halves, of sparse vectors and of bits, each key
+# type's pages). Then the standby is promoted and keeps going.
 use strict;
 use warnings;
 
@@ -112,10 +112,12 @@ INSERT INTO items SELECT i, vec(i) FROM generate_series(1, 3000) i;
 @{[ create_index_sql($am, 'items', options => 'other_with', name => 'items_cosine', opclass => 'vector_cosine_ops') ]}
 ANALYZE items;
 });
-	# halves, and bits under Jaccard (computed over whole keys, not summed over pieces)
-	@other_indexes = $am eq 'hnsw' ? ('items_half', 'items_bits') : ();
+	# halves, sparse vectors (their keys on key pages, deleted and replaced when a slot is
+	# reused), and bits under Jaccard (computed over whole keys, not summed over pieces)
+	@other_indexes = $am eq 'hnsw' ? ('items_half', 'items_sparse', 'items_bits') : ();
 	$primary->safe_psql('postgres', q{
 CREATE INDEX items_half ON items USING hnsw ((embedding::halfvec(16)) halfvec_l2_ops);
+CREATE INDEX items_sparse ON items USING hnsw ((embedding::sparsevec(16)) sparsevec_l2_ops);
 CREATE INDEX items_bits ON items USING hnsw ((binary_quantize(embedding)::bit(16)) bit_jaccard_ops);
 }) if @other_indexes;
 	$primary->safe_psql('postgres',
@@ -179,15 +181,25 @@ INSERT INTO done VALUES (true);
 	while ($standby->safe_psql('postgres', 'SELECT count(*) FROM done') eq '0')
 	{
 		my $q = -1 - $standby_queries % 50;
-		my @d = split /\n/, $standby->safe_psql('postgres', qq{
+		my @answers = ([ split /\n/, $standby->safe_psql('postgres', qq{
 SET enable_seqscan = off;
 SELECT embedding <-> vec($q) FROM items ORDER BY embedding <-> vec($q) LIMIT 10;
-});
-		my $ordered = !grep { $d[$_] < $d[ $_ - 1 ] } 1 .. $#d;
-		if (@d != 10 || !$ordered)
+}) ]);
+		# and through the sparse index, whose keys' pieces replay may delete under a scan
+		push @answers, [ split /\n/, $standby->safe_psql('postgres', qq{
+SET enable_seqscan = off;
+SELECT embedding::sparsevec(16) <-> vec($q)::sparsevec(16) FROM items
+ORDER BY embedding::sparsevec(16) <-> vec($q)::sparsevec(16) LIMIT 10;
+}) ] if @other_indexes;
+		for my $answer (@answers)
 		{
-			$bad_answers++;
-			diag("standby query $standby_queries: " . scalar(@d) . ' rows' . ($ordered ? '' : ', out of order'));
+			my @d = @$answer;
+			my $ordered = !grep { $d[$_] < $d[ $_ - 1 ] } 1 .. $#d;
+			if (@d != 10 || !$ordered)
+			{
+				$bad_answers++;
+				diag("standby query $standby_queries: " . scalar(@d) . ' rows' . ($ordered ? '' : ', out of order'));
+			}
 		}
 		$standby_queries++;
 	}

@@ -30,7 +30,7 @@ double sparse_l1_double(const SparseVector &a, const SparseVector &b) noexcept;
 
 // What an index orders by besides the two above: the negative inner product (as `<#>`), and the
 // cosine distance itself, computed from the parts as the SQL operator does, so that an index keeps
-// sparse keys as they are and orders exactly as the operator.
+// sparse keys as they are and orders as the operator to within the float it keeps a distance in.
 float sparse_negative_inner_product(const SparseVector &a, const SparseVector &b) noexcept;
 float sparse_cosine_distance(const SparseVector &a, const SparseVector &b) noexcept;
 

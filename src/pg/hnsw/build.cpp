@@ -16,6 +16,7 @@ extern "C" {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wregister"
 #include "access/parallel.h"
+#include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "commands/progress.h"
@@ -42,6 +43,10 @@ struct HnswShared {
     LWLock flush_lock;
     bool flushed;
     pg_atomic_uint64 indexed;
+    // A sparsevec index's keys: an arena after the graph in its segment, taken from the front.
+    Size key_arena_offset;
+    Size key_arena_bytes;
+    pg_atomic_uint64 key_arena_used;
 };
 
 struct HnswBuildState {
@@ -51,17 +56,19 @@ struct HnswBuildState {
     MemoryContext tuple_context;  // reset after every row
     vs::Allocator allocator;
     vs::hnsw::AnyMemoryGraph graph;
+    vs::AnyKernel graph_kernel;   // the graph's: a sparse key by its address (sparse_key_at)
     void *region;                 // the graph's memory in a serial build
     vs::hnsw::Workspace ws;
     std::size_t memory_limit;     // elements that fit in maintenance_work_mem
     HnswShared *shared;           // of a parallel build, or null
     bool on_disk;
     unsigned char *key;  // the row being added, as the index stores it
-    // A sparsevec index's keys, which the graph holds by address (vs::AnyKernel::sparse_addresses),
-    // packed into blocks of the build's context.
+    // A serial build's sparse keys, which the graph holds by address (vs::AnyKernel::
+    // sparse_addresses), packed into blocks of the build's context.
     unsigned char *key_block;
     Size key_block_free;
     Size key_memory;  // allocated for keys so far
+    Size key_bytes;   // of the keys stored
     double indexed;
 };
 
@@ -78,23 +85,26 @@ static ItemPointerData label_tid(uint64 label) {
 
 static_assert(std::is_trivially_destructible_v<HnswBuildState>);  // lives across buffer reads
 
-// The kernel of the in-memory graph, which holds a sparse key by its address in this process.
-static vs::AnyKernel memory_kernel(const HnswIndexInfo &info) {
+// The kernel of the in-memory graph, which holds a sparse key by its address: in this process's
+// memory, or an offset into the shared arena mapped at arena.
+static vs::AnyKernel memory_kernel(const HnswIndexInfo &info, const void *arena) {
     vs::AnyKernel kernel = info.distance;
     kernel.sparse_addresses = info.element == vs::Element::Sparse;
+    kernel.sparse_base = reinterpret_cast<std::uintptr_t>(arena);
     return kernel;
 }
 
 // Lays the graph's sparse keys out on key pages from block first, each key as the fewest pieces
 // (hnsw.h) in element order, and sets tids[i] to where element i's last piece goes; writes the
 // pages to writer if one is given. Returns how many pages they take.
-static BlockNumber lay_out_keys(const vs::hnsw::AnyMemoryGraph &graph, const HnswIndexInfo &info, BlockNumber first,
+static BlockNumber lay_out_keys(const vs::hnsw::AnyMemoryGraph &graph, const vs::AnyKernel &kernel, BlockNumber first,
                                 Page page, IndexBulkWriter *writer, ItemPointerData *tids) {
     auto *piece = static_cast<HnswKeyPiece *>(palloc(sizeof(HnswKeyPiece) + HNSW_KEY_PIECE_MAX_BYTES));
     piece->unused = 0;
     BlockNumber pages = 0;
     for (std::size_t i = 0; i < graph.size(); i++) {
-        const unsigned char *key = memory_kernel(info).sparse_key_at(graph.vector(i));
+        if (i % 1024 == 0) CHECK_FOR_INTERRUPTS();
+        const unsigned char *key = kernel.sparse_key_at(graph.vector(i));
         Size length = vs::sparse_key::bytes(vs::sparse_key::nnz(key));
         ItemPointerSetInvalid(&piece->earlier);
         for (Size offset = 0; offset < length;) {
@@ -151,7 +161,7 @@ static void write_graph(HnswBuildState *state) {
     ItemPointerData *key_tids = sparse ? static_cast<ItemPointerData *>(palloc_extended(
                                              sizeof(ItemPointerData) * (n ? n : 1), MCXT_ALLOC_HUGE))
                                        : nullptr;
-    BlockNumber key_pages = sparse ? lay_out_keys(graph, info, 1 + upper_pages, page, nullptr, key_tids) : 0;
+    BlockNumber key_pages = sparse ? lay_out_keys(graph, state->graph_kernel, 1 + upper_pages, page, nullptr, key_tids) : 0;
     uint32 run_pages = info.link_pages_per_run + info.vector_pages_per_run;
     BlockNumber first_run = 1 + upper_pages + key_pages;
     auto ref_of = [&](vs::Ref i) {
@@ -193,7 +203,7 @@ static void write_graph(HnswBuildState *state) {
     }
     if (current != 0) writer.write(page);
 
-    if (sparse) lay_out_keys(graph, info, 1 + upper_pages, page, &writer, key_tids);
+    if (sparse) lay_out_keys(graph, state->graph_kernel, 1 + upper_pages, page, &writer, key_tids);
 
     // Runs: link pages, then the vectors end to end.
     char *sparse_slots = sparse ? static_cast<char *>(palloc(info.slot_bytes * info.elements_per_run)) : nullptr;
@@ -269,12 +279,15 @@ static void flush_to_disk(HnswBuildState *state) {
     report_progress(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_LOAD);
 }
 
-// The elements maintenance_work_mem holds besides the sparse keys stored so far.
+// The elements maintenance_work_mem holds: each brings its graph entry and, in a sparsevec
+// index, a key of the average size so far.
 static std::size_t element_limit(const HnswBuildState *state) {
-    std::size_t budget = std::size_t(maintenance_work_mem) * 1024;
-    if (state->key_memory >= budget) return 0;
-    std::size_t per_element = vs::hnsw::AnyMemoryGraph::bytes_per_element(int(state->info.slot_bytes), state->info.m);
-    return Min(state->memory_limit, (budget - state->key_memory) / per_element);
+    double budget = double(maintenance_work_mem) * 1024;
+    std::size_t n = state->graph.size();
+    double average_key = n ? double(state->key_bytes) / double(n) : 0;
+    double per_element = double(vs::hnsw::AnyMemoryGraph::bytes_per_element(int(state->info.slot_bytes), state->info.m));
+    double room = budget - double(state->key_memory) + average_key * double(n);
+    return room <= 0 ? 0 : Min(state->memory_limit, std::size_t(room / (per_element + average_key)));
 }
 
 static void notice_graph_full(HnswBuildState *state, double indexed) {
@@ -295,7 +308,7 @@ static bool store_sparse_key(HnswBuildState *state, unsigned char *address) {
     Size length = vs::sparse_key::bytes(vs::sparse_key::nnz(state->key));
     Size aligned = MAXALIGN(length);
     if (aligned > state->key_block_free) {
-        Size block_bytes = Max(Size(1) << 20, aligned);
+        Size block_bytes = Max(Min(Size(1) << 20, Size(maintenance_work_mem) * 1024 / 16), aligned);
         Size graph_bytes = vs::hnsw::AnyMemoryGraph::region_bytes(int(state->info.slot_bytes), state->info.m,
                                                                   state->graph.capacity());
         if (state->key_memory + block_bytes + graph_bytes > std::size_t(maintenance_work_mem) * 1024) return false;
@@ -308,6 +321,7 @@ static bool store_sparse_key(HnswBuildState *state, unsigned char *address) {
     memcpy(address, &at, sizeof(at));
     state->key_block += aligned;
     state->key_block_free -= aligned;
+    state->key_bytes += aligned;
     return true;
 }
 
@@ -359,7 +373,20 @@ static bool insert_in_memory(HnswBuildState *state, ItemPointer tid) {
         vs::Ref r = vs::kNoRef;
         bool flushed = shared->flushed;
         if (!flushed) {
-            r = graph.add(state->key, level, tid_label(tid));
+            unsigned char address[8];
+            const unsigned char *vector = state->key;
+            bool stored = true;
+            if (state->info.element == vs::Element::Sparse) {
+                Size length = vs::sparse_key::bytes(vs::sparse_key::nnz(state->key));
+                uint64 at = pg_atomic_fetch_add_u64(&shared->key_arena_used, MAXALIGN(length));
+                stored = at + MAXALIGN(length) <= shared->key_arena_bytes;  // else the arena is full
+                if (stored) {
+                    memcpy(reinterpret_cast<unsigned char *>(state->graph_kernel.sparse_base) + at, state->key, length);
+                    memcpy(address, &at, sizeof(at));
+                    vector = address;
+                }
+            }
+            if (stored) r = graph.add(vector, level, tid_label(tid));
             if (r != vs::kNoRef) graph.link(r, state->info.ef_construction, state->ws);
         }
         LWLockRelease(&shared->flush_lock);
@@ -430,6 +457,7 @@ static void init_state(HnswBuildState *state, Relation index) {
     state->key_block = nullptr;
     state->key_block_free = 0;
     state->key_memory = 0;
+    state->key_bytes = 0;
     state->indexed = 0;
 }
 
@@ -442,6 +470,21 @@ static std::size_t shared_capacity(Relation heap, std::size_t memory_limit) {
     return Min(memory_limit, std::size_t(Max(tuples, 0.0) * 1.2) + 1024);
 }
 
+// Bytes of the shared arena of a sparsevec index's keys: what maintenance_work_mem leaves beside
+// the graph, but no more than twice the table and its TOAST table take (a key takes 8 bytes an
+// element, a dense row cast to sparsevec 4), with a margin.
+static Size shared_key_arena_bytes(Relation heap, Size graph_bytes) {
+    Size budget = Size(maintenance_work_mem) * 1024;
+    if (graph_bytes >= budget) return 0;
+    Size table = Size(RelationGetNumberOfBlocks(heap)) * BLCKSZ;
+    if (OidIsValid(heap->rd_rel->reltoastrelid)) {
+        Relation toast = table_open(heap->rd_rel->reltoastrelid, AccessShareLock);
+        table += Size(RelationGetNumberOfBlocks(toast)) * BLCKSZ;
+        table_close(toast, AccessShareLock);
+    }
+    return MAXALIGN_DOWN(Min(budget - graph_bytes, 2 * table + (Size(1) << 20)));
+}
+
 // Scans this participant's share of the table into the shared graph (or, once that is
 // written, the pages).
 static void build_participant(ParallelBuildShared *build, HnswShared *shared, void *region, Relation heap,
@@ -450,7 +493,8 @@ static void build_participant(ParallelBuildShared *build, HnswShared *shared, vo
     init_state(&state, index);
     state.shared = shared;
     MemoryContext old = MemoryContextSwitchTo(state.context);
-    state.graph.attach(region, &state.allocator, state.info.distance);
+    state.graph_kernel = memory_kernel(state.info, static_cast<char *>(region) + shared->key_arena_offset);
+    state.graph.attach(region, &state.allocator, state.graph_kernel);
     parallel_build_scan(build, heap, index, !IsParallelWorker(), build_callback, &state);
     MemoryContextSwitchTo(old);
     MemoryContextDelete(state.context);
@@ -545,7 +589,8 @@ static double build_parallel(HnswBuildState *state, Relation heap, IndexInfo *in
     Relation index = state->index;
     std::size_t capacity = shared_capacity(heap, state->memory_limit);
     Size graph_bytes = vs::hnsw::AnyMemoryGraph::region_bytes(state->info.slot_bytes, state->info.m, capacity);
-    dsm_segment *graph_segment = create_graph_segment(graph_bytes);
+    Size key_arena_bytes = state->info.element == vs::Element::Sparse ? shared_key_arena_bytes(heap, graph_bytes) : 0;
+    dsm_segment *graph_segment = create_graph_segment(graph_bytes + key_arena_bytes);
     if (graph_segment == nullptr) return -1;
     ParallelBuild build;
     if (!parallel_build_begin(&build, "hnsw_parallel_build_main", heap, index, index_info, workers,
@@ -563,9 +608,13 @@ static double build_parallel(HnswBuildState *state, Relation heap, IndexInfo *in
     LWLockInitialize(&shared->flush_lock, shared->lock_tranche);
     shared->flushed = false;
     pg_atomic_init_u64(&shared->indexed, 0);
+    shared->key_arena_offset = graph_bytes;
+    shared->key_arena_bytes = key_arena_bytes;
+    pg_atomic_init_u64(&shared->key_arena_used, 0);
     void *region = dsm_segment_address(graph_segment);
     MemoryContext old = MemoryContextSwitchTo(state->context);
-    state->graph.create(region, state->info.slot_bytes, state->info.m, capacity, &state->allocator, state->info.distance);
+    state->graph_kernel = memory_kernel(state->info, static_cast<char *>(region) + graph_bytes);
+    state->graph.create(region, state->info.slot_bytes, state->info.m, capacity, &state->allocator, state->graph_kernel);
     MemoryContextSwitchTo(old);
 
     int launched = parallel_build_launch(&build);
@@ -592,19 +641,16 @@ IndexBuildResult *hnsw_build(Relation heap, Relation index, IndexInfo *index_inf
         const int64 values[] = {HNSW_PHASE_LOAD, int64(std::max<float4>(heap->rd_rel->reltuples, 0))};
         pgstat_progress_update_multi_param(2, params, values);
 
-        // The participants of a parallel build would need their sparse keys in shared memory too,
-        // which it does not have: a sparsevec index builds alone.
-        int workers = state.info.element == vs::Element::Sparse
-                          ? 0
-                          : plan_create_index_workers(RelationGetRelid(heap), RelationGetRelid(index));
+        int workers = plan_create_index_workers(RelationGetRelid(heap), RelationGetRelid(index));
         double heap_tuples = workers > 0 ? build_parallel(&state, heap, index_info, workers) : -1;
         if (heap_tuples < 0) {
             MemoryContext old = MemoryContextSwitchTo(state.context);
             std::size_t initial = Min(state.memory_limit, std::size_t(1024));
             state.region = palloc_extended(
                 vs::hnsw::AnyMemoryGraph::region_bytes(state.info.slot_bytes, state.info.m, initial), MCXT_ALLOC_HUGE);
+            state.graph_kernel = memory_kernel(state.info, nullptr);
             state.graph.create(state.region, state.info.slot_bytes, state.info.m, initial, &state.allocator,
-                               memory_kernel(state.info));
+                               state.graph_kernel);
             heap_tuples = table_index_build_scan(heap, index, index_info, true, true, build_callback, &state, nullptr);
             if (!state.on_disk) flush_to_disk(&state);
             MemoryContextSwitchTo(old);

@@ -423,6 +423,23 @@ void check_upper_pointer(HnswCheck *s, vs::Ref ref, const HnswLinkRecordHeader *
                          upper_block, upper_offset, record->level, problem);
 }
 
+// Whether owner's key, as its slot names it now, has the piece at (block, offset): an element
+// that held the piece when pass 2 saw it may have given it up since, its slot reused.
+bool holds_piece(HnswCheck *s, vs::Ref owner, BlockNumber block, OffsetNumber offset) {
+    ItemPointerData tid = hnsw_sparse_key_tid(s->check->index, &s->info, owner);
+    for (Size n = 0; n <= HNSW_MAX_KEY_PIECES; n++) {
+        BlockNumber at = ItemPointerGetBlockNumberNoCheck(&tid);
+        if (at == block && ItemPointerGetOffsetNumberNoCheck(&tid) == offset) return true;
+        if (at == VS_METAPAGE_BLKNO || at >= RelationGetNumberOfBlocks(s->check->index)) return false;
+        Size bytes;
+        const char *problem = nullptr;
+        const HnswKeyPiece *piece = hnsw_key_piece(vs_check_read_page(s->check, at, &s->scratch), &tid, &bytes, &problem);
+        if (piece == nullptr || piece->offset == 0) return false;
+        tid = piece->earlier;
+    }
+    return false;
+}
+
 // Why the sparse key of element ref, whose last piece is at tid, is wrong, or nullptr; the key is
 // left in s->key, *length long.
 const char *bad_sparse_key(HnswCheck *s, vs::Ref ref, ItemPointerData tid, Size *length) {
@@ -448,7 +465,8 @@ const char *bad_sparse_key(HnswCheck *s, vs::Ref ref, ItemPointerData tid, Size 
         };
         KeyPiece *found = std::lower_bound(s->pieces, s->pieces + s->n_pieces, sought, before);
         if (found != s->pieces + s->n_pieces && found->block == block && found->offset == offset) {
-            if (found->owner != vs::kNoRef && found->owner != ref) return "shares a piece with another element's";
+            if (found->owner != vs::kNoRef && found->owner != ref && holds_piece(s, found->owner, block, offset))
+                return "shares a piece with another element's";
             found->owner = ref;
         }
         if (piece->offset == 0) break;

@@ -21,7 +21,7 @@
 //
 // A sparse key (vs::sparse_key) has no fixed size, so its element's place in the vector stream
 // holds a TID: where the last piece of its key is. A key that fits a page is one piece, compared
-// where it lies; a longer one (over 1,015 non-zero elements) is a chain of pieces, copied out
+// where it lies; a longer one (over 1,017 non-zero elements) is a chain of pieces, copied out
 // before it is compared. A slot's key is deleted when the slot is reused.
 //
 // Every page carries the shared special space (IndexPageOpaque): hnsw's page id VS_HNSW_PAGE_ID,
@@ -122,6 +122,8 @@ struct HnswKeyPiece {
 // The most bytes of a key one piece holds: what is left of a page for one tuple.
 #define HNSW_KEY_PIECE_MAX_BYTES \
     (MAXALIGN_DOWN(INDEX_PAGE_SPACE - sizeof(ItemIdData)) - sizeof(HnswKeyPiece))
+// The most pieces a sparse key has.
+#define HNSW_MAX_KEY_PIECES ((vs::sparse_key::kMaxBytes + HNSW_KEY_PIECE_MAX_BYTES - 1) / HNSW_KEY_PIECE_MAX_BYTES)
 
 // WITH (...) options, as stored in rd_options.
 struct HnswOptions {
@@ -206,8 +208,9 @@ inline HnswLink *hnsw_record_links(HnswLinkRecordHeader *record) { return reinte
 BlockNumber hnsw_link_block(const HnswIndexInfo *info, vs::Ref ref);
 // Copies an element's slot in the vector stream, which may span pages.
 void hnsw_read_slot(Relation index, const HnswIndexInfo *info, vs::Ref ref, unsigned char *out);
-// Copies an element's key, from its slot or, for a sparse key, from its pieces.
-void hnsw_read_key(Relation index, const HnswIndexInfo *info, vs::Ref ref, unsigned char *out);
+// Copies an element's key, from its slot or, for a sparse key, from its pieces; false (on a hot
+// standby only) for a sparse key that is gone (see hnsw_visit_key_pieces).
+bool hnsw_read_key(Relation index, const HnswIndexInfo *info, vs::Ref ref, unsigned char *out);
 // Where a sparse element's key ends: the TID of its last piece, which its slot holds.
 ItemPointerData hnsw_sparse_key_tid(Relation index, const HnswIndexInfo *info, vs::Ref ref);
 // The piece at tid on its page, read or locked by the caller; null, with the problem, when the

@@ -165,9 +165,6 @@ static ItemPointerData add_upper_tuple(Relation index, const HnswIndexInfo *info
     return tid;
 }
 
-// The most pieces a sparse key has.
-#define HNSW_MAX_KEY_PIECES ((vs::sparse_key::kMaxBytes + HNSW_KEY_PIECE_MAX_BYTES - 1) / HNSW_KEY_PIECE_MAX_BYTES)
-
 // Where a reused slot's old key was, piece by piece from its first: a new key of the same size
 // fits there again.
 struct KeyPlaces {
@@ -177,8 +174,10 @@ struct KeyPlaces {
 
 // Writes a sparse key as pieces, first to last, each naming the one before and each where the
 // old key's piece of the same place was, if it fits; returns the last's TID. Each is logged
-// before the slot that leads to it is written.
+// before the slot that leads to it is written. A cancel waits until all are: pieces no slot
+// names would never be reclaimed.
 static ItemPointerData write_sparse_key(Relation index, const unsigned char *key, const KeyPlaces &places) {
+    HOLD_INTERRUPTS();
     Size length = vs::sparse_key::bytes(vs::sparse_key::nnz(key));
     auto *piece = static_cast<HnswKeyPiece *>(palloc(sizeof(HnswKeyPiece) + HNSW_KEY_PIECE_MAX_BYTES));
     ItemPointerSetInvalid(&piece->earlier);
@@ -194,6 +193,7 @@ static ItemPointerData write_sparse_key(Relation index, const unsigned char *key
     }
     ItemPointerData last = piece->earlier;
     pfree(piece);
+    RESUME_INTERRUPTS();
     return last;
 }
 
@@ -204,7 +204,8 @@ static KeyPlaces delete_sparse_key(Relation index, const HnswIndexInfo *info, vs
     ItemPointerData tid = hnsw_sparse_key_tid(index, info, ref);
     KeyPlaces places;
     places.count = 0;
-    for (;;) {
+    Size end = 0;  // where the piece must end: the key's length, then the later piece's offset
+    for (bool last = true;; last = false) {
         CHECK_FOR_INTERRUPTS();
         BlockNumber block = ItemPointerGetBlockNumberNoCheck(&tid);
         if (block == VS_METAPAGE_BLKNO || block == InvalidBlockNumber)
@@ -217,8 +218,12 @@ static KeyPlaces delete_sparse_key(Relation index, const HnswIndexInfo *info, vs
         if (piece == nullptr) hnsw_report_bad_key(index, &tid, problem);
         ItemPointerData earlier = piece->earlier;
         int place = int(piece->offset / HNSW_KEY_PIECE_MAX_BYTES);
-        if (place >= int(HNSW_MAX_KEY_PIECES) || piece->offset % HNSW_KEY_PIECE_MAX_BYTES != 0)
-            hnsw_report_bad_key(index, &tid, "does not start where a piece may");
+        if (last) end = piece->offset + bytes;
+        // Checked before anything is deleted: a wrong chain would lead into other keys.
+        if (place >= int(HNSW_MAX_KEY_PIECES) || piece->offset % HNSW_KEY_PIECE_MAX_BYTES != 0 ||
+            piece->offset + bytes != end || (piece->offset == 0) == ItemPointerIsValid(&earlier))
+            hnsw_report_bad_key(index, &tid, "does not continue the key's next piece");
+        end = piece->offset;
         places.count = Max(places.count, place + 1);
         places.blocks[place] = block;
         index_edit_page(index, buf, [&](Page page) {
@@ -422,7 +427,7 @@ void hnsw_insert_element(Relation index, Relation heap, const HnswIndexInfo *inf
     // freed slot is reused with its level and upper tuple: the level was drawn at random,
     // independently of the vector, so it serves the new element as well as a fresh draw, and no
     // upper tuple is left behind.
-    int level;
+    int level = 0;
     ItemPointerData upper;
     KeyPlaces key_places;
     key_places.count = 0;

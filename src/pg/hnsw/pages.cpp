@@ -216,23 +216,25 @@ const HnswKeyPiece *hnsw_key_piece(Page page, ItemPointer tid, Size *bytes, cons
     return reinterpret_cast<const HnswKeyPiece *>(PageGetItem(page, item));
 }
 
-// A sparse key's pieces copied end to end, checked to be a whole key. False on a hot standby
-// when the key is gone (see hnsw_visit_key_pieces).
-static bool read_sparse_key(Relation index, const HnswIndexInfo *info, vs::Ref ref, unsigned char *out) {
+// Of pieces that do not make a whole key: a hot standby may find pieces of another key where a
+// scan that read an old TID goes (hnsw_visit_key_pieces), which there is a key gone.
+static void refuse_partial_key(Relation index, ItemPointer tid) {
+    if (!RecoveryInProgress()) hnsw_report_bad_key(index, tid, "ends a key of the wrong length");
+}
+
+bool hnsw_read_key(Relation index, const HnswIndexInfo *info, vs::Ref ref, unsigned char *out) {
+    if (info->element != vs::Element::Sparse) {
+        hnsw_read_slot(index, info, ref, out);
+        return true;
+    }
     ItemPointerData tid = hnsw_sparse_key_tid(index, info, ref);
     Size length = hnsw_visit_key_pieces(index, tid, info->key_bytes, [&](const unsigned char *bytes, Size n, Size offset) {
         memcpy(out + offset, bytes, n);
     });
     if (length == 0) return false;
-    if (!vs::sparse_key::complete(out, length)) hnsw_report_bad_key(index, &tid, "ends a key of the wrong length");
-    return true;
-}
-
-void hnsw_read_key(Relation index, const HnswIndexInfo *info, vs::Ref ref, unsigned char *out) {
-    if (info->element != vs::Element::Sparse) return hnsw_read_slot(index, info, ref, out);
-    // A key gone on a standby reads as one with no elements: a wrong distance for a moment, which
-    // the scan's re-ranking puts right.
-    if (!read_sparse_key(index, info, ref, out)) memset(out, 0, sizeof(int32));
+    if (vs::sparse_key::complete(out, length)) return true;
+    refuse_partial_key(index, &tid);
+    return false;
 }
 
 Size hnsw_upper_tuple_size(int level, int m) { return sizeof(HnswLink) * Size(level) * m; }
@@ -315,9 +317,13 @@ float HnswPageStore::sparse_distance_from(const unsigned char *q, vs::Ref r) {
         }
         first = false;
     });
-    if (length == 0) return FLT_MAX;  // gone, on a standby: as far as can be
+    // A key gone, on a standby, is as far as can be (NaN under cosine would upset the order).
+    if (length == 0) return FLT_MAX;
     if (!in_place) whole = vs::sparse_key::complete(piece_scratch_, length);
-    if (!whole) hnsw_report_bad_key(index_, &tid, "ends a key of the wrong length");
+    if (!whole) {
+        refuse_partial_key(index_, &tid);
+        return FLT_MAX;
+    }
     return in_place ? d : info_->distance(q, piece_scratch_, length);
 }
 
@@ -392,6 +398,7 @@ float HnswPageStore::checked_distance(vs::Ref r, uint8 *flags) {
 }
 
 float HnswPageStore::exact_distance(vs::Ref r) {
+    if (info_->element == vs::Element::Sparse) return sparse_distance_from(query_, r);
     hnsw_read_key(index_, info_, r, scratch_);
     return info_->distance(query_, scratch_, info_->key_bytes);
 }

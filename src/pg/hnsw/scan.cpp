@@ -173,8 +173,19 @@ static void search(IndexScanDesc scan, HnswScanState *so) {
         // Under a query that orders nothing every row is as good as any other, but the rows must
         // still come back as they would from a sequential scan: walk the graph around its entry.
         if (so->query == nullptr) {
-            so->query = static_cast<unsigned char *>(palloc(so->info.key_bytes));
-            hnsw_read_key(index, &so->info, entry.ref, so->query);
+            unsigned char *key = static_cast<unsigned char *>(palloc(so->info.key_bytes));
+            // On a standby the entry's sparse key may be gone, its slot reused since the metapage
+            // was read; the metapage read again names a live entry.
+            if (!hnsw_read_key(index, &so->info, entry.ref, key)) {
+                if (dead_end)
+                    ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+                                    errmsg("hnsw index \"%s\" has an entry point whose key cannot be read",
+                                           RelationGetRelationName(index)),
+                                    errhint("REINDEX the index.")));
+                pfree(key);
+                continue;
+            }
+            so->query = key;
         }
         so->store.set_query(so->query);
         VS_TEST_PAUSE("hnsw_scan_walk");

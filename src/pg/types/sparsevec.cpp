@@ -50,9 +50,10 @@ static SparseVec *new_sparsevec(int dim, int nnz) {
 
 SparseVec *sparsevec_arg(Datum datum) {
     auto *v = reinterpret_cast<SparseVec *>(PG_DETOAST_DATUM(datum));
-    if (v->nnz < 0 || v->nnz > SPARSEVEC_MAX_NNZ || VARSIZE(v) != sparsevec_size(v->nnz))
+    if (v->nnz < 0 || v->nnz > SPARSEVEC_MAX_NNZ || v->nnz > v->dim || VARSIZE(v) != sparsevec_size(v->nnz))
         ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
-                        errmsg("sparsevec datum of %d elements has size %d", v->nnz, int(VARSIZE(v)))));
+                        errmsg("sparsevec datum of %d elements in %d dimensions has size %d", v->nnz, v->dim,
+                               int(VARSIZE(v)))));
     return v;
 }
 

@@ -2,7 +2,7 @@
 -- PostgreSQL database dump
 --
 
-\restrict jPmmafjKAGytsUdGhzxPTl1naOVRSehnCjZl3BfvJQJSaWm8NNvMdGnvwUsufzx
+\restrict KIoBGHWDwtIVrvfqTvPhB9RAMGfUBxGgmrd7PT55pnGUo9BTvC7g43G6wMBspg0
 
 -- Dumped from database version 15.20 (Debian 15.20-0+deb12u1)
 -- Dumped by pg_dump version 15.20 (Debian 15.20-0+deb12u1)
@@ -393,8 +393,36 @@ CREATE INDEX items_sparse_btree ON public.items USING btree (sparse);
 
 
 --
+-- Name: items_sparse_cosine; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX items_sparse_cosine ON public.items USING hnsw (sparse public.sparsevec_cosine_ops);
+
+
+--
+-- Name: items_sparse_ip; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX items_sparse_ip ON public.items USING hnsw (sparse public.sparsevec_ip_ops);
+
+
+--
+-- Name: items_sparse_l1; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX items_sparse_l1 ON public.items USING hnsw (sparse public.sparsevec_l1_ops);
+
+
+--
+-- Name: items_sparse_l2; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX items_sparse_l2 ON public.items USING hnsw (sparse public.sparsevec_l2_ops);
+
+
+--
 -- PostgreSQL database dump complete
 --
 
-\unrestrict jPmmafjKAGytsUdGhzxPTl1naOVRSehnCjZl3BfvJQJSaWm8NNvMdGnvwUsufzx
+\unrestrict KIoBGHWDwtIVrvfqTvPhB9RAMGfUBxGgmrd7PT55pnGUo9BTvC7g43G6wMBspg0
 
