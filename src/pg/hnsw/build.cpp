@@ -345,6 +345,7 @@ static bool insert_in_memory(HnswBuildState *state, ItemPointer tid) {
     int level = vs::hnsw::random_level(1.0 - pg_prng_double(&pg_global_prng_state), state->info.m);
     HnswShared *shared = state->shared;
     if (shared == nullptr) {
+        if (state->on_disk) return false;
         unsigned char address[8];
         const unsigned char *vector = state->key;
         if (state->info.element == vs::Element::Sparse) {
