@@ -88,4 +88,46 @@ TEST(SparseKernels, OverflowingSumsStayFinite) {
     EXPECT_NEAR(vs::cosine_distance(p), 0.0, 1e-12);  // its float norm underflows; its direction does not
 }
 
+// A query scattered over its dimensions gives the merge kernels' inner product and cosine
+// distance bit for bit, and their L2 and L1 to within the float rounding of the merge (its sums
+// are in double); one query serves many keys, each compared after the last, and a key's index
+// outside the dimensions reads as an element the query lacks.
+TEST(SparseQueryKernels, ScatteredQueryAgreesWithTheMergeKernels) {
+    std::mt19937 rng(12);
+    for (int dim : {1, 7, 100, 5000}) {
+        std::vector<float> dense(dim + 1, 0.0f);
+        vs::SparseQuery q{dense.data(), std::size_t(dim), {0, nullptr, nullptr}, 0, 0, 0};
+        dense.back() = 5.0f;  // what sparse_query_set clears, as any left-over value
+        for (double density : {0.0, 0.01, 0.1, 0.5, 1.0}) {
+            Sparse query = random_sparse(rng, dim, density, 1);
+            vs::sparse_query_set(&q, query.view());
+            for (int rep = 0; rep < 6; rep++) {
+                Sparse key = random_sparse(rng, dim, rep % 2 ? density : 0.3, 1);
+                vs::SparseVector a = query.view(), b = key.view();
+                EXPECT_EQ(vs::sparse_query_distance(vs::Metric::InnerProduct)(q, b), vs::sparse_negative_inner_product(a, b));
+                float cosine = vs::sparse_query_distance(vs::Metric::Cosine)(q, b), merged = vs::sparse_cosine_distance(a, b);
+                EXPECT_TRUE(cosine == merged || (std::isnan(cosine) && std::isnan(merged))) << cosine << " " << merged;
+                std::size_t terms = a.nnz + b.nnz;
+                double l2 = vs::sparse_l2_squared_double(a, b), l1 = vs::sparse_l1_double(a, b);
+                EXPECT_NEAR(vs::sparse_query_distance(vs::Metric::L2)(q, b), l2, float_error_bound(l2 + 2 * q.squared_norm_double, terms));
+                EXPECT_NEAR(vs::sparse_query_distance(vs::Metric::L1)(q, b), l1, float_error_bound(l1 + 2 * q.l1_norm_double, terms));
+            }
+        }
+        // every element cleared between queries
+        Sparse empty;
+        vs::sparse_query_set(&q, empty.view());
+        for (float x : dense) EXPECT_EQ(x, 0.0f);
+    }
+    EXPECT_TRUE(vs::sparse_query_exact(vs::Metric::InnerProduct) && vs::sparse_query_exact(vs::Metric::Cosine));
+    EXPECT_FALSE(vs::sparse_query_exact(vs::Metric::L2) || vs::sparse_query_exact(vs::Metric::L1));
+    EXPECT_EQ(vs::sparse_query_distance(vs::Metric::Hamming), nullptr);
+
+    std::vector<float> dense(11, 0.0f);
+    vs::SparseQuery q{dense.data(), 10, {0, nullptr, nullptr}, 0, 0, 0};
+    Sparse query{{2}, {3.0f}}, corrupt{{-5, 2, 10, 1 << 30}, {1.0f, 1.0f, 1.0f, 1.0f}};
+    vs::sparse_query_set(&q, query.view());
+    EXPECT_EQ(vs::sparse_query_distance(vs::Metric::InnerProduct)(q, corrupt.view()), -3.0f);
+    EXPECT_EQ(vs::sparse_query_distance(vs::Metric::L2)(q, corrupt.view()), 4.0f + 3.0f);
+}
+
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <cfloat>
 #include <cmath>
+#include <cstring>
 
 namespace vs {
 namespace {
@@ -107,6 +108,85 @@ float sparse_negative_inner_product(const SparseVector &a, const SparseVector &b
 
 float sparse_cosine_distance(const SparseVector &a, const SparseVector &b) noexcept {
     return float(cosine_distance(sparse_cosine_parts(a, b)));
+}
+
+void sparse_query_set(SparseQuery *q, const SparseVector &query) noexcept {
+    std::memset(q->dense, 0, sizeof(float) * (q->dims + 1));
+    q->vector = query;
+    for (std::size_t i = 0; i < query.nnz; i++) q->dense[query.indices[i]] = query.values[i];
+    q->squared_norm = squared_norm_in<float>(query);
+    q->squared_norm_double = squared_norm_in<double>(query);
+    double l1 = 0;
+    for (std::size_t i = 0; i < query.nnz; i++) l1 += std::fabs(double(query.values[i]));
+    q->l1_norm_double = l1;
+}
+
+namespace {
+
+// The query's value at a key's index: branch-free, and 0 for an index it cannot have.
+inline float query_value(const SparseQuery &q, std::int32_t index) noexcept {
+    std::size_t at = std::uint32_t(index);
+    return q.dense[at < q.dims ? at : q.dims];
+}
+
+// The float sum of the merge kernel's products: a key's element the query lacks adds +0 or -0,
+// which leaves any float sum as it is but -0, and a sum of these products is never -0 (it starts
+// at +0, and x + -x is +0).
+float query_inner_product(const SparseQuery &q, const SparseVector &key) noexcept {
+    const std::int32_t *indices = key.indices;
+    const float *values = key.values;
+    float sum = 0;
+    for (std::size_t i = 0; i < key.nnz; i++) sum += query_value(q, indices[i]) * values[i];
+    return std::isfinite(sum) ? sum : clamped(inner_product_in<double>(q.vector, key));
+}
+
+float query_negative_inner_product(const SparseQuery &q, const SparseVector &key) noexcept {
+    return -query_inner_product(q, key);
+}
+
+// sparse_cosine_parts with the query's norm summed once.
+float query_cosine_distance(const SparseQuery &q, const SparseVector &key) noexcept {
+    float dot = 0;
+    for (std::size_t i = 0; i < key.nnz; i++) dot += query_value(q, key.indices[i]) * key.values[i];
+    float norm_a = q.squared_norm, norm_b = squared_norm_in<float>(key);
+    if (std::isfinite(dot) && std::isfinite(norm_a) && std::isfinite(norm_b) && (norm_a >= FLT_MIN || q.vector.nnz == 0) &&
+        (norm_b >= FLT_MIN || key.nnz == 0))
+        return float(cosine_distance({dot, norm_a, norm_b}));
+    return float(cosine_distance(sparse_cosine_parts(q.vector, key)));
+}
+
+// |q - k|^2 = |q|^2 + the sum over k's elements of (q_i - k_i)^2 - q_i^2.
+float query_l2_squared(const SparseQuery &q, const SparseVector &key) noexcept {
+    double sum = q.squared_norm_double;
+    for (std::size_t i = 0; i < key.nnz; i++) {
+        double x = query_value(q, key.indices[i]), d = x - double(key.values[i]);
+        sum += d * d - x * x;
+    }
+    return clamped(sum > 0 ? sum : 0);
+}
+
+// |q - k|_1 = |q|_1 + the sum over k's elements of |q_i - k_i| - |q_i|.
+float query_l1(const SparseQuery &q, const SparseVector &key) noexcept {
+    double sum = q.l1_norm_double;
+    for (std::size_t i = 0; i < key.nnz; i++) {
+        double x = query_value(q, key.indices[i]);
+        sum += std::fabs(x - double(key.values[i])) - std::fabs(x);
+    }
+    return clamped(sum > 0 ? sum : 0);
+}
+
+}  // namespace
+
+SparseQueryDistance sparse_query_distance(Metric metric) noexcept {
+    switch (metric) {
+        case Metric::L2: return query_l2_squared;
+        case Metric::InnerProduct: return query_negative_inner_product;
+        case Metric::Cosine: return query_cosine_distance;
+        case Metric::L1: return query_l1;
+        case Metric::Hamming:
+        case Metric::Jaccard: break;
+    }
+    return nullptr;
 }
 
 double sparse_l2_squared_double(const SparseVector &a, const SparseVector &b) noexcept {

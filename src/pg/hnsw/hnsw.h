@@ -290,7 +290,8 @@ uint8 hnsw_element_flags(Relation index, const HnswIndexInfo *info, vs::Ref ref,
 class HnswPageStore {
   public:
     void init(Relation index, const HnswIndexInfo *info, MemoryContext context);
-    void set_query(const unsigned char *query) { query_ = query; }
+    // query stays readable while the store uses it.
+    void set_query(const unsigned char *query);
     float distance_to_query(vs::Ref r) { return distance_from(query_, r); }
     void distances_to_query(const vs::Ref *refs, int n, float *out);
     float distance(vs::Ref a, vs::Ref b);
@@ -300,8 +301,10 @@ class HnswPageStore {
     bool linkable(vs::Ref r) { return !(hnsw_element_flags(index_, info_, r, nullptr) & HNSW_FLAG_DELETED); }
     // r's distance to the query as the SQL operator computes it: one kernel call over the whole
     // vector. distance_to_query sums the pieces on each page, which for a vector across a page
-    // boundary can differ in the last bit.
+    // boundary can differ in the last bit, as may the L2 or L1 of a scattered sparse query.
     float exact_distance(vs::Ref r);
+    // Whether distance_to_query(r) is exact_distance(r).
+    bool distance_exact(vs::Ref r) const;
     // r's flags and exact distance, read while r's link record is share-locked: the vector of an
     // element that is valid then cannot change until the lock is released.
     float checked_distance(vs::Ref r, uint8 *flags);
@@ -315,17 +318,25 @@ class HnswPageStore {
   private:
     // Distance from q to r's key, computed piece by piece on the pages themselves.
     float distance_from(const unsigned char *q, vs::Ref r);
-    float sparse_distance_from(const unsigned char *q, vs::Ref r);
+    // by_merge: with the merge kernel, even for the scattered query
+    float sparse_distance_from(const unsigned char *q, vs::Ref r, bool by_merge);
 
     Relation index_;
     const HnswIndexInfo *info_;
     const unsigned char *query_;
+    // A sparse query scattered over its dimensions (vs::SparseQuery), up to
+    // HNSW_SCATTER_MAX_DIMS of them; scattered_ is null when the query is not.
+    vs::SparseQuery sparse_query_;
+    vs::SparseQueryDistance scattered_;
     unsigned char *scratch_;
     unsigned char *piece_scratch_;  // a key copied out whole, for a distance that does not sum
     vs::Candidate *pool_;
     vs::Ref *selected_;
     vs::Candidate *merge_pool_;  // a new element's links and those concurrent inserters added
 };
+
+// The most dimensions a sparse query is scattered over: a megabyte of floats, cleared per query.
+#define HNSW_SCATTER_MAX_DIMS (1 << 18)
 
 // The page store and the core's search state it serves live in frames that a buffer read's
 // ereport may unwind by longjmp: nothing in them may need a destructor.

@@ -270,6 +270,12 @@ void HnswPageStore::init(Relation index, const HnswIndexInfo *info, MemoryContex
     index_ = index;
     info_ = info;
     query_ = nullptr;
+    scattered_ = nullptr;
+    if (info->element == vs::Element::Sparse && info->dims <= HNSW_SCATTER_MAX_DIMS) {
+        sparse_query_ = {static_cast<float *>(MemoryContextAlloc(context, sizeof(float) * (info->dims + 1))),
+                         Size(info->dims), {0, nullptr, nullptr}, 0, 0, 0};
+        scattered_ = vs::sparse_query_distance(info->metric);
+    }
     scratch_ = static_cast<unsigned char *>(MemoryContextAlloc(context, info->key_bytes));
     piece_scratch_ = info->summable ? nullptr : static_cast<unsigned char *>(MemoryContextAlloc(context, info->key_bytes));
     pool_ = static_cast<vs::Candidate *>(MemoryContextAlloc(context, sizeof(vs::Candidate) * (2 * info->m + 1)));
@@ -282,9 +288,14 @@ void HnswPageStore::init(Relation index, const HnswIndexInfo *info, MemoryContex
 // core/index/vector_type.h; pieces are cut between elements, as every key's size and the page
 // space are multiples of its element's). A distance that does not sum is computed in place on a
 // key within one page (its one piece) and over a copy of a key that crosses pages.
+void HnswPageStore::set_query(const unsigned char *query) {
+    query_ = query;
+    if (scattered_) vs::sparse_query_set(&sparse_query_, vs::sparse_key::view(query));
+}
+
 float HnswPageStore::distance_from(const unsigned char *q, vs::Ref r) {
     static_assert(INDEX_PAGE_SPACE % sizeof(float) == 0);
-    if (info_->element == vs::Element::Sparse) return sparse_distance_from(q, r);
+    if (info_->element == vs::Element::Sparse) return sparse_distance_from(q, r, false);
     if (!info_->summable && hnsw_vector_crosses_pages(info_, r)) {
         hnsw_read_slot(index_, info_, r, piece_scratch_);
         return info_->distance(q, piece_scratch_, info_->key_bytes);
@@ -302,8 +313,12 @@ float HnswPageStore::distance_from(const unsigned char *q, vs::Ref r) {
 }
 
 // A key of one piece is compared on its page; the pieces of a longer one are copied out first.
-float HnswPageStore::sparse_distance_from(const unsigned char *q, vs::Ref r) {
+float HnswPageStore::sparse_distance_from(const unsigned char *q, vs::Ref r, bool by_merge) {
     ItemPointerData tid = hnsw_sparse_key_tid(index_, info_, r);
+    bool scattered = scattered_ && q == query_ && !by_merge;
+    auto distance = [&](const unsigned char *key, Size length) {
+        return scattered ? scattered_(sparse_query_, vs::sparse_key::view(key)) : info_->distance(q, key, length);
+    };
     float d = 0;
     bool first = true, in_place = false, whole = true;
     Size length = hnsw_visit_key_pieces(index_, tid, info_->key_bytes, [&](const unsigned char *bytes, Size n, Size offset) {
@@ -311,7 +326,7 @@ float HnswPageStore::sparse_distance_from(const unsigned char *q, vs::Ref r) {
         if (first && offset == 0) {
             in_place = true;
             whole = vs::sparse_key::complete(bytes, n);
-            if (whole) d = info_->distance(q, bytes, n);
+            if (whole) d = distance(bytes, n);
         } else {
             memcpy(piece_scratch_ + offset, bytes, n);
         }
@@ -324,7 +339,7 @@ float HnswPageStore::sparse_distance_from(const unsigned char *q, vs::Ref r) {
         refuse_partial_key(index_, &tid);
         return FLT_MAX;
     }
-    return in_place ? d : info_->distance(q, piece_scratch_, length);
+    return in_place ? d : distance(piece_scratch_, length);
 }
 
 // Prefetches every vector of a batch before computing any distance, so that their memory reads
@@ -398,9 +413,14 @@ float HnswPageStore::checked_distance(vs::Ref r, uint8 *flags) {
 }
 
 float HnswPageStore::exact_distance(vs::Ref r) {
-    if (info_->element == vs::Element::Sparse) return sparse_distance_from(query_, r);
+    if (info_->element == vs::Element::Sparse) return sparse_distance_from(query_, r, true);
     hnsw_read_key(index_, info_, r, scratch_);
     return info_->distance(query_, scratch_, info_->key_bytes);
+}
+
+bool HnswPageStore::distance_exact(vs::Ref r) const {
+    if (info_->element == vs::Element::Sparse) return scattered_ == nullptr || vs::sparse_query_exact(info_->metric);
+    return !(info_->summable && hnsw_vector_crosses_pages(info_, r));
 }
 
 uint8 hnsw_element_flags(Relation index, const HnswIndexInfo *info, vs::Ref ref, ItemPointer heap_tid) {

@@ -133,9 +133,9 @@ void hnsw_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, 
 }
 
 // Rows must come in the order the SQL operator gives them, even where two distances differ only
-// in the last bit: the results whose vectors cross a page boundary, whose distances were summed
-// piece by piece, get their exact distance, and all are sorted again. (A distance that does not
-// sum was computed over the whole vector already.) On a hot standby every
+// in the last bit: the results whose distances were not the operator's (summed piece by piece
+// over a vector across a page boundary, or a sparse L2 or L1 from the scattered query) get their
+// exact distance, and all are sorted again. On a hot standby every
 // result's distance is read again under its record's lock (HnswPageStore::checked_distance),
 // and results no longer valid go: the primary's wait before reusing a slot does not see the
 // standby's snapshots, so an old scan there could otherwise mix two vectors of a reused slot.
@@ -151,7 +151,7 @@ static void take_batch(HnswScanState *so, int found) {
             c->distance = so->store.checked_distance(c->ref, &flags);
             return (flags & HNSW_FLAG_VALID) && !(flags & HNSW_FLAG_DELETED);
         }
-        if (so->info.summable && hnsw_vector_crosses_pages(&so->info, c->ref)) {
+        if (!so->store.distance_exact(c->ref)) {
             so->stats.distances++;
             c->distance = so->store.exact_distance(c->ref);
         }
