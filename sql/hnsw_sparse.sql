@@ -9,24 +9,41 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   RETURN SQLSTATE || ': ' || SQLERRM;
 END $$;
--- the ids of the k rows nearest by an index scan, and by a sequential scan of the same order
+-- the distances of the k rows nearest by an index scan, in the order they come, and by a
+-- sequential scan (rows that tie may differ; the distances in their order may not);
+-- each call sets every planner setting it depends on (SET LOCAL lasts to the end of the calling
+-- statement, past this call) and raises an error unless the first query is an index scan
 CREATE FUNCTION pg_temp.agree(order_by text, k int) RETURNS boolean LANGUAGE plpgsql AS $$
 DECLARE
-  by_index int[];
-  by_scan int[];
+  query text := format('SELECT array_agg(d) FROM (SELECT %s AS d FROM sparse ORDER BY %s LIMIT %s) t', order_by, order_by, k);
+  line text;
+  plan text := '';
+  by_index float8[];
+  by_scan float8[];
 BEGIN
-  SET LOCAL enable_seqscan = off;
-  EXECUTE format('SELECT array_agg(id) FROM (SELECT id FROM sparse ORDER BY %s, id LIMIT %s) t', order_by, k) INTO by_index;
-  SET LOCAL enable_seqscan = on;
-  SET LOCAL enable_indexscan = off;
-  EXECUTE format('SELECT array_agg(id) FROM (SELECT id FROM sparse ORDER BY %s, id LIMIT %s) t', order_by, k) INTO by_scan;
+  PERFORM set_config('enable_seqscan', 'off', true);
+  PERFORM set_config('enable_indexscan', 'on', true);
+  PERFORM set_config('enable_bitmapscan', 'off', true);
+  FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || query LOOP
+    plan := plan || line || E'\n';
+  END LOOP;
+  IF plan !~ 'Index Scan using \w+ on sparse' THEN
+    RAISE EXCEPTION 'not an index scan: %', plan;
+  END IF;
+  EXECUTE query INTO by_index;
+  PERFORM set_config('enable_seqscan', 'on', true);
+  PERFORM set_config('enable_indexscan', 'off', true);
+  EXECUTE query INTO by_scan;
   RETURN by_index = by_scan;
 END $$;
--- row i: n non-zero elements at indices spread by i, values from sin; every 40th row has 2,500
--- (a key of 20,004 bytes: three pieces)
+-- row i: n non-zero elements at one of 17 starts and 7 strides, so that rows share most of their
+-- indices (rows that share none are all at about the same distance, where a graph loses some of
+-- them), values from sin; every 40th row has 2,500 consecutive ones (a key of 20,004 bytes:
+-- three pieces)
 CREATE FUNCTION pg_temp.row_vector(i int, n int) RETURNS sparsevec LANGUAGE sql AS $$
   SELECT ('{' || string_agg(k || ':' || (1.5 + sin(i * 0.37 + k))::real, ',' ORDER BY k) || '}/3000')::sparsevec
-  FROM (SELECT DISTINCT 1 + (i * 13 + j * (1 + i % 7)) % 3000 AS k FROM generate_series(1, n) j) s
+  FROM (SELECT DISTINCT 1 + ((i % 17) * 5 + j * CASE WHEN n > 1000 THEN 1 ELSE 1 + i % 7 END) % 3000 AS k
+        FROM generate_series(1, n) j) s
 $$;
 CREATE TABLE sparse (id int, s sparsevec(3000));
 INSERT INTO sparse SELECT i, pg_temp.row_vector(i, CASE WHEN i % 40 = 0 THEN 2500 ELSE 20 + i % 40 END)
@@ -44,7 +61,7 @@ SET hnsw.ef_search = 1000;
 SET enable_seqscan = off;
 EXPLAIN (COSTS OFF) SELECT id FROM sparse ORDER BY s <-> '{1:1,2:2}/3000' LIMIT 5;
 RESET enable_seqscan;
--- exact agreement, for queries of one piece and of several, built and inserted
+-- exact agreement, for queries of one piece and of three (80, 440), built and inserted
 SELECT q, pg_temp.agree(format('s <-> (SELECT s FROM sparse WHERE id = %s)', q), 10) AS l2,
           pg_temp.agree(format('s <#> (SELECT s FROM sparse WHERE id = %s)', q), 10) AS ip,
           pg_temp.agree(format('s <=> (SELECT s FROM sparse WHERE id = %s)', q), 10) AS cosine,

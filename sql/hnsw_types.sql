@@ -8,17 +8,31 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
   RETURN SQLSTATE || ': ' || SQLERRM;
 END $$;
--- the ids of the k rows nearest by an index scan, and by a sequential scan of the same order
+-- the distances of the k rows nearest by an index scan, in the order they come, and by a
+-- sequential scan (rows that tie may differ; the distances in their order may not);
+-- each call sets every planner setting it depends on (SET LOCAL lasts to the end of the calling
+-- statement, past this call) and raises an error unless the first query is an index scan
 CREATE FUNCTION pg_temp.agree(order_by text, k int) RETURNS boolean LANGUAGE plpgsql AS $$
 DECLARE
-  by_index int[];
-  by_scan int[];
+  query text := format('SELECT array_agg(d) FROM (SELECT %s AS d FROM typed ORDER BY %s LIMIT %s) t', order_by, order_by, k);
+  line text;
+  plan text := '';
+  by_index float8[];
+  by_scan float8[];
 BEGIN
-  SET LOCAL enable_seqscan = off;
-  EXECUTE format('SELECT array_agg(id) FROM (SELECT id FROM typed ORDER BY %s, id LIMIT %s) t', order_by, k) INTO by_index;
-  SET LOCAL enable_seqscan = on;
-  SET LOCAL enable_indexscan = off;
-  EXECUTE format('SELECT array_agg(id) FROM (SELECT id FROM typed ORDER BY %s, id LIMIT %s) t', order_by, k) INTO by_scan;
+  PERFORM set_config('enable_seqscan', 'off', true);
+  PERFORM set_config('enable_indexscan', 'on', true);
+  PERFORM set_config('enable_bitmapscan', 'off', true);
+  FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || query LOOP
+    plan := plan || line || E'\n';
+  END LOOP;
+  IF plan !~ 'Index Scan using \w+ on typed' THEN
+    RAISE EXCEPTION 'not an index scan: %', plan;
+  END IF;
+  EXECUTE query INTO by_index;
+  PERFORM set_config('enable_seqscan', 'on', true);
+  PERFORM set_config('enable_indexscan', 'off', true);
+  EXECUTE query INTO by_scan;
   RETURN by_index = by_scan;
 END $$;
 -- no other index on the table: with enable_seqscan off, an ORDER BY can only be served by hnsw
