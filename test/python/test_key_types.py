@@ -140,8 +140,12 @@ class KeyTypesTest(unittest.TestCase):
             self.conn.execute("SELECT vectorsearch_check_index('fm_sparse_serial', true)")  # an ERROR if not sound
             found = {ef: truth.recall(self.answers(by_sparse, "fm_sparse_serial", ef)) for ef in (40, 100)}
             self.conn.execute("DROP INDEX fm_sparse_serial")
-            parallel = self.build_sparse("fm_sparse_parallel", ["max_parallel_maintenance_workers = 1"])
+            # (a parallel build sizes its shared memory up front, taking a row's bytes in the table,
+            # here a dense vector of 3 KB, for its key's: 64 MB would hold 19,000 of the 20,000)
+            parallel = self.build_sparse("fm_sparse_parallel", ["max_parallel_maintenance_workers = 1",
+                                                                "maintenance_work_mem = '128MB'"])
             self.assertIn("hnsw build with 1 parallel workers", parallel)
+            self.assertFalse([m for m in parallel if "graph is full" in m or "no longer fits" in m], parallel)
             self.conn.execute("SELECT vectorsearch_check_index('fm_sparse_parallel', true)")  # an ERROR if not sound
             found_parallel = {ef: truth.recall(self.answers(by_sparse, "fm_sparse_parallel", ef)) for ef in (40, 100)}
             self.conn.execute("DROP INDEX fm_sparse_parallel")
@@ -166,6 +170,43 @@ class KeyTypesTest(unittest.TestCase):
         finally:
             self.queries = saved
             self.conn.execute("DROP TABLE fm_sparse")
+
+    def test_sparsevec_parallel_build_beyond_its_key_memory(self):
+        # An expression index whose keys (2,000 elements, 16 KB) dwarf the table's rows (an int):
+        # the shared arena, sized from the table, fills after a few dozen keys, the graph goes to
+        # pages once with a NOTICE that names maintenance_work_mem, and the other rows are
+        # inserted there; every row is found again at distance 0.
+        rows = 300
+        self.conn.execute("DROP TABLE IF EXISTS sparse_wide")
+        self.conn.execute("DROP FUNCTION IF EXISTS sparse_wide_key(int)")
+        self.conn.execute("CREATE TABLE sparse_wide (id int)")
+        self.conn.execute(f"INSERT INTO sparse_wide SELECT generate_series(1, {rows})")
+        self.conn.execute("ALTER TABLE sparse_wide SET (parallel_workers = 1)")
+        messages = []
+        conn = psycopg.connect(autocommit=True)
+        conn.add_notice_handler(lambda d: messages.append(d.message_primary))
+        try:
+            for setting in ("max_parallel_maintenance_workers = 1", "maintenance_work_mem = '64MB'",
+                            "client_min_messages = debug1"):
+                conn.execute(f"SET {setting}")
+            conn.execute("""CREATE FUNCTION sparse_wide_key(i int) RETURNS sparsevec IMMUTABLE PARALLEL SAFE LANGUAGE sql AS $$
+                SELECT ('{' || string_agg(((j * 7 + i) % 100000 + 1) || ':' || (1 + (i * j) % 5), ',') || '}/100000')::sparsevec
+                FROM generate_series(1, 2000) j $$""")
+            conn.execute("CREATE INDEX sparse_wide_idx ON sparse_wide USING hnsw ((sparse_wide_key(id)::sparsevec(100000)) sparsevec_l2_ops)")
+            self.assertIn("hnsw build with 1 parallel workers", messages)
+            full = [m for m in messages if "hnsw graph" in m]
+            self.assertEqual(len(full), 1, full[:3])
+            self.assertIn("no longer fits into maintenance_work_mem", full[0])
+            conn.execute("SELECT vectorsearch_check_index('sparse_wide_idx', true)")  # an ERROR if not sound
+            conn.execute("SET enable_seqscan = off")
+            conn.execute("SET hnsw.ef_search = 400")
+            found = conn.execute(f"""SELECT count(*) FROM sparse_wide w WHERE (SELECT n.id FROM sparse_wide n
+                ORDER BY sparse_wide_key(n.id)::sparsevec(100000) <-> sparse_wide_key(w.id)::sparsevec(100000) LIMIT 1) = w.id""").fetchone()[0]
+            self.assertEqual(found, rows)
+        finally:
+            conn.close()
+            self.conn.execute("DROP TABLE sparse_wide")
+            self.conn.execute("DROP FUNCTION IF EXISTS sparse_wide_key(int)")
 
     def test_bit_index_with_exact_rerank(self):
         # the query vector orders the candidates and re-ranks them: a CTE binds it once

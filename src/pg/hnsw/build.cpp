@@ -47,6 +47,7 @@ struct HnswShared {
     Size key_arena_offset;
     Size key_arena_bytes;
     pg_atomic_uint64 key_arena_used;
+    bool graph_sized_to_memory;  // for fewer elements than the table was estimated to hold
 };
 
 struct HnswBuildState {
@@ -290,8 +291,10 @@ static std::size_t element_limit(const HnswBuildState *state) {
     return room <= 0 ? 0 : Min(state->memory_limit, std::size_t(room / (per_element + average_key)));
 }
 
-static void notice_graph_full(HnswBuildState *state, double indexed) {
-    if (state->graph.capacity() < element_limit(state))
+// memory_full: maintenance_work_mem ran out (the sparse keys took it, or the graph was sized to
+// it), not the graph's room for the rows the table was estimated to hold.
+static void notice_graph_full(HnswBuildState *state, double indexed, bool memory_full) {
+    if (!memory_full && state->graph.capacity() < element_limit(state))
         ereport(NOTICE, (errmsg("hnsw graph is full after %.0f tuples, more than the table was estimated to hold",
                                 indexed),
                          errdetail("The remaining tuples are inserted into the written graph, which takes longer."),
@@ -350,7 +353,7 @@ static bool insert_in_memory(HnswBuildState *state, ItemPointer tid) {
         const unsigned char *vector = state->key;
         if (state->info.element == vs::Element::Sparse) {
             if (!store_sparse_key(state, address)) {
-                notice_graph_full(state, state->indexed);
+                notice_graph_full(state, state->indexed, true);
                 flush_to_disk(state);
                 return false;
             }
@@ -363,7 +366,7 @@ static bool insert_in_memory(HnswBuildState *state, ItemPointer tid) {
                 return true;
             }
             if (!grow_graph(state)) {
-                notice_graph_full(state, state->indexed);
+                notice_graph_full(state, state->indexed, false);
                 flush_to_disk(state);
             }
         }
@@ -373,10 +376,10 @@ static bool insert_in_memory(HnswBuildState *state, ItemPointer tid) {
         LWLockAcquire(&shared->flush_lock, LW_SHARED);
         vs::Ref r = vs::kNoRef;
         bool flushed = shared->flushed;
+        bool stored = true;
         if (!flushed) {
             unsigned char address[8];
             const unsigned char *vector = state->key;
-            bool stored = true;
             if (state->info.element == vs::Element::Sparse) {
                 Size length = vs::sparse_key::bytes(vs::sparse_key::nnz(state->key));
                 uint64 at = pg_atomic_fetch_add_u64(&shared->key_arena_used, MAXALIGN(length));
@@ -397,7 +400,7 @@ static bool insert_in_memory(HnswBuildState *state, ItemPointer tid) {
         // inserts have finished.
         LWLockAcquire(&shared->flush_lock, LW_EXCLUSIVE);
         if (!shared->flushed) {
-            notice_graph_full(state, double(pg_atomic_read_u64(&shared->indexed)));
+            notice_graph_full(state, double(pg_atomic_read_u64(&shared->indexed)), !stored || shared->graph_sized_to_memory);
             flush_to_disk(state);
             shared->flushed = true;
         }
@@ -462,28 +465,43 @@ static void init_state(HnswBuildState *state, Relation index) {
     state->indexed = 0;
 }
 
-// Elements the shared graph is laid out for. Shared memory is committed in full when it is
-// created, so it is sized to the table's estimated rows with a margin, within maintenance_work_mem.
-static std::size_t shared_capacity(Relation heap, std::size_t memory_limit) {
+// The shared segment of a parallel build: the graph, laid out for capacity elements, and for a
+// sparsevec index an arena of key_arena_bytes after it. Shared memory is committed in full when it
+// is created, so the graph is sized to the table's estimated rows with a margin, within
+// maintenance_work_mem. A sparse index shares that memory between the graph and its keys, taking
+// a row's bytes in the table (and its TOAST table) as the average key's, and gives the arena no
+// more than twice the table (a key takes 8 bytes an element, a dense row cast to sparsevec 4).
+struct SharedLayout {
+    std::size_t capacity;
+    Size graph_bytes;
+    Size key_arena_bytes;
+    bool sized_to_memory;
+};
+
+static SharedLayout shared_layout(Relation heap, const HnswIndexInfo &info, std::size_t memory_limit) {
     BlockNumber pages;
     double tuples, all_visible;
     estimate_rel_size(heap, nullptr, &pages, &tuples, &all_visible);
-    return Min(memory_limit, std::size_t(Max(tuples, 0.0) * 1.2) + 1024);
-}
-
-// Bytes of the shared arena of a sparsevec index's keys: what maintenance_work_mem leaves beside
-// the graph, but no more than twice the table and its TOAST table take (a key takes 8 bytes an
-// element, a dense row cast to sparsevec 4), with a margin.
-static Size shared_key_arena_bytes(Relation heap, Size graph_bytes) {
+    std::size_t rows = std::size_t(Max(tuples, 0.0) * 1.2) + 1024;
+    SharedLayout layout{Min(memory_limit, rows), 0, 0, false};
     Size budget = Size(maintenance_work_mem) * 1024;
-    if (graph_bytes >= budget) return 0;
-    Size table = Size(RelationGetNumberOfBlocks(heap)) * BLCKSZ;
-    if (OidIsValid(heap->rd_rel->reltoastrelid)) {
-        Relation toast = table_open(heap->rd_rel->reltoastrelid, AccessShareLock);
-        table += Size(RelationGetNumberOfBlocks(toast)) * BLCKSZ;
-        table_close(toast, AccessShareLock);
+    Size table = 0;
+    if (info.element == vs::Element::Sparse) {
+        table = Size(RelationGetNumberOfBlocks(heap)) * BLCKSZ;
+        if (OidIsValid(heap->rd_rel->reltoastrelid)) {
+            Relation toast = table_open(heap->rd_rel->reltoastrelid, AccessShareLock);
+            table += Size(RelationGetNumberOfBlocks(toast)) * BLCKSZ;
+            table_close(toast, AccessShareLock);
+        }
+        double key = Min(double(vs::sparse_key::kMaxBytes), Max(64.0, double(table) / Max(tuples, 1.0)));
+        double per_element = double(vs::hnsw::AnyMemoryGraph::bytes_per_element(int(info.slot_bytes), info.m));
+        layout.capacity = Max(std::size_t(1), Min(layout.capacity, std::size_t(double(budget) / (per_element + key))));
     }
-    return MAXALIGN_DOWN(Min(budget - graph_bytes, 2 * table + (Size(1) << 20)));
+    layout.sized_to_memory = layout.capacity < rows;
+    layout.graph_bytes = vs::hnsw::AnyMemoryGraph::region_bytes(int(info.slot_bytes), info.m, layout.capacity);
+    if (info.element == vs::Element::Sparse && layout.graph_bytes < budget)
+        layout.key_arena_bytes = MAXALIGN_DOWN(Min(budget - layout.graph_bytes, 2 * table + (Size(1) << 20)));
+    return layout;
 }
 
 // Scans this participant's share of the table into the shared graph (or, once that is
@@ -588,10 +606,10 @@ static dsm_segment *create_graph_segment(Size bytes) {
 // changed nothing, when there is no shared memory for it.
 static double build_parallel(HnswBuildState *state, Relation heap, IndexInfo *index_info, int workers) {
     Relation index = state->index;
-    std::size_t capacity = shared_capacity(heap, state->memory_limit);
-    Size graph_bytes = vs::hnsw::AnyMemoryGraph::region_bytes(state->info.slot_bytes, state->info.m, capacity);
-    Size key_arena_bytes = state->info.element == vs::Element::Sparse ? shared_key_arena_bytes(heap, graph_bytes) : 0;
-    dsm_segment *graph_segment = create_graph_segment(graph_bytes + key_arena_bytes);
+    SharedLayout layout = shared_layout(heap, state->info, state->memory_limit);
+    std::size_t capacity = layout.capacity;
+    Size graph_bytes = layout.graph_bytes;
+    dsm_segment *graph_segment = create_graph_segment(graph_bytes + layout.key_arena_bytes);
     if (graph_segment == nullptr) return -1;
     ParallelBuild build;
     if (!parallel_build_begin(&build, "hnsw_parallel_build_main", heap, index, index_info, workers,
@@ -610,7 +628,8 @@ static double build_parallel(HnswBuildState *state, Relation heap, IndexInfo *in
     shared->flushed = false;
     pg_atomic_init_u64(&shared->indexed, 0);
     shared->key_arena_offset = graph_bytes;
-    shared->key_arena_bytes = key_arena_bytes;
+    shared->key_arena_bytes = layout.key_arena_bytes;
+    shared->graph_sized_to_memory = layout.sized_to_memory;
     pg_atomic_init_u64(&shared->key_arena_used, 0);
     void *region = dsm_segment_address(graph_segment);
     MemoryContext old = MemoryContextSwitchTo(state->context);

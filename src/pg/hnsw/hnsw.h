@@ -208,8 +208,8 @@ inline HnswLink *hnsw_record_links(HnswLinkRecordHeader *record) { return reinte
 BlockNumber hnsw_link_block(const HnswIndexInfo *info, vs::Ref ref);
 // Copies an element's slot in the vector stream, which may span pages.
 void hnsw_read_slot(Relation index, const HnswIndexInfo *info, vs::Ref ref, unsigned char *out);
-// Copies an element's key, from its slot or, for a sparse key, from its pieces; false (on a hot
-// standby only) for a sparse key that is gone (see hnsw_visit_key_pieces).
+// Copies an element's key, from its slot or, for a sparse key, from its pieces; false for a
+// sparse key that is not whole (see hnsw_visit_key_pieces).
 bool hnsw_read_key(Relation index, const HnswIndexInfo *info, vs::Ref ref, unsigned char *out);
 // Where a sparse element's key ends: the TID of its last piece, which its slot holds.
 ItemPointerData hnsw_sparse_key_tid(Relation index, const HnswIndexInfo *info, vs::Ref ref);
@@ -218,12 +218,14 @@ ItemPointerData hnsw_sparse_key_tid(Relation index, const HnswIndexInfo *info, v
 const HnswKeyPiece *hnsw_key_piece(Page page, ItemPointer tid, Size *bytes, const char **problem);
 pg_attribute_noreturn() void hnsw_report_bad_key(Relation index, ItemPointer tid, const char *problem);
 
-// Calls visit(bytes, length, offset in key) for each piece of the sparse key whose last piece is
-// at tid, last first, with its page share-locked, after checking that it ends where the next
-// one begins. Returns the key's length, at most capacity; or, on a hot standby, 0 for a key that
-// is not there. (Replay may delete the pieces of a reused slot's key while a scan that read the
-// old TID is on its way to them: the primary's wait before reuse does not see the standby's
-// scans. Such a scan re-ranks its results under each element's lock, where the key is whole.)
+// Calls visit(bytes, length, offset in key, tid) for each piece of the sparse key whose last
+// piece is at tid, last first, with its page share-locked, after checking that it ends where the
+// next one begins. Returns the key's length, at most capacity, or 0 for a key that is not whole
+// there: a walk may reach a slot whose key is being replaced, through a link a failed insert left
+// to it (vacuum.cpp) or, on a hot standby, through a TID read before replay deleted the pieces
+// (the primary's wait before reuse does not see the standby's scans; those re-rank their results
+// under each element's lock, where the key is whole). Such a key is as far as can be; the
+// checker reports one that stays broken.
 template <typename Visit>
 Size hnsw_visit_key_pieces(Relation index, ItemPointerData tid, Size capacity, Visit visit) {
     Size length = 0, end = 0;  // the key's, and where this piece must end
@@ -245,12 +247,11 @@ Size hnsw_visit_key_pieces(Relation index, ItemPointerData tid, Size capacity, V
         }
         if (problem) {
             if (BufferIsValid(buf)) UnlockReleaseBuffer(buf);
-            if (RecoveryInProgress()) return 0;
-            hnsw_report_bad_key(index, &tid, problem);
+            return 0;
         }
         Size offset = piece->offset;
         ItemPointerData earlier = piece->earlier;
-        visit(reinterpret_cast<const unsigned char *>(piece + 1), bytes, offset);
+        visit(reinterpret_cast<const unsigned char *>(piece + 1), bytes, offset, &tid);
         UnlockReleaseBuffer(buf);
         if (offset == 0) return length;
         tid = earlier;

@@ -198,47 +198,41 @@ static ItemPointerData write_sparse_key(Relation index, const unsigned char *key
 }
 
 // Deletes the pieces of the key a reused slot held, and says where they were. No scan reads them
-// any more: the slot is free (see claim_free_slot), and a hot standby's scans expect keys to go
-// (hnsw_visit_key_pieces).
+// any more: the slot is free (see claim_free_slot), and scans that reach a key being replaced take
+// it for far (hnsw_visit_key_pieces). The whole chain is checked before any piece goes, so that a
+// broken one (the checker would say why) is reported, not followed into other keys. (Nobody else
+// changes the key meanwhile: the slot is this insert's.)
 static KeyPlaces delete_sparse_key(Relation index, const HnswIndexInfo *info, vs::Ref ref) {
-    ItemPointerData tid = hnsw_sparse_key_tid(index, info, ref);
+    ItemPointerData last = hnsw_sparse_key_tid(index, info, ref);
+    ItemPointerData tids[HNSW_MAX_KEY_PIECES];
     KeyPlaces places;
     places.count = 0;
-    Size end = 0;  // where the piece must end: the key's length, then the later piece's offset
-    for (bool last = true;; last = false) {
-        CHECK_FOR_INTERRUPTS();
-        BlockNumber block = ItemPointerGetBlockNumberNoCheck(&tid);
-        if (block == VS_METAPAGE_BLKNO || block == InvalidBlockNumber)
-            hnsw_report_bad_key(index, &tid, "is not in a block of the index");
-        Buffer buf = index_read_buffer(index, block);
+    bool aligned = true;
+    Size length = hnsw_visit_key_pieces(index, last, info->key_bytes, [&](const unsigned char *, Size, Size offset,
+                                                                          ItemPointer tid) {
+        Size place = offset / HNSW_KEY_PIECE_MAX_BYTES;
+        aligned = aligned && offset % HNSW_KEY_PIECE_MAX_BYTES == 0 && place < HNSW_MAX_KEY_PIECES;
+        if (!aligned) return;
+        tids[place] = *tid;
+        places.blocks[place] = ItemPointerGetBlockNumber(tid);
+        places.count = Max(places.count, int(place) + 1);
+    });
+    if (length == 0 || !aligned) hnsw_report_bad_key(index, &last, "ends a key that is not whole");
+    for (int place = 0; place < places.count; place++) {
+        Buffer buf = index_read_buffer(index, places.blocks[place]);
         LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-        Size bytes;
-        const char *problem = nullptr;
-        const HnswKeyPiece *piece = hnsw_key_piece(BufferGetPage(buf), &tid, &bytes, &problem);
-        if (piece == nullptr) hnsw_report_bad_key(index, &tid, problem);
-        ItemPointerData earlier = piece->earlier;
-        int place = int(piece->offset / HNSW_KEY_PIECE_MAX_BYTES);
-        if (last) end = piece->offset + bytes;
-        // Checked before anything is deleted: a wrong chain would lead into other keys.
-        if (place >= int(HNSW_MAX_KEY_PIECES) || piece->offset % HNSW_KEY_PIECE_MAX_BYTES != 0 ||
-            piece->offset + bytes != end || (piece->offset == 0) == ItemPointerIsValid(&earlier))
-            hnsw_report_bad_key(index, &tid, "does not continue the key's next piece");
-        end = piece->offset;
-        places.count = Max(places.count, place + 1);
-        places.blocks[place] = block;
         index_edit_page(index, buf, [&](Page page) {
-            OffsetNumber offset = ItemPointerGetOffsetNumber(&tid);
+            OffsetNumber offset = ItemPointerGetOffsetNumber(&tids[place]);
             bool last_pointer = offset == PageGetMaxOffsetNumber(page);
             PageIndexTupleDeleteNoCompact(page, offset);
             if (!last_pointer) PageSetHasFreeLinePointers(page);  // for PageAddItem to take it
         });
         Size left = PageGetExactFreeSpace(BufferGetPage(buf));
         UnlockReleaseBuffer(buf);
-        RecordPageWithFreeSpace(index, block, left);
-        FreeSpaceMapVacuumRange(index, block, block + 1);
-        if (place == 0) return places;
-        tid = earlier;
+        RecordPageWithFreeSpace(index, places.blocks[place], left);
+        FreeSpaceMapVacuumRange(index, places.blocks[place], places.blocks[place] + 1);
     }
+    return places;
 }
 
 // Clears the links of a reused element's upper tuple, as a new one would start.

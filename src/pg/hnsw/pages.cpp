@@ -208,18 +208,15 @@ const HnswKeyPiece *hnsw_key_piece(Page page, ItemPointer tid, Size *bytes, cons
     }
     ItemId item = PageGetItemId(page, offset);
     Size length = ItemIdGetLength(item);
-    if (length <= sizeof(HnswKeyPiece) || length > sizeof(HnswKeyPiece) + HNSW_KEY_PIECE_MAX_BYTES) {
-        *problem = "has the wrong length";
+    auto *header = reinterpret_cast<PageHeader>(page);
+    if (length <= sizeof(HnswKeyPiece) || length > sizeof(HnswKeyPiece) + HNSW_KEY_PIECE_MAX_BYTES ||
+        ItemIdGetOffset(item) < header->pd_upper || ItemIdGetOffset(item) + length > header->pd_special ||
+        ItemIdGetOffset(item) % sizeof(int32) != 0) {
+        *problem = "has the wrong length or place";
         return nullptr;
     }
     *bytes = length - sizeof(HnswKeyPiece);
     return reinterpret_cast<const HnswKeyPiece *>(PageGetItem(page, item));
-}
-
-// Of pieces that do not make a whole key: a hot standby may find pieces of another key where a
-// scan that read an old TID goes (hnsw_visit_key_pieces), which there is a key gone.
-static void refuse_partial_key(Relation index, ItemPointer tid) {
-    if (!RecoveryInProgress()) hnsw_report_bad_key(index, tid, "ends a key of the wrong length");
 }
 
 bool hnsw_read_key(Relation index, const HnswIndexInfo *info, vs::Ref ref, unsigned char *out) {
@@ -228,13 +225,12 @@ bool hnsw_read_key(Relation index, const HnswIndexInfo *info, vs::Ref ref, unsig
         return true;
     }
     ItemPointerData tid = hnsw_sparse_key_tid(index, info, ref);
-    Size length = hnsw_visit_key_pieces(index, tid, info->key_bytes, [&](const unsigned char *bytes, Size n, Size offset) {
-        memcpy(out + offset, bytes, n);
-    });
-    if (length == 0) return false;
-    if (vs::sparse_key::complete(out, length)) return true;
-    refuse_partial_key(index, &tid);
-    return false;
+    Size length = hnsw_visit_key_pieces(index, tid, info->key_bytes,
+                                        [&](const unsigned char *bytes, Size n, Size offset, ItemPointer) {
+                                            memcpy(out + offset, bytes, n);
+                                        });
+    // (a whole chain of pieces of another key, reused where a stale TID leads, may be no key)
+    return length > 0 && vs::sparse_key::complete(out, length);
 }
 
 Size hnsw_upper_tuple_size(int level, int m) { return sizeof(HnswLink) * Size(level) * m; }
@@ -321,7 +317,8 @@ float HnswPageStore::sparse_distance_from(const unsigned char *q, vs::Ref r, boo
     };
     float d = 0;
     bool first = true, in_place = false, whole = true;
-    Size length = hnsw_visit_key_pieces(index_, tid, info_->key_bytes, [&](const unsigned char *bytes, Size n, Size offset) {
+    Size length = hnsw_visit_key_pieces(index_, tid, info_->key_bytes, [&](const unsigned char *bytes, Size n, Size offset,
+                                                                            ItemPointer) {
         // The last piece at offset 0 is the whole key.
         if (first && offset == 0) {
             in_place = true;
@@ -332,13 +329,9 @@ float HnswPageStore::sparse_distance_from(const unsigned char *q, vs::Ref r, boo
         }
         first = false;
     });
-    // A key gone, on a standby, is as far as can be (NaN under cosine would upset the order).
-    if (length == 0) return FLT_MAX;
-    if (!in_place) whole = vs::sparse_key::complete(piece_scratch_, length);
-    if (!whole) {
-        refuse_partial_key(index_, &tid);
-        return FLT_MAX;
-    }
+    // A key not whole is as far as can be (NaN under cosine would upset the order).
+    if (!in_place) whole = length > 0 && vs::sparse_key::complete(piece_scratch_, length);
+    if (!whole) return FLT_MAX;
     return in_place ? d : distance(piece_scratch_, length);
 }
 
@@ -357,7 +350,7 @@ void HnswPageStore::distances_to_query(const vs::Ref *refs, int n, float *out) {
 }
 
 float HnswPageStore::distance(vs::Ref a, vs::Ref b) {
-    hnsw_read_key(index_, info_, a, scratch_);
+    if (!hnsw_read_key(index_, info_, a, scratch_)) return FLT_MAX;
     return distance_from(scratch_, b);
 }
 
@@ -478,7 +471,11 @@ void HnswPageStore::set_neighbors(vs::Ref r, int layer, const vs::Ref *list, int
             if (replace_links(r, layer, list, n, slots)) return;
             continue;
         }
-        hnsw_read_key(index_, info_, r, scratch_);
+        // r is the element being inserted, whose key this insert wrote
+        if (!hnsw_read_key(index_, info_, r, scratch_)) {
+            ItemPointerData tid = hnsw_sparse_key_tid(index_, info_, r);
+            hnsw_report_bad_key(index_, &tid, "does not make up the key this insert wrote");
+        }
         int n_pool = 0;
         auto consider = [&](vs::Ref candidate) {
             for (int i = 0; i < n_pool; i++)
