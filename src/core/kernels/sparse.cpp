@@ -113,7 +113,9 @@ float sparse_cosine_distance(const SparseVector &a, const SparseVector &b) noexc
 void sparse_query_set(SparseQuery *q, const SparseVector &query) noexcept {
     std::memset(q->dense, 0, sizeof(float) * (q->dims + 1));
     q->vector = query;
-    for (std::size_t i = 0; i < query.nnz; i++) q->dense[query.indices[i]] = query.values[i];
+    // (an index outside the dimensions, of a damaged key, has nowhere to go: as query_value reads it)
+    for (std::size_t i = 0; i < query.nnz; i++)
+        if (std::uint32_t(query.indices[i]) < q->dims) q->dense[query.indices[i]] = query.values[i];
     q->squared_norm = squared_norm_in<float>(query);
     q->squared_norm_double = squared_norm_in<double>(query);
     double l1 = 0;

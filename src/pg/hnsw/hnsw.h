@@ -217,6 +217,14 @@ ItemPointerData hnsw_sparse_key_tid(Relation index, const HnswIndexInfo *info, v
 // pointer or the piece's length (at least one byte, at most a page's worth) is wrong.
 const HnswKeyPiece *hnsw_key_piece(Page page, ItemPointer tid, Size *bytes, const char **problem);
 pg_attribute_noreturn() void hnsw_report_bad_key(Relation index, ItemPointer tid, const char *problem);
+// Why a piece of bytes does not continue a key walked from its last piece, or nullptr: it ends
+// where the piece after it begins (end: the key's length, for the last), within capacity, and
+// names a piece before it exactly when it does not start the key.
+inline const char *hnsw_piece_out_of_place(const HnswKeyPiece *piece, Size bytes, Size end, Size capacity) {
+    if (piece->offset + bytes != end || end > capacity) return "does not end where the next piece begins";
+    if ((piece->offset == 0) == ItemPointerIsValid(&piece->earlier)) return "names a wrong piece before it";
+    return nullptr;
+}
 
 // Calls visit(bytes, length, offset in key, tid) for each piece of the sparse key whose last
 // piece is at tid, last first, with its page share-locked, after checking that it ends where the
@@ -242,8 +250,7 @@ Size hnsw_visit_key_pieces(Relation index, ItemPointerData tid, Size capacity, V
         }
         if (piece) {
             if (last) length = end = piece->offset + bytes;
-            if (piece->offset + bytes != end || length > capacity || (piece->offset == 0) == ItemPointerIsValid(&piece->earlier))
-                problem = "does not continue the key's next piece";
+            problem = hnsw_piece_out_of_place(piece, bytes, end, capacity);
         }
         if (problem) {
             if (BufferIsValid(buf)) UnlockReleaseBuffer(buf);

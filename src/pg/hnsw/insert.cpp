@@ -5,8 +5,6 @@
 #include "pg/hnsw/hnsw.h"
 #include "pg/test_hooks.h"
 
-#include <initializer_list>
-
 extern "C" {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wregister"
@@ -98,8 +96,12 @@ static ItemPointerData add_tuple(Relation index, uint16 type, BlockNumber HnswMe
         hnsw_read_meta(index, &meta);
         BlockNumber hinted = meta.*hint;
         BlockNumber offered = keys ? GetPageWithFreeSpace(index, MAXALIGN(size) + sizeof(ItemIdData)) : InvalidBlockNumber;
-        for (BlockNumber block : {preferred, offered, hinted}) {
-            if (block == InvalidBlockNumber) continue;
+        BlockNumber candidates[] = {preferred, offered, hinted};
+        for (int c = 0; c < 3; c++) {
+            BlockNumber block = candidates[c];
+            // (tried once, however many name it)
+            if (block == InvalidBlockNumber || (c > 0 && block == candidates[0]) || (c > 1 && block == candidates[1]))
+                continue;
             bool from_map = block == offered && block != preferred && block != hinted;
             if (block == VS_METAPAGE_BLKNO || (from_map && block >= RelationGetNumberOfBlocks(index))) {
                 if (from_map) continue;
@@ -169,7 +171,7 @@ static ItemPointerData add_upper_tuple(Relation index, const HnswIndexInfo *info
 // fits there again.
 struct KeyPlaces {
     int count;
-    BlockNumber blocks[HNSW_MAX_KEY_PIECES];
+    ItemPointerData pieces[HNSW_MAX_KEY_PIECES];
 };
 
 // Writes a sparse key as pieces, first to last, each naming the one before and each where the
@@ -187,7 +189,7 @@ static ItemPointerData write_sparse_key(Relation index, const unsigned char *key
         piece->offset = uint32(offset);
         memcpy(piece + 1, key + offset, bytes);
         int place = int(offset / HNSW_KEY_PIECE_MAX_BYTES);
-        BlockNumber preferred = place < places.count ? places.blocks[place] : InvalidBlockNumber;
+        BlockNumber preferred = place < places.count ? ItemPointerGetBlockNumber(&places.pieces[place]) : InvalidBlockNumber;
         piece->earlier = add_tuple(index, HNSW_PAGE_KEYS, &HnswMeta::key_page, piece, sizeof(HnswKeyPiece) + bytes, preferred);
         offset += bytes;
     }
@@ -204,7 +206,6 @@ static ItemPointerData write_sparse_key(Relation index, const unsigned char *key
 // changes the key meanwhile: the slot is this insert's.)
 static KeyPlaces delete_sparse_key(Relation index, const HnswIndexInfo *info, vs::Ref ref) {
     ItemPointerData last = hnsw_sparse_key_tid(index, info, ref);
-    ItemPointerData tids[HNSW_MAX_KEY_PIECES];
     KeyPlaces places;
     places.count = 0;
     bool aligned = true;
@@ -213,24 +214,24 @@ static KeyPlaces delete_sparse_key(Relation index, const HnswIndexInfo *info, vs
         Size place = offset / HNSW_KEY_PIECE_MAX_BYTES;
         aligned = aligned && offset % HNSW_KEY_PIECE_MAX_BYTES == 0 && place < HNSW_MAX_KEY_PIECES;
         if (!aligned) return;
-        tids[place] = *tid;
-        places.blocks[place] = ItemPointerGetBlockNumber(tid);
+        places.pieces[place] = *tid;
         places.count = Max(places.count, int(place) + 1);
     });
     if (length == 0 || !aligned) hnsw_report_bad_key(index, &last, "ends a key that is not whole");
     for (int place = 0; place < places.count; place++) {
-        Buffer buf = index_read_buffer(index, places.blocks[place]);
+        BlockNumber block = ItemPointerGetBlockNumber(&places.pieces[place]);
+        Buffer buf = index_read_buffer(index, block);
         LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
         index_edit_page(index, buf, [&](Page page) {
-            OffsetNumber offset = ItemPointerGetOffsetNumber(&tids[place]);
+            OffsetNumber offset = ItemPointerGetOffsetNumber(&places.pieces[place]);
             bool last_pointer = offset == PageGetMaxOffsetNumber(page);
             PageIndexTupleDeleteNoCompact(page, offset);
             if (!last_pointer) PageSetHasFreeLinePointers(page);  // for PageAddItem to take it
         });
         Size left = PageGetExactFreeSpace(BufferGetPage(buf));
         UnlockReleaseBuffer(buf);
-        RecordPageWithFreeSpace(index, places.blocks[place], left);
-        FreeSpaceMapVacuumRange(index, places.blocks[place], places.blocks[place] + 1);
+        RecordPageWithFreeSpace(index, block, left);
+        FreeSpaceMapVacuumRange(index, block, block + 1);
     }
     return places;
 }

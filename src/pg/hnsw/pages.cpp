@@ -280,15 +280,15 @@ void HnswPageStore::init(Relation index, const HnswIndexInfo *info, MemoryContex
     merge_pool_ = static_cast<vs::Candidate *>(MemoryContextAlloc(context, sizeof(vs::Candidate) * (4 * info->m)));
 }
 
-// Piece by piece, without copying the key out, where the distance sums over pieces (see
-// core/index/vector_type.h; pieces are cut between elements, as every key's size and the page
-// space are multiples of its element's). A distance that does not sum is computed in place on a
-// key within one page (its one piece) and over a copy of a key that crosses pages.
 void HnswPageStore::set_query(const unsigned char *query) {
     query_ = query;
     if (scattered_) vs::sparse_query_set(&sparse_query_, vs::sparse_key::view(query));
 }
 
+// Piece by piece, without copying the key out, where the distance sums over pieces (see
+// core/index/vector_type.h; pieces are cut between elements, as every key's size and the page
+// space are multiples of its element's). A distance that does not sum is computed in place on a
+// key within one page (its one piece) and over a copy of a key that crosses pages.
 float HnswPageStore::distance_from(const unsigned char *q, vs::Ref r) {
     static_assert(INDEX_PAGE_SPACE % sizeof(float) == 0);
     if (info_->element == vs::Element::Sparse) return sparse_distance_from(q, r, false);
@@ -471,16 +471,12 @@ void HnswPageStore::set_neighbors(vs::Ref r, int layer, const vs::Ref *list, int
             if (replace_links(r, layer, list, n, slots)) return;
             continue;
         }
-        // r is the element being inserted, whose key this insert wrote
-        if (!hnsw_read_key(index_, info_, r, scratch_)) {
-            ItemPointerData tid = hnsw_sparse_key_tid(index_, info_, r);
-            hnsw_report_bad_key(index_, &tid, "does not make up the key this insert wrote");
-        }
+        // r is the element being inserted, whose key is the query (core/hnsw/hnsw.h's insert)
         int n_pool = 0;
         auto consider = [&](vs::Ref candidate) {
             for (int i = 0; i < n_pool; i++)
                 if (merge_pool_[i].ref == candidate) return;
-            merge_pool_[n_pool++] = {distance_from(scratch_, candidate), candidate};
+            merge_pool_[n_pool++] = {distance_to_query(candidate), candidate};
         };
         for (int i = 0; i < n; i++) consider(list[i]);
         for (int i = 0; i < n_slots && hnsw_link_valid(slots[i]); i++) consider(hnsw_link_ref(slots[i]));

@@ -176,8 +176,9 @@ static void check_heap_row(Relation index, ItemPointer tid, Datum *values, bool 
     MemoryContext old = MemoryContextSwitchTo(state->row_context);
     bool indexable = !isnull[0];
     if (indexable) {
-        // Detoasted once here, for the dimensions and for the access method's fingerprint.
-        struct varlena *raw = PG_DETOAST_DATUM_PACKED(values[0]);
+        // Detoasted once here, for the dimensions and for the access method's fingerprint, and
+        // unpacked, which the types' readers would otherwise each do again.
+        struct varlena *raw = PG_DETOAST_DATUM(values[0]);
         if (index_key_dims(PointerGetDatum(raw), check->element) != check->dims)
             fingerprint = vs_fingerprint_end(vs_fingerprint_add(VS_FINGERPRINT_START, VARDATA_ANY(raw), VARSIZE_ANY_EXHDR(raw)));
         else

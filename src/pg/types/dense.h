@@ -31,8 +31,6 @@ struct VectorType {
     static constexpr const char *name = "vector";
     static float widen(float x) { return x; }
     static float narrow(float x) { return x; }
-    static void narrow_many(const float *in, float *out, int n) { memcpy(out, in, sizeof(float) * n); }
-    static bool is_infinite(float x) { return std::isinf(x); }
     static float read_element(StringInfo buf) { return pq_getmsgfloat4(buf); }
     static void send_element(StringInfo buf, float x) { pq_sendfloat4(buf, x); }
 

@@ -12,6 +12,13 @@
 #include "pg/types/dense.h"
 
 extern "C" {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wregister"
+#include "miscadmin.h"
+#pragma GCC diagnostic pop
+}
+
+extern "C" {
 PG_FUNCTION_INFO_V1(sparsevec_in);
 PG_FUNCTION_INFO_V1(sparsevec_out);
 PG_FUNCTION_INFO_V1(sparsevec_typmod_in);
@@ -291,7 +298,11 @@ static Datum from_array(FunctionCallInfo fcinfo) {
     check_expected_dims(PG_GETARG_INT32(1), n);
     // Each element is converted once: numeric's conversion is not cheap.
     float *x = static_cast<float *>(palloc(sizeof(float) * Max(n, 1)));
-    for (int i = 0; i < n; i++) x[i] = array_element_as_float(ARR_ELEMTYPE(array), elements[i]);
+    // (an array of up to 10^9 elements: a cancel is honoured while they are converted)
+    for (int i = 0; i < n; i++) {
+        if ((i & 0xffff) == 0) CHECK_FOR_INTERRUPTS();
+        x[i] = array_element_as_float(ARR_ELEMTYPE(array), elements[i]);
+    }
     PG_RETURN_POINTER(from_dense(n, PG_GETARG_INT32(1), [&](int i) { return x[i]; }));
 }
 
